@@ -1,0 +1,119 @@
+import { isJsonObject } from './aws-policy-document.ts';
+import { DoesNotFitError, NameConflictError, ValidationError } from './errors.ts';
+import { assertFederatedCredentialName, assertIssuer } from './guardrails.ts';
+import { assertSubjectsInNamespace, type DesiredGrant } from './subjects.ts';
+
+export const AZURE_AUDIENCE = 'api://AzureADTokenExchange';
+export const AZURE_MAX_CREDENTIALS = 20;
+
+export interface FederatedCredential {
+  readonly name: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly audiences: readonly string[];
+}
+
+export interface AzureCredentialsPlanInput {
+  /** Existing credentials: flat `{name, issuer, subject, audiences}` or ARM `{name, properties: {...}}`. */
+  readonly existing: unknown;
+  readonly issuer: string;
+  readonly grant: DesiredGrant;
+  readonly maxCredentials?: number;
+}
+
+export interface AzureCredentialsPlan {
+  readonly changed: boolean;
+  readonly added: readonly string[];
+  readonly create: readonly FederatedCredential[];
+  /** Desired credentials already present (under any name), for reporting. */
+  readonly present: readonly FederatedCredential[];
+}
+
+/** Normalizes one credential from either shape; ARM list pages (`{value: [...]}`) are accepted too. */
+export function normalizeCredentials(value: unknown, field = 'credentials'): FederatedCredential[] {
+  const list = isJsonObject(value) && Array.isArray(value.value) ? value.value : value;
+  if (!Array.isArray(list)) throw new ValidationError('expected an array of federated identity credentials', { field });
+  return list.map((item, index) => {
+    const source = isJsonObject(item) && isJsonObject(item.properties) ? { ...item.properties, name: item.name } : item;
+    const ok =
+      isJsonObject(source) &&
+      typeof source.name === 'string' &&
+      typeof source.issuer === 'string' &&
+      typeof source.subject === 'string' &&
+      (source.audiences === undefined ||
+        (Array.isArray(source.audiences) && source.audiences.every((a) => typeof a === 'string')));
+    if (!ok) {
+      throw new ValidationError('each credential needs "name", "issuer" and "subject" strings', {
+        field: `${field}.${index}`,
+      });
+    }
+    const { name, issuer, subject, audiences } = source as {
+      name: string;
+      issuer: string;
+      subject: string;
+      audiences?: string[];
+    };
+    return { name, issuer, subject, audiences: audiences ?? [] };
+  });
+}
+
+/** Credential names are `<namespace>-<component>`, the name Astro's own `az` command uses. */
+export function credentialName(namespace: string, component: string): string {
+  return assertFederatedCredentialName(`${namespace}-${component}`);
+}
+
+/**
+ * Plans the credentials to create, all or nothing: a Deployment whose credentials do not all fit gets none, and a
+ * name held by another issuer/subject stops the plan instead of being overwritten.
+ */
+export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCredentialsPlan {
+  const existing = normalizeCredentials(input.existing);
+  const issuer = assertIssuer(input.issuer);
+  assertSubjectsInNamespace(input.grant);
+  const maxCredentials = input.maxCredentials ?? AZURE_MAX_CREDENTIALS;
+
+  const create: FederatedCredential[] = [];
+  const present: FederatedCredential[] = [];
+  const conflicts: string[] = [];
+  for (const { component, subject } of input.grant.components) {
+    const name = credentialName(input.grant.namespace, component);
+    // Azure compares the issuer byte for byte (trailing slash included) and the subject exactly.
+    const same = existing.find((c) => c.issuer === issuer && c.subject === subject);
+    if (same !== undefined) {
+      present.push(same);
+      continue;
+    }
+    // Resource names are case-insensitive in Azure Resource Manager.
+    if (existing.some((c) => c.name.toLowerCase() === name.toLowerCase())) {
+      conflicts.push(name);
+      continue;
+    }
+    create.push({ name, issuer, subject, audiences: [AZURE_AUDIENCE] });
+  }
+  if (conflicts.length > 0) {
+    throw new NameConflictError(
+      `Credential name(s) ${conflicts.join(', ')} already exist for another issuer or subject; nothing was created.`,
+      conflicts,
+      [
+        'Check whether the existing credential is stale (an old cluster issuer) and delete it, or',
+        'move this Deployment to another managed identity.',
+      ],
+    );
+  }
+  const needed = existing.length + create.length;
+  if (create.length > 0 && needed > maxCredentials) {
+    throw new DoesNotFitError(
+      `The identity has ${existing.length} of ${maxCredentials} federated credentials; this Deployment needs ${create.length} more.`,
+      {
+        size: needed,
+        limit: maxCredentials,
+        remedies: [
+          'Use another user-assigned managed identity: Astro supports about four Deployments per identity.',
+          'Delete credentials of Deployments that no longer exist (enable prune).',
+        ],
+      },
+    );
+  }
+  create.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { changed: create.length > 0, added: create.map((c) => c.subject).sort(), create, present };
+}

@@ -1,0 +1,214 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { COMPONENT_NAME, type ComponentTable, DEFAULT_COMPONENT_SETS, DEFAULT_SERVICE_ACCOUNTS } from './components.ts';
+import { cloudProviderSchema, clusterTypeSchema } from './deployment.ts';
+import { ValidationError } from './errors.ts';
+import {
+  assertAzureIdentityName,
+  assertAzureResourceGroup,
+  assertAzureSubscriptionId,
+  assertGcpServiceAccountEmail,
+  assertProjectNumber,
+  assertWorkloadIdentityPool,
+  parseRoleArn,
+} from './guardrails.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './webhook-verifier.ts';
+import { parseWith } from './zod-error.ts';
+
+/** Wraps a guardrail so zod reports its message at the field's own path. */
+function guarded(check: (value: string) => unknown) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      check(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^[\w.]+: /, '') });
+    }
+  });
+}
+
+/**
+ * Secrets never sit in the config itself: it holds references that the edge resolves at cold start.
+ * `env:NAME`, `aws-sm:<secret id or ARN>`, `aws-ssm:<parameter name>`, `gcp-sm:projects/<p>/secrets/<s>[/versions/<v>]`,
+ * `azure-kv:https://<vault>.vault.azure.net/secrets/<name>`.
+ */
+export const SECRET_REF =
+  /^(env:[A-Za-z_][A-Za-z0-9_]*|aws-sm:\S+|aws-ssm:\S+|gcp-sm:projects\/\S+|azure-kv:https:\/\/\S+)$/;
+export const secretRefSchema = z
+  .string()
+  .regex(
+    SECRET_REF,
+    'must be a secret reference: env:NAME, aws-sm:ID, aws-ssm:NAME, gcp-sm:projects/..., or azure-kv:https://...',
+  );
+
+const globList = z.array(z.string().min(1).max(512)).max(500);
+const componentName = z.string().regex(COMPONENT_NAME, 'must be a lowercase component name such as "scheduler"');
+const componentList = z.array(componentName).min(1).max(20);
+
+const awsTarget = z.strictObject({ roleArn: guarded(parseRoleArn) });
+const gcpTarget = z.strictObject({
+  serviceAccount: guarded(assertGcpServiceAccountEmail),
+  pool: guarded(assertWorkloadIdentityPool).optional(),
+});
+const azureTarget = z.strictObject({
+  subscriptionId: guarded(assertAzureSubscriptionId),
+  resourceGroup: guarded(assertAzureResourceGroup),
+  identityName: guarded(assertAzureIdentityName),
+});
+
+const targetRule = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional(),
+    match: z
+      .strictObject({
+        workspaceIds: z.array(z.string().min(1)).min(1).optional(),
+        clusterIds: z.array(z.string().min(1)).min(1).optional(),
+        names: globList.min(1).optional(),
+        cloudProviders: z.array(cloudProviderSchema).min(1).optional(),
+        clusterTypes: z.array(clusterTypeSchema).min(1).optional(),
+      })
+      .default({}),
+    aws: awsTarget.optional(),
+    gcp: gcpTarget.optional(),
+    azure: azureTarget.optional(),
+    components: componentList.optional(),
+  })
+  .refine((rule) => [rule.aws, rule.gcp, rule.azure].filter(Boolean).length === 1, {
+    message: 'name exactly one of "aws", "gcp" or "azure"',
+  });
+
+export const configSchema = z
+  .strictObject({
+    webhook: z
+      .strictObject({
+        secrets: z.array(secretRefSchema).min(1).max(5),
+        maxBodyBytes: z.number().int().min(1024).max(DEFAULT_MAX_BODY_BYTES).default(DEFAULT_MAX_BODY_BYTES),
+      })
+      .optional(),
+    manual: z.strictObject({ token: secretRefSchema }).optional(),
+    components: z
+      .strictObject({
+        serviceAccounts: z
+          .record(
+            componentName,
+            z.string().regex(/^[a-z0-9.{}-]{1,200}$/, 'use {namespace} and lowercase letters, digits, "-" or "."'),
+          )
+          .default({}),
+        airflow2: componentList.optional(),
+        airflow3: componentList.optional(),
+        remoteExecution: componentList.optional(),
+      })
+      .default({ serviceAccounts: {} }),
+    wildcard: z
+      .strictObject({
+        /** Grant `system:serviceaccount:<ns>:*` instead of each service account, on DEDICATED clusters only. */
+        enabled: z.boolean().default(false),
+      })
+      .default({ enabled: false }),
+    aws: z
+      .strictObject({
+        allowedRoles: globList.default([]),
+        trustPolicyMaxSize: z.number().int().min(512).max(65536).default(2048),
+        /** Read the account's live quota (GetAccountSummary AssumeRolePolicySizeQuota) instead of the value above. */
+        useLiveQuota: z.boolean().default(false),
+        useEffectiveWorkloadIdentity: z.boolean().default(true),
+      })
+      .default({ allowedRoles: [], trustPolicyMaxSize: 2048, useLiveQuota: false, useEffectiveWorkloadIdentity: true }),
+    gcp: z
+      .strictObject({
+        allowedServiceAccounts: globList.default([]),
+        pools: z
+          .strictObject({
+            default: guarded(assertWorkloadIdentityPool).optional(),
+            byClusterId: z.record(z.string().min(1), guarded(assertWorkloadIdentityPool)).default({}),
+          })
+          .default({ byClusterId: {} }),
+        memberFormat: z.enum(['service-account', 'principal']).default('service-account'),
+        projectNumber: guarded(assertProjectNumber).optional(),
+        useEffectiveWorkloadIdentity: z.boolean().default(true),
+      })
+      .refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
+        message: 'memberFormat "principal" needs projectNumber (the GKE project number)',
+        path: ['projectNumber'],
+      })
+      .default({
+        allowedServiceAccounts: [],
+        pools: { byClusterId: {} },
+        memberFormat: 'service-account',
+        useEffectiveWorkloadIdentity: true,
+      }),
+    azure: z
+      .strictObject({
+        /** Globs over `<subscriptionId>/<resourceGroup>/<identityName>`. */
+        allowedIdentities: globList.default([]),
+        maxCredentials: z.number().int().min(1).max(20).default(20),
+      })
+      .default({ allowedIdentities: [], maxCredentials: 20 }),
+    targets: z.array(targetRule).max(200).default([]),
+    slack: z
+      .discriminatedUnion('mode', [
+        z.strictObject({ mode: z.literal('off') }),
+        z.strictObject({
+          mode: z.literal('web-api'),
+          token: secretRefSchema,
+          channel: z.string().min(1).max(80),
+          notify: z.enum(['changes-and-failures', 'failures', 'all']).default('changes-and-failures'),
+        }),
+        z.strictObject({
+          mode: z.literal('webhook'),
+          webhookUrl: secretRefSchema,
+          notify: z.enum(['changes-and-failures', 'failures', 'all']).default('changes-and-failures'),
+        }),
+      ])
+      .default({ mode: 'off' }),
+  })
+  .superRefine((config, ctx) => {
+    const known = new Set([
+      ...Object.keys(DEFAULT_SERVICE_ACCOUNTS),
+      ...Object.keys(config.components.serviceAccounts),
+    ]);
+    const lists = [
+      ['components', 'airflow2', config.components.airflow2],
+      ['components', 'airflow3', config.components.airflow3],
+      ['components', 'remoteExecution', config.components.remoteExecution],
+      ...config.targets.map((rule, index) => ['targets', index, rule.components] as const),
+    ] as const;
+    for (const [root, key, list] of lists) {
+      list?.forEach((component, i) => {
+        if (!known.has(component)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [root, key, ...(root === 'targets' ? ['components'] : []), i],
+            message: `unknown component "${component}"`,
+          });
+        }
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type TargetRule = Config['targets'][number];
+
+/** Parses a JSON or YAML config document; every problem is reported with the path of its field. */
+export function parseConfig(text: string): Config {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (cause) {
+    throw new ValidationError(`the config is not valid JSON or YAML: ${(cause as Error).message}`, {
+      code: 'invalid_config',
+      cause,
+    });
+  }
+  return parseWith(configSchema, document ?? {}, { code: 'invalid_config' });
+}
+
+export function componentTableFrom(config: Config): ComponentTable {
+  return {
+    serviceAccounts: { ...DEFAULT_SERVICE_ACCOUNTS, ...config.components.serviceAccounts },
+    sets: {
+      airflow2: config.components.airflow2 ?? DEFAULT_COMPONENT_SETS.airflow2,
+      airflow3: config.components.airflow3 ?? DEFAULT_COMPONENT_SETS.airflow3,
+      remoteExecution: config.components.remoteExecution ?? DEFAULT_COMPONENT_SETS.remoteExecution,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { assertNamespace } from './guardrails.ts';
+
+/**
+ * Astro API v1 Deployment, reduced to the fields this tool reads. Unknown fields are dropped (the API grows) and
+ * `null` is read as absent, as the API omits or nulls optional fields depending on the endpoint.
+ */
+
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? undefined);
+
+const namespaceSchema = z.string().superRefine((value, ctx) => {
+  try {
+    assertNamespace(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^namespace: /, '') });
+  }
+});
+
+export const cloudProviderSchema = z.enum(['AWS', 'AZURE', 'GCP']);
+export const clusterTypeSchema = z.enum(['DEDICATED', 'HYBRID', 'STANDARD']);
+
+export const deploymentSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().min(1).max(256),
+  namespace: namespaceSchema,
+  organizationId: z.string().min(1).max(64),
+  workspaceId: optionalString,
+  workspaceName: optionalString,
+  clusterId: optionalString,
+  clusterName: optionalString,
+  cloudProvider: cloudProviderSchema.nullish().transform((value) => value ?? undefined),
+  region: optionalString,
+  type: clusterTypeSchema.nullish().transform((value) => value ?? undefined),
+  airflowVersion: optionalString,
+  astroRuntimeVersion: optionalString,
+  remoteExecution: z
+    .object({ enabled: z.boolean() })
+    .nullish()
+    .transform((value) => value ?? undefined),
+  status: optionalString,
+  createdAt: optionalString,
+  updatedAt: optionalString,
+  oidcIssuerUrl: optionalString,
+  effectiveWorkloadIdentity: optionalString,
+});
+
+export type Deployment = z.output<typeof deploymentSchema>;
+
+export const DEPLOYMENT_EVENT_TYPES = ['deployment.created', 'deployment.updated', 'deployment.deleted'] as const;
+export type DeploymentEventType = (typeof DEPLOYMENT_EVENT_TYPES)[number];
+
+export const deploymentEventSchema = z
+  .object({
+    type: z.enum(DEPLOYMENT_EVENT_TYPES),
+    timestamp: z.iso.datetime({ offset: true }),
+    data: z.object({
+      organizationId: z.string().min(1).max(64),
+      deploymentId: z.string().min(1).max(64),
+      deployment: deploymentSchema.optional(),
+    }),
+  })
+  .superRefine((event, ctx) => {
+    const { deployment } = event.data;
+    if (deployment === undefined) return;
+    // The ids that route the event must name the Deployment it carries, or a sender could smuggle one in.
+    if (deployment.id !== event.data.deploymentId) {
+      ctx.addIssue({ code: 'custom', path: ['data', 'deployment', 'id'], message: 'must equal data.deploymentId' });
+    }
+    if (deployment.organizationId !== event.data.organizationId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'deployment', 'organizationId'],
+        message: 'must equal data.organizationId',
+      });
+    }
+  });
+
+export type DeploymentEvent = z.output<typeof deploymentEventSchema>;

@@ -1,0 +1,133 @@
+import picomatch from 'picomatch';
+import type { Config, TargetRule } from './config.ts';
+import type { Deployment } from './deployment.ts';
+import { createAllowlist, isGcpServiceAccountEmail, isRoleArn } from './guardrails.ts';
+
+export type Target =
+  | { readonly cloud: 'aws'; readonly id: string; readonly roleArn: string }
+  | { readonly cloud: 'gcp'; readonly id: string; readonly serviceAccount: string; readonly pool: string | undefined }
+  | {
+      readonly cloud: 'azure';
+      readonly id: string;
+      readonly subscriptionId: string;
+      readonly resourceGroup: string;
+      readonly identityName: string;
+    };
+
+export interface ResolvedTarget {
+  readonly target: Target;
+  /** Where the target came from: the Deployment's own workload identity, or a config rule. */
+  readonly source: string;
+  /** Components named by the rule; undefined means the Deployment's defaults. */
+  readonly components: readonly string[] | undefined;
+  /** Set when the target must not be touched, with the reason a person can act on. */
+  readonly denied: string | undefined;
+}
+
+export type Allowlists = Record<Target['cloud'], (id: string) => boolean>;
+
+export function createAllowlists(config: Config): Allowlists {
+  return {
+    aws: createAllowlist(config.aws.allowedRoles),
+    gcp: createAllowlist(config.gcp.allowedServiceAccounts),
+    azure: createAllowlist(config.azure.allowedIdentities),
+  };
+}
+
+const ARM_IDENTITY =
+  /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourceGroups\/([-\w.()]{1,90})\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([a-zA-Z0-9][a-zA-Z0-9_-]{2,127})$/i;
+
+function azureTarget(subscriptionId: string, resourceGroup: string, identityName: string): Target {
+  return {
+    cloud: 'azure',
+    id: `${subscriptionId}/${resourceGroup}/${identityName}`,
+    subscriptionId,
+    resourceGroup,
+    identityName,
+  };
+}
+
+function gcpPool(config: Config, deployment: Deployment, rulePool?: string): string | undefined {
+  const byCluster = deployment.clusterId === undefined ? undefined : config.gcp.pools.byClusterId[deployment.clusterId];
+  return rulePool ?? byCluster ?? config.gcp.pools.default;
+}
+
+/** The Deployment's own customer-managed identity, when config lets it name the target. */
+function fromWorkloadIdentity(config: Config, deployment: Deployment): Target | undefined {
+  const identity = deployment.effectiveWorkloadIdentity;
+  if (identity === undefined) return undefined;
+  if (config.aws.useEffectiveWorkloadIdentity && isRoleArn(identity))
+    return { cloud: 'aws', id: identity, roleArn: identity };
+  if (config.gcp.useEffectiveWorkloadIdentity && isGcpServiceAccountEmail(identity)) {
+    return { cloud: 'gcp', id: identity, serviceAccount: identity, pool: gcpPool(config, deployment) };
+  }
+  const arm = ARM_IDENTITY.exec(identity);
+  if (arm?.[1] && arm[2] && arm[3]) return azureTarget(arm[1], arm[2], arm[3]);
+  return undefined;
+}
+
+export function ruleMatches(rule: TargetRule, deployment: Deployment): boolean {
+  const { match } = rule;
+  const oneOf = <T>(list: readonly T[] | undefined, value: T | undefined) =>
+    list === undefined || (value !== undefined && list.includes(value));
+  return (
+    oneOf(match.workspaceIds, deployment.workspaceId) &&
+    oneOf(match.clusterIds, deployment.clusterId) &&
+    oneOf(match.cloudProviders, deployment.cloudProvider) &&
+    oneOf(match.clusterTypes, deployment.type) &&
+    (match.names === undefined || picomatch.isMatch(deployment.name, match.names, { dot: true }))
+  );
+}
+
+function fromRule(config: Config, rule: TargetRule, deployment: Deployment): Target | undefined {
+  if (rule.aws) return { cloud: 'aws', id: rule.aws.roleArn, roleArn: rule.aws.roleArn };
+  if (rule.gcp) {
+    const { serviceAccount } = rule.gcp;
+    return { cloud: 'gcp', id: serviceAccount, serviceAccount, pool: gcpPool(config, deployment, rule.gcp.pool) };
+  }
+  if (rule.azure) return azureTarget(rule.azure.subscriptionId, rule.azure.resourceGroup, rule.azure.identityName);
+  return undefined;
+}
+
+/**
+ * Every target a Deployment must be authorized on, deduplicated, each checked against its cloud's allowlist. A
+ * denied target is returned (so it can be reported) but carries `denied` and must never be read or written.
+ */
+export function resolveTargets(
+  config: Config,
+  deployment: Deployment,
+  allowlists = createAllowlists(config),
+): ResolvedTarget[] {
+  const found: Array<{ target: Target; source: string; components: readonly string[] | undefined }> = [];
+  const own = fromWorkloadIdentity(config, deployment);
+  if (own !== undefined) found.push({ target: own, source: 'effectiveWorkloadIdentity', components: undefined });
+  config.targets.forEach((rule, index) => {
+    if (!ruleMatches(rule, deployment)) return;
+    const target = fromRule(config, rule, deployment);
+    if (target !== undefined)
+      found.push({ target, source: `rule ${rule.name ?? `#${index}`}`, components: rule.components });
+  });
+
+  const seen = new Set<string>();
+  const resolved: ResolvedTarget[] = [];
+  for (const entry of found) {
+    const key = `${entry.target.cloud}|${entry.target.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    resolved.push({ ...entry, denied: denial(entry.target, allowlists) });
+  }
+  return resolved;
+}
+
+function denial(target: Target, allowlists: Allowlists): string | undefined {
+  if (!allowlists[target.cloud](target.id)) {
+    const setting = { aws: 'aws.allowedRoles', gcp: 'gcp.allowedServiceAccounts', azure: 'azure.allowedIdentities' }[
+      target.cloud
+    ];
+    return `${target.id} is not in ${setting}; add it there to let this tool manage it`;
+  }
+  if (target.cloud === 'gcp' && target.pool === undefined) {
+    return 'no workload identity pool is configured for this cluster; set gcp.pools.byClusterId or gcp.pools.default';
+  }
+  return undefined;
+}

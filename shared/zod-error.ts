@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import { ValidationError } from './errors.ts';
+
+/** Turns a zod failure into one ValidationError whose message names every bad field by its dotted path. */
+export function toValidationError(
+  error: z.ZodError,
+  options: { prefix?: string; code?: 'invalid_input' | 'invalid_config' } = {},
+): ValidationError {
+  const lines = error.issues.slice(0, 10).map((issue) => {
+    const path = [options.prefix, ...issue.path.map(String)]
+      .filter((part) => part !== undefined && part !== '')
+      .join('.');
+    return `${path || '(document)'}: ${issue.message}`;
+  });
+  const more = error.issues.length > 10 ? ` (and ${error.issues.length - 10} more)` : '';
+  const firstPath = error.issues[0]?.path.map(String).join('.');
+  const field = [options.prefix, firstPath].filter((part) => part !== undefined && part !== '').join('.');
+  return new ValidationError(`${lines.join('; ')}${more}`, {
+    ...(field ? { field } : {}),
+    cause: error,
+    code: options.code ?? 'invalid_input',
+  });
+}
+
+/** Parses with a schema, throwing a ValidationError that names the field on failure. */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  options: { prefix?: string; code?: 'invalid_input' | 'invalid_config' } = {},
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw toValidationError(result.error, options);
+  return result.data;
+}
