@@ -1,0 +1,65 @@
+import type { Deployment, DeploymentEventType } from './deployment.ts';
+import type { Target } from './targets.ts';
+
+/**
+ * What happened on one target for one event. `status` drives reporting:
+ * - `granted`: we wrote and then read the grant back (`added` lists what is new; `present` what already was);
+ * - `planned`: a dry run; `added` is what a real run would write;
+ * - `unchanged`: every subject was already granted, nothing written;
+ * - `denied`: the target is outside the allowlist (or not configured) and was never read or written;
+ * - `does-not-fit` / `conflict`: the plan could not be applied safely; nothing written;
+ * - `failed`: the cloud refused or did not answer after retries; `reason` says what to fix.
+ */
+export type TargetStatus = 'granted' | 'planned' | 'unchanged' | 'denied' | 'does-not-fit' | 'conflict' | 'failed';
+
+export interface TargetResult {
+  readonly cloud: Target['cloud'];
+  /** Role ARN, service account email, or `<subscription>/<resourceGroup>/<identity>`. */
+  readonly target: string;
+  readonly status: TargetStatus;
+  readonly added: readonly string[];
+  readonly present: readonly string[];
+  readonly reason?: string;
+  readonly remedies?: readonly string[];
+}
+
+export interface DeploymentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly workspaceId?: string | undefined;
+  readonly workspaceName?: string | undefined;
+  readonly clusterName?: string | undefined;
+  readonly cloudProvider?: string | undefined;
+}
+
+export interface EventReport {
+  /** The webhook id, poller run id or manual request id: the correlation key in logs and Slack. */
+  readonly eventId: string;
+  readonly type: DeploymentEventType;
+  readonly deployment: DeploymentSummary;
+  readonly dryRun: boolean;
+  readonly results: readonly TargetResult[];
+}
+
+export function summarizeDeployment(deployment: Deployment): DeploymentSummary {
+  return {
+    id: deployment.id,
+    name: deployment.name,
+    namespace: deployment.namespace,
+    workspaceId: deployment.workspaceId,
+    workspaceName: deployment.workspaceName,
+    clusterName: deployment.clusterName,
+    cloudProvider: deployment.cloudProvider,
+  };
+}
+
+export const FAILURE_STATUSES: ReadonlySet<TargetStatus> = new Set(['denied', 'does-not-fit', 'conflict', 'failed']);
+
+export function reportHasFailures(report: EventReport): boolean {
+  return report.results.some((result) => FAILURE_STATUSES.has(result.status));
+}
+
+export function reportHasChanges(report: EventReport): boolean {
+  return report.results.some((result) => result.status === 'granted' && result.added.length > 0);
+}
