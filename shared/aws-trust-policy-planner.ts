@@ -79,7 +79,7 @@ export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPoli
         size,
         limit: maxSize,
         remedies: [
-          'Raise the "Role trust policy length" quota (L-C07B4B0D) in Service Quotas and set the new limit in config.',
+          'Raise the "Role trust policy length" quota (L-C07B4B0D) in Service Quotas, then set aws.trustPolicyMaxSize (or --max-size) to the new value.',
           input.grant.wildcard
             ? 'Authorize these Deployments with another role.'
             : 'On a Dedicated cluster, enable the namespace wildcard (system:serviceaccount:<ns>:*): one entry per Deployment.',

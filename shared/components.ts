@@ -40,7 +40,8 @@ export const DEFAULT_COMPONENT_TABLE: ComponentTable = {
 export const COMPONENT_NAME = /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/;
 
 export function serviceAccountFor(table: ComponentTable, component: string, namespace: string): string {
-  const template = table.serviceAccounts[component];
+  // Own keys only: "constructor" is a valid component name and an Object.prototype member.
+  const template = Object.hasOwn(table.serviceAccounts, component) ? table.serviceAccounts[component] : undefined;
   if (template === undefined) {
     const known = Object.keys(table.serviceAccounts).sort().join(', ');
     throw new ValidationError(`unknown component "${component}"; known components: ${known}`, { field: 'components' });
@@ -97,7 +98,7 @@ export function selectComponents(
   const chosen = selection.components ?? table.sets[componentMode(selection)];
   if (chosen.length === 0) throw new ValidationError('at least one component is required', { field: 'components' });
   for (const component of chosen) {
-    if (!COMPONENT_NAME.test(component) || table.serviceAccounts[component] === undefined) {
+    if (!COMPONENT_NAME.test(component) || !Object.hasOwn(table.serviceAccounts, component)) {
       const known = Object.keys(table.serviceAccounts).sort().join(', ');
       throw new ValidationError(`unknown component "${component}"; known components: ${known}`, {
         field: 'components',

@@ -6,7 +6,7 @@ import {
   serviceAccountFor,
 } from './components.ts';
 import { ValidationError } from './errors.ts';
-import { assertNamespace } from './guardrails.ts';
+import { assertNamespace, assertServiceAccountName } from './guardrails.ts';
 
 export const SUBJECT_PREFIX = 'system:serviceaccount:';
 
@@ -89,6 +89,17 @@ export function desiredGrant(input: {
 
 /** Defence in depth for planners: every subject must sit in the grant's own namespace. */
 export function assertSubjectsInNamespace(grant: DesiredGrant): void {
+  // A grant's namespace must itself be valid, or "*" would let "system:serviceaccount:*:*" through.
+  assertNamespace(grant.namespace);
+  // Azure and GCP build credentials and members from the components, not from `subjects`: check them too.
+  for (const { serviceAccount, subject } of grant.components) {
+    assertServiceAccountName(serviceAccount, 'components');
+    if (subject !== subjectFor(grant.namespace, serviceAccount)) {
+      throw new ValidationError(`subject "${subject}" is outside namespace "${grant.namespace}"`, {
+        field: 'components',
+      });
+    }
+  }
   for (const subject of grant.subjects) {
     const parts = parseSubject(subject);
     const ok =

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
+import { ValidationError } from '../shared/errors.ts';
+
+/** What the CLI touches outside itself, so tests can run it in-process as well as through the real binary. */
+export interface CliIo {
+  stdout(chunk: string): void;
+  stderr(chunk: string): void;
+  /** Reads a file argument; `-` is standard input. */
+  readInput(path: string, flag: string): Promise<string>;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (chunk) => process.stdout.write(chunk),
+    stderr: (chunk) => process.stderr.write(chunk),
+    readInput: (path, flag) => readInputFile(path, flag, () => text(process.stdin)),
+  };
+}
+
+export async function readInputFile(path: string, flag: string, readStdin: () => Promise<string>): Promise<string> {
+  try {
+    return path === '-' ? await readStdin() : await readFile(path, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+    throw new ValidationError(`cannot read "${path}": ${reason}`, { field: flag, cause });
+  }
+}
+
+export function parseJsonInput(text: string, flag: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ValidationError(`not valid JSON (${(cause as Error).message})`, { field: flag, cause });
+  }
+}

@@ -1,0 +1,72 @@
+import { Command, CommanderError } from 'commander';
+import { IdentitySyncError, UnsafePlanError } from '../shared/errors.ts';
+import { type CliIo, processIo } from './cli-io.ts';
+import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts';
+import { planCommand } from './plan-commands.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 2;
+export const EXIT_UNSAFE = 3;
+
+function subjectsCommand(io: CliIo): Command {
+  const command = new Command('subjects').description(
+    "print the Deployment's Kubernetes subjects (system:serviceaccount:<ns>:<sa>), one per line, sorted",
+  );
+  addGrantOptions(command, { wildcard: false });
+  return command.action((flags: GrantFlags) => {
+    const grant = grantFrom(flags);
+    io.stdout(grant.subjects.map((subject) => `${subject}\n`).join(''));
+  });
+}
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command('astro-identity-sync')
+    .description(
+      'Authorize Astro Deployments (workload identity) on AWS IAM roles, GCP service accounts and Azure identities.',
+    )
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .enablePositionalOptions();
+  // Sub-commands inherit output and exit handling only when created after these settings, so add them last.
+  program.addCommand(subjectsCommand(io)).addCommand(planCommand(io));
+  for (const command of allCommands(program)) {
+    command.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).exitOverride();
+  }
+  return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => [child, ...allCommands(child)]);
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 success (also when nothing changes), 2 invalid input, 3 a plan that
+ * cannot be applied safely. On 2 and 3 stdout stays empty, so `... > plan.json` never captures half an answer.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = createProgram(io);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT_INVALID;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" only to commander.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+    }
+    if (error instanceof UnsafePlanError) {
+      io.stderr(`error: ${error.message}\n`);
+      return EXIT_UNSAFE;
+    }
+    if (error instanceof IdentitySyncError) {
+      io.stderr(`error: ${error.message}\n`);
+      return EXIT_INVALID;
+    }
+    io.stderr(`error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,114 @@
+import { Command, Option } from 'commander';
+import { parseTrustPolicyText } from '../shared/aws-policy-document.ts';
+import { DEFAULT_TRUST_POLICY_MAX_SIZE, planAwsTrustPolicy } from '../shared/aws-trust-policy-planner.ts';
+import { AZURE_MAX_CREDENTIALS, planAzureCredentials } from '../shared/azure-credentials-planner.ts';
+import { ValidationError } from '../shared/errors.ts';
+import { planGcpPolicy } from '../shared/gcp-policy-planner.ts';
+import { assertIssuer, assertWorkloadIdentityPool, parseRoleArn } from '../shared/guardrails.ts';
+import { type CliIo, parseJsonInput } from './cli-io.ts';
+import { addGrantOptions, type GrantFlags, grantFrom, positiveInt } from './grant-options.ts';
+
+function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function awsCommand(io: CliIo): Command {
+  const command = new Command('aws')
+    .description("plan the IAM role trust-policy change (GetRole's document in, the document to send out)")
+    .requiredOption(
+      '--policy <file>',
+      'current trust policy: JSON, URL-encoded, or `aws iam get-role` output; - for stdin',
+    )
+    .requiredOption('--role-arn <arn>', 'the IAM role to authorize')
+    .requiredOption('--issuer <url>', "the cluster's OIDC issuer URL (https://...)")
+    .option('--max-size <n>', 'trust policy length quota in characters', positiveInt, DEFAULT_TRUST_POLICY_MAX_SIZE);
+  addGrantOptions(command, { wildcard: true });
+  return command.action(
+    async (flags: GrantFlags & { policy: string; roleArn: string; issuer: string; maxSize: number }) => {
+      parseRoleArn(flags.roleArn, '--role-arn');
+      assertIssuer(flags.issuer, '--issuer');
+      const grant = grantFrom(flags, { allowWildcard: true });
+      const policy = parseTrustPolicyText(await io.readInput(flags.policy, '--policy'), '--policy');
+      const plan = planAwsTrustPolicy({
+        policy,
+        roleArn: flags.roleArn,
+        issuer: flags.issuer,
+        grant,
+        maxSize: flags.maxSize,
+      });
+      printJson(io, { changed: plan.changed, added: plan.added, size: plan.size, policy: plan.policy });
+    },
+  );
+}
+
+function gcpCommand(io: CliIo): Command {
+  const command = new Command('gcp')
+    .description('plan the roles/iam.workloadIdentityUser change on a Google service account')
+    .requiredOption(
+      '--policy <file>',
+      'current policy (`gcloud iam service-accounts get-iam-policy --format=json`); - for stdin',
+    )
+    .requiredOption('--pool <pool>', 'workload identity pool: <gke-project-id>.svc.id.goog')
+    .addOption(
+      new Option('--member-format <format>', 'member syntax')
+        .choices(['service-account', 'principal'])
+        .default('service-account'),
+    )
+    .option('--project-number <n>', 'GKE project number (required with --member-format principal)');
+  addGrantOptions(command, { wildcard: false });
+  return command.action(
+    async (
+      flags: GrantFlags & {
+        policy: string;
+        pool: string;
+        memberFormat: 'service-account' | 'principal';
+        projectNumber?: string;
+      },
+    ) => {
+      assertWorkloadIdentityPool(flags.pool, '--pool');
+      if (flags.memberFormat === 'principal' && flags.projectNumber === undefined) {
+        throw new ValidationError('--member-format principal needs the GKE project number', {
+          field: '--project-number',
+        });
+      }
+      const grant = grantFrom(flags);
+      const policy = parseJsonInput(await io.readInput(flags.policy, '--policy'), '--policy');
+      const memberFormat =
+        flags.memberFormat === 'principal' && flags.projectNumber !== undefined
+          ? { kind: 'principal' as const, projectNumber: flags.projectNumber }
+          : { kind: 'service-account' as const };
+      const plan = planGcpPolicy({ policy, grant, pool: flags.pool, memberFormat });
+      printJson(io, { changed: plan.changed, added: plan.added, policy: plan.policy });
+    },
+  );
+}
+
+function azureCommand(io: CliIo): Command {
+  const command = new Command('azure')
+    .description('plan the federated identity credentials to create on a user-assigned managed identity')
+    .requiredOption(
+      '--credentials <file>',
+      'existing credentials (`az identity federated-credential list`); - for stdin',
+    )
+    .requiredOption(
+      '--issuer <url>',
+      "the AKS cluster's OIDC issuer URL, exactly as in the token (keep a trailing slash)",
+    )
+    .option('--max-credentials <n>', 'federated credentials allowed per identity', positiveInt, AZURE_MAX_CREDENTIALS);
+  addGrantOptions(command, { wildcard: false });
+  return command.action(async (flags: GrantFlags & { credentials: string; issuer: string; maxCredentials: number }) => {
+    assertIssuer(flags.issuer, '--issuer');
+    const grant = grantFrom(flags);
+    const existing = parseJsonInput(await io.readInput(flags.credentials, '--credentials'), '--credentials');
+    const plan = planAzureCredentials({ existing, issuer: flags.issuer, grant, maxCredentials: flags.maxCredentials });
+    printJson(io, { changed: plan.changed, added: plan.added, create: plan.create });
+  });
+}
+
+export function planCommand(io: CliIo): Command {
+  return new Command('plan')
+    .description('compute the minimal change that authorizes a Deployment on one target; prints JSON, writes nothing')
+    .addCommand(awsCommand(io))
+    .addCommand(gcpCommand(io))
+    .addCommand(azureCommand(io));
+}

@@ -1,0 +1,87 @@
+import type { EventEntry } from './state.ts';
+
+/** Fault injection settings. `setFaults` replaces them as a whole; `setFaults({})` clears everything. */
+export interface Faults {
+  /** Added to every response (including error responses). */
+  latencyMs?: number;
+  /** 0..1: answer IAM/STS 400 `Throttling` "Rate exceeded", EventBridge 400 `ThrottlingException`. */
+  throttleRate?: number;
+  /** 0..1: answer IAM/STS 500 `ServiceFailure`, EventBridge 500 `InternalException`. */
+  serverErrorRate?: number;
+  /** Restrict throttling / 5xx injection to these actions (e.g. `['UpdateAssumeRolePolicy']`). Default: all. */
+  actions?: string[];
+  /**
+   * 0..1: after a successful UpdateAssumeRolePolicy, overwrite the role's document as another writer would.
+   * Real IAM has no etag on trust policies, so a read-modify-write racing another writer loses an update.
+   */
+  concurrentWriterRate?: number;
+  /** Custom overwrite; receives the parsed documents before/after this write. Default: return `before`. */
+  concurrentWriter?: (before: unknown, after: unknown) => unknown;
+  /** PutEvents entries (by index in the request, or by predicate) that fail with ErrorCode `InternalFailure`. */
+  failEventEntries?: number[] | ((entry: EventEntry, index: number) => boolean);
+  /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
+  seed?: number;
+}
+
+export type InjectedFault = 'throttle' | 'server-error';
+
+/** mulberry32: tiny, fast, and fully determined by its seed, so fault sequences replay identically. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
+export class FaultInjector {
+  #faults: Faults = {};
+  #random: () => number;
+
+  constructor(private readonly defaultSeed: number) {
+    this.#random = mulberry32(defaultSeed);
+  }
+
+  set(faults: Faults): void {
+    this.#faults = { ...faults };
+    // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
+    this.#random = mulberry32(faults.seed ?? this.defaultSeed);
+  }
+
+  get latencyMs(): number {
+    return Math.max(0, this.#faults.latencyMs ?? 0);
+  }
+
+  /** Rate 0 never draws from the RNG and rate 1 always fires, so simple scripted scenarios need no seed. */
+  #roll(rate: number | undefined): boolean {
+    if (rate === undefined || rate <= 0) return false;
+    if (rate >= 1) return true;
+    return this.#random() < rate;
+  }
+
+  /** Decides whether this request is answered by an injected throttle or server error instead. */
+  pick(action: string): InjectedFault | undefined {
+    const { actions } = this.#faults;
+    if (actions !== undefined && !actions.includes(action)) return undefined;
+    if (this.#roll(this.#faults.throttleRate)) return 'throttle';
+    if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
+    return undefined;
+  }
+
+  /** Returns the document a concurrent writer leaves behind, or undefined when no race happens this time. */
+  concurrentOverwrite(before: unknown, after: unknown): { document: unknown } | undefined {
+    if (!this.#roll(this.#faults.concurrentWriterRate)) return undefined;
+    const writer = this.#faults.concurrentWriter;
+    return { document: writer ? writer(before, after) : before };
+  }
+
+  failsEntry(entry: EventEntry, index: number): boolean {
+    const rule = this.#faults.failEventEntries;
+    if (rule === undefined) return false;
+    return Array.isArray(rule) ? rule.includes(index) : rule(entry, index);
+  }
+}

@@ -1,0 +1,322 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runBinary, runCli } from '../support/run-cli.ts';
+
+const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
+const ROLE = 'arn:aws:iam::123456789012:role/astro-data';
+const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/ABC123';
+const NS = 'nebular-gravity-1234';
+const sa = (name: string) => `system:serviceaccount:${NS}:${NS}-${name}`;
+
+const awsArgs = (policy: string, ...extra: string[]) => [
+  'plan',
+  'aws',
+  '--policy',
+  policy,
+  '--role-arn',
+  ROLE,
+  '--issuer',
+  ISSUER,
+  '--namespace',
+  NS,
+  ...extra,
+];
+
+describe('subjects', () => {
+  it.each([
+    [
+      ['--airflow-version', '2.10.3'],
+      [
+        'dag-processor-serviceaccount',
+        'kpo',
+        'scheduler-serviceaccount',
+        'triggerer-serviceaccount',
+        'webserver-serviceaccount',
+        'worker-serviceaccount',
+      ],
+    ],
+    [
+      [],
+      [
+        'apiserver-serviceaccount',
+        'dag-processor-serviceaccount',
+        'kpo',
+        'scheduler-serviceaccount',
+        'triggerer-serviceaccount',
+        'worker-serviceaccount',
+      ],
+    ],
+    [
+      ['--runtime-version', '12.4.0'],
+      [
+        'dag-processor-serviceaccount',
+        'kpo',
+        'scheduler-serviceaccount',
+        'triggerer-serviceaccount',
+        'webserver-serviceaccount',
+        'worker-serviceaccount',
+      ],
+    ],
+    [
+      ['--airflow-version', '3.0.2', '--remote-execution'],
+      ['apiserver-serviceaccount', 'scheduler-serviceaccount'],
+    ],
+    [
+      ['--components', 'worker,scheduler'],
+      ['scheduler-serviceaccount', 'worker-serviceaccount'],
+    ],
+  ])('%j prints exactly the sorted subjects', async (flags, accounts) => {
+    const run = await runCli(['subjects', '--namespace', NS, ...flags]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(accounts.map((name) => `${sa(name)}\n`).join(''));
+  });
+
+  it.each([
+    [['--namespace', 'Bad_NS'], /namespace/],
+    [['--namespace', 'a:b'], /namespace/],
+    [['--namespace', NS, '--components', 'scheduler,flower'], /unknown component "flower"/],
+    [[], /--namespace/],
+  ])('rejects %j with exit 2, a message and no stdout', async (flags, message) => {
+    const run = await runCli(['subjects', ...flags]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(message);
+  });
+});
+
+describe('plan aws', () => {
+  it('adds one managed statement and is idempotent on its own output', async () => {
+    const first = await runCli(awsArgs(fixture('trust-policy-ec2.json'), '--airflow-version', '2.9.0'));
+    expect(first.code).toBe(0);
+    const plan = JSON.parse(first.stdout);
+    expect(plan.changed).toBe(true);
+    expect(plan.added).toHaveLength(6);
+    expect(plan.size).toBe(JSON.stringify(plan.policy).length);
+    expect(plan.policy.Statement[0]).toEqual(
+      JSON.parse(readFileSync(fixture('trust-policy-ec2.json'), 'utf8')).Statement[0],
+    );
+    expect(plan.policy.Statement[1]).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123' },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+    });
+
+    const again = await runCli(awsArgs('-', '--airflow-version', '2.9.0'), JSON.stringify(plan.policy));
+    const second = JSON.parse(again.stdout);
+    expect(second).toMatchObject({ changed: false, added: [] });
+    expect(JSON.stringify(second.policy)).toBe(JSON.stringify(plan.policy));
+  });
+
+  it('reads the URL-encoded document GetRole returns and the whole get-role output', async () => {
+    const policy = readFileSync(fixture('trust-policy-ec2.json'), 'utf8');
+    const encoded = await runCli(awsArgs('-'), encodeURIComponent(JSON.stringify(JSON.parse(policy))));
+    const getRole = await runCli(
+      awsArgs('-'),
+      JSON.stringify({ Role: { RoleName: 'astro-data', AssumeRolePolicyDocument: JSON.parse(policy) } }),
+    );
+    expect(encoded.code).toBe(0);
+    expect(JSON.parse(encoded.stdout).added).toHaveLength(6);
+    expect(JSON.parse(getRole.stdout)).toEqual(JSON.parse(encoded.stdout));
+  });
+
+  it('uses StringLike with the namespace wildcard on a DEDICATED cluster', async () => {
+    const run = await runCli(awsArgs(fixture('trust-policy-ec2.json'), '--wildcard', '--cluster-type', 'DEDICATED'));
+    const plan = JSON.parse(run.stdout);
+    expect(plan.added).toEqual([`system:serviceaccount:${NS}:*`]);
+    expect(plan.policy.Statement[1].Condition.StringLike).toEqual({
+      'oidc.eks.us-east-1.amazonaws.com/id/ABC123:sub': [`system:serviceaccount:${NS}:*`],
+    });
+  });
+
+  it('exits 3 with the size, the limit and remedies when the policy does not fit', async () => {
+    const run = await runCli(awsArgs(fixture('trust-policy-ec2.json'), '--max-size', '600'));
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/needs a \d+-character trust policy; the limit is 600/);
+    expect(run.stderr).toMatch(/L-C07B4B0D/);
+  });
+
+  it.each([
+    [['--wildcard', '--cluster-type', 'STANDARD'], /only allowed on DEDICATED/],
+    [['--wildcard'], /only allowed on DEDICATED/],
+    [['--max-size', 'lots'], /positive whole number/],
+    [['--cluster-type', 'SHARED'], /Allowed choices/],
+  ])('rejects %j with exit 2', async (flags, message) => {
+    const run = await runCli(awsArgs(fixture('trust-policy-ec2.json'), ...flags));
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(message);
+  });
+
+  it.each([
+    ['--role-arn', 'arn:aws:iam::123:role/x', /--role-arn/],
+    ['--role-arn', 'arn:aws:iam::123456789012:user/bob', /--role-arn/],
+    ['--issuer', 'http://oidc.example.com/id/1', /--issuer.*https/],
+    ['--issuer', 'https://oidc.example.com/id/1?x=1', /--issuer.*query/],
+  ])('rejects %s %s naming the flag', async (flag, value, message) => {
+    const args = awsArgs(fixture('trust-policy-ec2.json'));
+    args[args.indexOf(flag) + 1] = value;
+    const run = await runCli(args);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('rejects a policy that is not JSON, naming --policy', async () => {
+    const run = await runCli(awsArgs('-'), '{"Statement": [');
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/--policy: not valid JSON/);
+  });
+});
+
+describe('plan gcp', () => {
+  const gcpArgs = (...extra: string[]) => [
+    'plan',
+    'gcp',
+    '--policy',
+    fixture('gcp-policy.json'),
+    '--pool',
+    'astro-gke-prod.svc.id.goog',
+    '--namespace',
+    NS,
+    ...extra,
+  ];
+
+  it('adds an unconditional workloadIdentityUser binding and keeps the rest', async () => {
+    const run = await runCli(gcpArgs('--components', 'scheduler,worker'));
+    const plan = JSON.parse(run.stdout);
+    const original = JSON.parse(readFileSync(fixture('gcp-policy.json'), 'utf8'));
+    expect(plan.added).toEqual([
+      `serviceAccount:astro-gke-prod.svc.id.goog[${NS}/${NS}-scheduler-serviceaccount]`,
+      `serviceAccount:astro-gke-prod.svc.id.goog[${NS}/${NS}-worker-serviceaccount]`,
+    ]);
+    expect(plan.policy.bindings.slice(0, 2)).toEqual(original.bindings);
+    expect(plan.policy).toMatchObject({ etag: original.etag, version: 3 });
+    expect(plan.policy.bindings[2]).toEqual({ role: 'roles/iam.workloadIdentityUser', members: plan.added });
+  });
+
+  it('writes principal:// members when asked, and needs the project number for it', async () => {
+    const missing = await runCli(gcpArgs('--member-format', 'principal'));
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr).toMatch(/--project-number/);
+    const run = await runCli(
+      gcpArgs('--member-format', 'principal', '--project-number', '123456789012', '--components', 'kpo'),
+    );
+    expect(JSON.parse(run.stdout).added).toEqual([
+      `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/astro-gke-prod.svc.id.goog/subject/ns/${NS}/sa/${NS}-kpo`,
+    ]);
+  });
+
+  it('rejects a pool that is not <project>.svc.id.goog', async () => {
+    const run = await runCli([
+      'plan',
+      'gcp',
+      '--policy',
+      fixture('gcp-policy.json'),
+      '--pool',
+      'astro.example.com',
+      '--namespace',
+      NS,
+    ]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/--pool/);
+  });
+});
+
+describe('plan azure', () => {
+  const issuer = 'https://westus2.oic.prod-aks.azure.com/tenant/cluster/';
+  const azureArgs = (file: string, ...extra: string[]) => [
+    'plan',
+    'azure',
+    '--credentials',
+    file,
+    '--issuer',
+    issuer,
+    '--namespace',
+    NS,
+    ...extra,
+  ];
+
+  it('plans one credential per component and keeps the exact issuer', async () => {
+    const run = await runCli(azureArgs(fixture('azure-credentials.json'), '--airflow-version', '3.0.1'));
+    const plan = JSON.parse(run.stdout);
+    expect(plan.changed).toBe(true);
+    expect(plan.create.map((c: { name: string }) => c.name)).toEqual([
+      `${NS}-apiserver`,
+      `${NS}-dag-processor`,
+      `${NS}-kpo`,
+      `${NS}-scheduler`,
+      `${NS}-triggerer`,
+      `${NS}-worker`,
+    ]);
+    expect(plan.create[0]).toEqual({
+      name: `${NS}-apiserver`,
+      issuer,
+      subject: sa('apiserver-serviceaccount'),
+      audiences: ['api://AzureADTokenExchange'],
+    });
+
+    const existing = [...JSON.parse(readFileSync(fixture('azure-credentials.json'), 'utf8')), ...plan.create];
+    const again = await runCli(azureArgs('-', '--airflow-version', '3.0.1'), JSON.stringify(existing));
+    expect(JSON.parse(again.stdout)).toEqual({ changed: false, added: [], create: [] });
+  });
+
+  it('exits 3 when the credentials do not all fit, and on a name conflict', async () => {
+    const full = await runCli(azureArgs(fixture('azure-credentials.json'), '--max-credentials', '4'));
+    expect(full).toMatchObject({ code: 3, stdout: '' });
+    expect(full.stderr).toMatch(/has 1 of 4 federated credentials; this Deployment needs 6 more/);
+
+    const taken = [
+      { name: `${NS}-scheduler`, issuer, subject: 'system:serviceaccount:other:other-scheduler-serviceaccount' },
+    ];
+    const conflict = await runCli(azureArgs('-', '--components', 'scheduler'), JSON.stringify(taken));
+    expect(conflict).toMatchObject({ code: 3, stdout: '' });
+    expect(conflict.stderr).toMatch(new RegExp(`${NS}-scheduler already exist`));
+  });
+});
+
+describe('help and usage', () => {
+  it.each([[[]], [['plan']], [['subjects']], [['plan', 'aws']], [['plan', 'gcp']], [['plan', 'azure']]])(
+    '%j --help prints usage and exits 0',
+    async (command) => {
+      const run = await runCli([...command, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: astro-identity-sync/);
+    },
+  );
+
+  it('without arguments prints usage on stderr and exits 2', async () => {
+    const run = await runCli([]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/Usage/);
+  });
+
+  it('rejects unknown commands and options with exit 2', async () => {
+    expect((await runCli(['grant'])).code).toBe(2);
+    expect((await runCli(['plan', 'aws', '--bogus'])).code).toBe(2);
+  });
+});
+
+describe('the real binary', () => {
+  it('prints subjects', async () => {
+    const run = await runBinary(['subjects', '--namespace', NS, '--remote-execution']);
+    expect(run).toEqual({
+      code: 0,
+      stdout: `${sa('apiserver-serviceaccount')}\n${sa('scheduler-serviceaccount')}\n`,
+      stderr: '',
+    });
+  });
+
+  it('plans from stdin and exits 3 with nothing on stdout when it does not fit', async () => {
+    const policy = readFileSync(fixture('trust-policy-ec2.json'), 'utf8');
+    const ok = await runBinary(awsArgs('-'), policy);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).changed).toBe(true);
+    const tooBig = await runBinary(awsArgs('-', '--max-size', '300'), policy);
+    expect(tooBig).toMatchObject({ code: 3, stdout: '' });
+  });
+
+  it('exits 2 on invalid input', async () => {
+    const run = await runBinary(['subjects', '--namespace', '../x']);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/not a Kubernetes namespace/);
+  });
+});
