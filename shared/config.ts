@@ -98,6 +98,11 @@ export const configSchema = z
         remoteExecution: componentList.optional(),
       })
       .default({ serviceAccounts: {} }),
+    /**
+     * OIDC issuers (globs) a Deployment may bring. Absent: any https issuer. Recommended when webhook payloads are
+     * trusted (no Astro API token): for Azure any issuer is accepted by the identity, so this is the only fence.
+     */
+    allowedIssuers: globList.min(1).optional(),
     wildcard: z
       .strictObject({
         /** Grant `system:serviceaccount:<ns>:*` instead of each service account, on DEDICATED clusters only. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertNamespace } from './guardrails.ts';
+import { assertIssuer, assertNamespace } from './guardrails.ts';
 
 /**
  * Astro API v1 Deployment, reduced to the fields this tool reads. Unknown fields are dropped (the API grows) and
@@ -11,13 +11,18 @@ const optionalString = z
   .nullish()
   .transform((value) => value ?? undefined);
 
-const namespaceSchema = z.string().superRefine((value, ctx) => {
-  try {
-    assertNamespace(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^namespace: /, '') });
-  }
-});
+/** Runs a guardrail inside zod so the error carries the field's path. */
+function guardedString(check: (value: string) => unknown) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      check(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^\w+: /, '') });
+    }
+  });
+}
+
+const namespaceSchema = guardedString(assertNamespace);
 
 export const cloudProviderSchema = z.enum(['AWS', 'AZURE', 'GCP']);
 export const clusterTypeSchema = z.enum(['DEDICATED', 'HYBRID', 'STANDARD']);
@@ -43,7 +48,10 @@ export const deploymentSchema = z.object({
   status: optionalString,
   createdAt: optionalString,
   updatedAt: optionalString,
-  oidcIssuerUrl: optionalString,
+  // Refused at the edge: an issuer decides who may assume the identity.
+  oidcIssuerUrl: guardedString(assertIssuer)
+    .nullish()
+    .transform((value) => value ?? undefined),
   effectiveWorkloadIdentity: optionalString,
 });
 

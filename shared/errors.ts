@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'unauthorized'
   | 'does_not_fit'
-  | 'name_conflict';
+  | 'name_conflict'
+  | 'target_failed'
+  | 'write_conflict';
 
 export class IdentitySyncError extends Error {
   readonly code: ErrorCode;
@@ -64,10 +66,13 @@ export class WebhookRejectedError extends IdentitySyncError {
 export class UnsafePlanError extends IdentitySyncError {
   /** What a person can do about it, one sentence each. */
   readonly remedies: readonly string[];
+  /** The problem alone, without the remedies that `message` appends. */
+  readonly summary: string;
 
   constructor(code: 'does_not_fit' | 'name_conflict', message: string, remedies: readonly string[]) {
     super(code, remedies.length > 0 ? `${message} Remedies: ${remedies.join(' ')}` : message);
     this.remedies = remedies;
+    this.summary = message;
   }
 }
 
@@ -90,6 +95,26 @@ export class NameConflictError extends UnsafePlanError {
   constructor(message: string, names: readonly string[], remedies: readonly string[]) {
     super('name_conflict', message, remedies);
     this.names = names;
+  }
+}
+
+/**
+ * A cloud call failed in a way the adapter understood: `message` says what a person should fix (a missing role, a
+ * permission the function lacks); `retryable` says whether the same call may succeed later (throttling, 5xx).
+ */
+export class TargetError extends IdentitySyncError {
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+    super('target_failed', message, options);
+    this.retryable = options.retryable;
+  }
+}
+
+/** The write lost a race (stale etag, concurrent write): re-read, re-plan and try again. */
+export class WriteConflictError extends IdentitySyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('write_conflict', message, options);
   }
 }
 

@@ -21,6 +21,8 @@ export interface TargetResult {
   readonly present: readonly string[];
   readonly reason?: string;
   readonly remedies?: readonly string[];
+  /** For `failed`: the same event may succeed later (throttling, a racing writer), so the platform should retry it. */
+  readonly retryable?: boolean;
 }
 
 export interface DeploymentSummary {

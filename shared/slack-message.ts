@@ -161,7 +161,9 @@ function codeList(items: readonly string[], budget: number): string {
     used += cost;
   }
   const more = `…and ${items.length - shown.length} more`;
-  return shown.length === 0 ? more : `\`\`\`\n${shown.join('\n')}\n\`\`\`\n${more}`;
+  if (shown.length > 0) return `\`\`\`\n${shown.join('\n')}\n\`\`\`\n${more}`;
+  // Nothing fits: the caller's label already gives the count, so say nothing rather than overflow.
+  return more.length <= budget ? more : '';
 }
 
 function remediesText(remedies: readonly string[] | undefined): string {
@@ -210,20 +212,25 @@ function targetSectionText(result: TargetResult): string {
   // Lists get what the fixed parts leave; each part costs its length plus the joining newline.
   let budget = limit - head.length - (remedies === '' ? 0 : remedies.length + 1);
   if (writes) {
-    const added = codeList(result.added, budget - 1);
+    // Azure credentials are named objects a person may look for, so say which already existed; elsewhere a count.
+    const listPresent = result.cloud === 'azure';
+    const presentLabel =
+      result.present.length === 0 ? '' : `_${plural(result.present.length, 'subject')} already present_`;
+    // What was added matters most, but on Azure up to a third of the room is kept for the existing credentials.
+    const presentRoom =
+      presentLabel === ''
+        ? 0
+        : presentLabel.length +
+          1 +
+          (listPresent ? Math.min(codeList(result.present, budget).length + 2, Math.floor(budget / 3)) : 0);
+    const added = codeList(result.added, budget - presentRoom - 1);
     if (added !== '') {
       parts.push(added);
       budget -= added.length + 1;
     }
-    // Azure credentials are named objects a person may look for, so say which already existed; elsewhere a count.
-    if (result.present.length > 0) {
-      const label = `_${plural(result.present.length, 'subject')} already present_`;
-      if (result.cloud === 'azure') {
-        const existing = codeList(result.present, budget - label.length - 3);
-        parts.push(existing === '' ? label : `${label}:\n${existing}`);
-      } else {
-        parts.push(label);
-      }
+    if (presentLabel !== '') {
+      const existing = listPresent ? codeList(result.present, budget - presentLabel.length - 3) : '';
+      parts.push(existing === '' ? presentLabel : `${presentLabel}:\n${existing}`);
     }
   }
   if (remedies !== '') parts.push(remedies);
@@ -238,7 +245,8 @@ function countsLine(results: readonly TargetResult[]): string {
     const matching = results.filter((result) => result.status === status);
     if (matching.length === 0) return [];
     const subjects = matching.reduce((sum, result) => sum + result.added.length, 0);
-    const suffix = (status === 'granted' || status === 'planned') && subjects > 0 ? ` (+${plural(subjects, 'subject')})` : '';
+    const suffix =
+      (status === 'granted' || status === 'planned') && subjects > 0 ? ` (+${plural(subjects, 'subject')})` : '';
     return [`${matching.length} ${STATUS[status].counted}${suffix}`];
   });
   return `${plural(results.length, 'target')}: ${counts.join(', ')}`;
@@ -266,7 +274,9 @@ function workspaceLabel(report: EventReport): string {
 function cloudLabel(report: EventReport): string {
   const { cloudProvider, clusterName } = report.deployment;
   const provider = cloudProvider === undefined ? '_unknown_' : escapeSlack(clip(cloudProvider, MAX_FIELD_VALUE_CHARS));
-  return clusterName === undefined ? provider : `${provider} · ${escapeSlack(clip(clusterName, MAX_FIELD_VALUE_CHARS))}`;
+  return clusterName === undefined
+    ? provider
+    : `${provider} · ${escapeSlack(clip(clusterName, MAX_FIELD_VALUE_CHARS))}`;
 }
 
 function field(label: string, value: string): SlackMrkdwn {
@@ -350,7 +360,28 @@ export function shouldNotify(report: EventReport, policy: SlackNotifyPolicy = 'c
 }
 
 function unescapeSlack(text: string): string {
-  return text.replace(/\u2060/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/\u2060/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+function renderBlock(block: SlackBlock): string {
+  switch (block.type) {
+    case 'header': {
+      const title = unescapeSlack(block.text.text);
+      return `${title}\n${'='.repeat(Math.min(60, Math.max(3, title.length)))}`;
+    }
+    case 'section': {
+      const fields = (block.fields ?? []).map((item) => item.text.replace('\n', ': '));
+      return unescapeSlack([block.text?.text, ...fields].filter((part) => part !== undefined).join('\n'));
+    }
+    case 'context':
+      return unescapeSlack(block.elements.map((element) => element.text).join(' | '));
+    case 'divider':
+      return '-'.repeat(40);
+  }
 }
 
 /**
@@ -358,19 +389,6 @@ function unescapeSlack(text: string): string {
  * `&lt;` would only confuse), mrkdwn markers kept because they are readable as they are.
  */
 export function renderSlackText(message: SlackMessage): string {
-  const paragraphs = message.blocks.map((block) => {
-    switch (block.type) {
-      case 'header':
-        return `${block.text.text}\n${'='.repeat(Math.min(60, Math.max(3, block.text.text.length)))}`;
-      case 'section': {
-        const fields = (block.fields ?? []).map((item) => item.text.replace('\n', ': '));
-        return [block.text?.text, ...fields].filter((part) => part !== undefined).join('\n');
-      }
-      case 'context':
-        return block.elements.map((element) => element.text).join(' | ');
-      case 'divider':
-        return '-'.repeat(40);
-    }
-  });
-  return `${unescapeSlack(paragraphs.join('\n\n'))}\n`;
+  const paragraphs = message.blocks.map(renderBlock);
+  return `${paragraphs.join('\n\n')}\n`;
 }

@@ -8,6 +8,11 @@ export interface Faults {
   throttleRate?: number;
   /** 0..1: answer IAM/STS 500 `ServiceFailure`, EventBridge 500 `InternalException`. */
   serverErrorRate?: number;
+  /**
+   * Scripted outcomes for the next matching requests, consumed in order before the rates apply, e.g.
+   * `['throttle', 'throttle']` then success: deterministic without relying on the RNG.
+   */
+  sequence?: Array<InjectedFault | 'ok'>;
   /** Restrict throttling / 5xx injection to these actions (e.g. `['UpdateAssumeRolePolicy']`). Default: all. */
   actions?: string[];
   /**
@@ -40,6 +45,7 @@ function mulberry32(seed: number): () => number {
 /** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
 export class FaultInjector {
   #faults: Faults = {};
+  #sequence: Array<InjectedFault | 'ok'> = [];
   #random: () => number;
 
   constructor(private readonly defaultSeed: number) {
@@ -48,6 +54,7 @@ export class FaultInjector {
 
   set(faults: Faults): void {
     this.#faults = { ...faults };
+    this.#sequence = [...(faults.sequence ?? [])];
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
     this.#random = mulberry32(faults.seed ?? this.defaultSeed);
   }
@@ -67,6 +74,8 @@ export class FaultInjector {
   pick(action: string): InjectedFault | undefined {
     const { actions } = this.#faults;
     if (actions !== undefined && !actions.includes(action)) return undefined;
+    const scripted = this.#sequence.shift();
+    if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
     if (this.#roll(this.#faults.throttleRate)) return 'throttle';
     if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
     return undefined;

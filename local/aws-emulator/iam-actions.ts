@@ -1,7 +1,7 @@
 import type { FaultInjector } from './faults.ts';
 import { DEFAULT_ACCOUNT_ID, documentToText, type IamState, type StoredRole } from './state.ts';
 import { policySize, validateTrustPolicy } from './trust-policy-validator.ts';
-import { IAM_XMLNS, type ErrorType, queryError, queryResponse, STS_XMLNS, type XmlNode } from './xml.ts';
+import { type ErrorType, IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlNode } from './xml.ts';
 
 export type QueryService = 'iam' | 'sts';
 
@@ -57,11 +57,19 @@ function roleNameParam(params: Params): string {
   return name;
 }
 
+/** IAM's documented policy document pattern: [\u0009\u000A\u000D\u0020-\u00FF]+ (Latin-1 only). */
+function isPolicyCharset(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return false;
+  }
+  return true;
+}
+
 function documentParam(params: Params, param: string, member: string): string {
   const text = params[param];
   if (text === undefined) throw validation(member, 'Member must not be null');
-  // IAM's documented pattern for policy documents: tab, LF, CR and Latin-1 only.
-  if (text.length === 0 || !/^[\u0009\u000A\u000D\u0020-\u00FF]+$/.test(text)) {
+  if (text.length === 0 || !isPolicyCharset(text)) {
     throw validation(member, 'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+');
   }
   if (text.length > 131072) throw validation(member, 'Member must have length less than or equal to 131072');
@@ -130,9 +138,9 @@ function createRole(ctx: QueryContext, params: Params): XmlNode {
   if (!Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200) {
     throw validation('maxSessionDuration', 'Member must have value between 3600 and 43200', params.MaxSessionDuration);
   }
-  const init = { maxSessionDuration, ...(params.Path === undefined ? {} : { path: params.Path }) };
   const role = ctx.state.put(roleName, text, {
-    ...init,
+    maxSessionDuration,
+    ...(params.Path === undefined ? {} : { path: params.Path }),
     ...(params.Description === undefined ? {} : { description: params.Description }),
   });
   return { Role: roleXml(role) };

@@ -7,8 +7,7 @@ import {
   selectComponents,
   serviceAccountFor,
 } from '../../shared/components.ts';
-import { parseConfig } from '../../shared/config.ts';
-import { componentTableFrom } from '../../shared/config.ts';
+import { componentTableFrom, parseConfig } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { thrown } from '../support/fixtures.ts';
 
@@ -31,7 +30,9 @@ describe('serviceAccountFor', () => {
     const error = thrown(() => serviceAccountFor(DEFAULT_COMPONENT_TABLE, 'flower', NS));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toContain('"flower"');
-    expect((error as Error).message).toContain('apiserver, dag-processor, kpo, scheduler, triggerer, webserver, worker');
+    expect((error as Error).message).toContain(
+      'apiserver, dag-processor, kpo, scheduler, triggerer, webserver, worker',
+    );
     expect(error).toMatchObject({ field: 'components' });
   });
 
@@ -84,7 +85,12 @@ describe('componentMode and selectComponents defaults', () => {
     ['Airflow 3', { airflowVersion: '3.0.2' }, 'airflow3', AIRFLOW3],
     ['Runtime 3.0-1 (Airflow 3)', { astroRuntimeVersion: '3.0-1' }, 'airflow3', AIRFLOW3],
     ['unknown version', {}, 'airflow3', AIRFLOW3],
-    ['Remote Execution, Airflow 3', { airflowVersion: '3.0.2', remoteExecution: true }, 'remoteExecution', ['apiserver', 'scheduler']],
+    [
+      'Remote Execution, Airflow 3',
+      { airflowVersion: '3.0.2', remoteExecution: true },
+      'remoteExecution',
+      ['apiserver', 'scheduler'],
+    ],
     ['Remote Execution, unknown version', { remoteExecution: true }, 'remoteExecution', ['apiserver', 'scheduler']],
     ['Remote Execution flag on Airflow 2', { airflowVersion: '2.10.3', remoteExecution: true }, 'airflow2', AIRFLOW2],
     ['Remote Execution disabled', { airflowVersion: '3.0.2', remoteExecution: false }, 'airflow3', AIRFLOW3],

@@ -14,7 +14,10 @@ import { airflow3Subjects, NAMESPACE as NS, subject, thrown } from '../support/f
 describe('subjectFor / parseSubject', () => {
   it('builds system:serviceaccount:<ns>:<sa> and parses it back', () => {
     expect(subjectFor(NS, `${NS}-kpo`)).toBe(`system:serviceaccount:${NS}:${NS}-kpo`);
-    expect(parseSubject(`system:serviceaccount:${NS}:${NS}-kpo`)).toEqual({ namespace: NS, serviceAccount: `${NS}-kpo` });
+    expect(parseSubject(`system:serviceaccount:${NS}:${NS}-kpo`)).toEqual({
+      namespace: NS,
+      serviceAccount: `${NS}-kpo`,
+    });
     expect(parseSubject(`system:serviceaccount:${NS}:*`)).toEqual({ namespace: NS, serviceAccount: '*' });
   });
 
@@ -105,15 +108,18 @@ describe('namespace wildcard', () => {
     expect((error as Error).message).toContain(clusterType ?? 'unknown cluster type');
   });
 
-  it.each(['STANDARD', 'HYBRID', undefined] as const)('non-strict mode falls back to explicit subjects on %s', (clusterType) => {
-    const grant = desiredGrant({
-      namespace: NS,
-      selection: {},
-      wildcard: { requested: true, clusterType, strict: false },
-    });
-    expect(grant.wildcard).toBe(false);
-    expect(grant.subjects).toEqual(airflow3Subjects(NS));
-  });
+  it.each(['STANDARD', 'HYBRID', undefined] as const)(
+    'non-strict mode falls back to explicit subjects on %s',
+    (clusterType) => {
+      const grant = desiredGrant({
+        namespace: NS,
+        selection: {},
+        wildcard: { requested: true, clusterType, strict: false },
+      });
+      expect(grant.wildcard).toBe(false);
+      expect(grant.subjects).toEqual(airflow3Subjects(NS));
+    },
+  );
 
   it.each<[ClusterType | undefined, boolean]>([
     ['DEDICATED', false],
@@ -125,7 +131,11 @@ describe('namespace wildcard', () => {
 
   it('never produces *:*', () => {
     for (const clusterType of ['DEDICATED', 'STANDARD', 'HYBRID', undefined] as const) {
-      const grant = desiredGrant({ namespace: NS, selection: {}, wildcard: { requested: true, clusterType, strict: false } });
+      const grant = desiredGrant({
+        namespace: NS,
+        selection: {},
+        wildcard: { requested: true, clusterType, strict: false },
+      });
       expect(grant.subjects.every((s) => s.startsWith(`system:serviceaccount:${NS}:`))).toBe(true);
       expect(grant.subjects).not.toContain('system:serviceaccount:*:*');
     }

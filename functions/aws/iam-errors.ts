@@ -1,0 +1,62 @@
+import { DoesNotFitError, TargetError } from '../../shared/errors.ts';
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/**
+ * Turns an IAM SDK error into something a platform engineer can act on. The SDK has already retried throttling and
+ * 5xx (standard mode); what arrives here is final for this event.
+ */
+export function toIamTargetError(
+  error: unknown,
+  roleArn: string,
+  action: 'GetRole' | 'UpdateAssumeRolePolicy' | 'GetAccountSummary',
+): Error {
+  const e = (error ?? {}) as SdkError;
+  const name = (e.name ?? '').replace(/Exception$/, '');
+  const message = e.message ?? String(error);
+  const status = e.$metadata?.httpStatusCode ?? 0;
+  switch (name) {
+    case 'NoSuchEntity':
+      return new TargetError(`the role ${roleArn} does not exist (or is in another account than this function)`, {
+        retryable: false,
+        cause: error,
+      });
+    case 'AccessDenied':
+    case 'AccessDeniedException':
+      return new TargetError(
+        `this function may not call iam:${action} on ${roleArn}; allow it in the function's policy`,
+        {
+          retryable: false,
+          cause: error,
+        },
+      );
+    case 'MalformedPolicyDocument':
+      return new TargetError(
+        /principal/i.test(message)
+          ? `IAM rejected the trust policy: ${message}. The cluster's OIDC provider is probably not registered in this account: create an IAM OIDC identity provider for the issuer (audience sts.amazonaws.com).`
+          : `IAM rejected the trust policy: ${message}`,
+        { retryable: false, cause: error },
+      );
+    case 'LimitExceeded': {
+      const quota = Number(/quota for ACLSizePerRole: (\d+)/.exec(message)?.[1] ?? 0);
+      return new DoesNotFitError(`IAM refused the trust policy: ${message}.`, {
+        size: quota + 1,
+        limit: quota,
+        remedies: [
+          `Set aws.trustPolicyMaxSize to ${quota || 'the account quota'} (or aws.useLiveQuota: true) so plans respect it.`,
+          'Raise the "Role trust policy length" quota (L-C07B4B0D), or use another role for some Deployments.',
+        ],
+      });
+    }
+    default:
+      return new TargetError(`iam:${action} on ${roleArn} failed: ${name || 'error'}: ${message}`, {
+        retryable: status === 0 || status === 429 || status >= 500 || name === 'Throttling',
+        cause: error,
+      });
+  }
+}

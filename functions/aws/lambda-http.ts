@@ -1,0 +1,51 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { WebhookRejectedError } from '../../shared/errors.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
+import { toErrorResponse } from '../common/http-error.ts';
+import type { PipelineLogger } from '../common/pipeline.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export function json(statusCode: number, body: unknown): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Function URLs and HTTP APIs base64-encode bodies they consider binary; the signature covers the decoded bytes. */
+export function rawBody(event: HttpEvent): string | Uint8Array {
+  if (event.body === undefined) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
+}
+
+export function assertPost(event: HttpEvent): void {
+  if (event.requestContext.http.method.toUpperCase() !== 'POST') {
+    throw new WebhookRejectedError('method_not_allowed', 405, `Use POST, not ${event.requestContext.http.method}.`);
+  }
+  const size =
+    event.body === undefined
+      ? 0
+      : event.isBase64Encoded
+        ? Math.floor((event.body.length * 3) / 4)
+        : Buffer.byteLength(event.body);
+  if (size > DEFAULT_MAX_BODY_BYTES) {
+    throw new WebhookRejectedError(
+      'payload_too_large',
+      413,
+      `The body is larger than ${DEFAULT_MAX_BODY_BYTES} bytes.`,
+    );
+  }
+}
+
+/** Maps any error to the `{"error": {...}}` answer; rejections are warnings, the rest errors with the stack. */
+export function errorResult(error: unknown, logger: PipelineLogger): HttpResult {
+  const response = toErrorResponse(error);
+  if (response.status >= 500)
+    logger.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
+  else
+    logger.warn('request rejected', {
+      status: response.status,
+      code: response.body.error.code,
+      reason: response.body.error.message,
+    });
+  return json(response.status, response.body);
+}

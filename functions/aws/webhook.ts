@@ -1,0 +1,5 @@
+import { handlerDeps } from './handler-deps.ts';
+import { createWebhookHandler } from './webhook-handler.ts';
+
+/** Lambda entry point: the signed webhook (Function URL, auth NONE: the signature is the authentication). */
+export const handler = createWebhookHandler(handlerDeps(process.env));

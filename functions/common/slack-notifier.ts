@@ -1,0 +1,257 @@
+import {
+  type FetchFunction,
+  type Logger,
+  LogLevel,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRequestError,
+  WebClient,
+} from '@slack/web-api';
+import {
+  IncomingWebhook,
+  IncomingWebhookHTTPError,
+  IncomingWebhookRequestError,
+  type FetchFunction as WebhookFetchFunction,
+} from '@slack/webhook';
+import type { EventReport } from '../../shared/outcome.ts';
+import {
+  formatSlackMessage,
+  type SlackMessage,
+  type SlackNotifyPolicy,
+  shouldNotify,
+} from '../../shared/slack-message.ts';
+
+/**
+ * The Slack edge shared by the AWS, GCP and Azure functions. A Slack problem must never fail the grant that was just
+ * made (the cloud write already happened), so notify() resolves in every case and reports the failure in its result
+ * and in the log, never with the bot token or the webhook URL, both of which are credentials.
+ */
+
+export type SlackSettings =
+  | { mode: 'off' }
+  | { mode: 'web-api'; token: string; channel: string; notify: SlackNotifyPolicy; slackApiUrl?: string }
+  | { mode: 'webhook'; webhookUrl: string; notify: SlackNotifyPolicy };
+
+export interface NotifierLogger {
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface SlackNotifierOptions {
+  logger?: NotifierLogger;
+  /** Retries after the first attempt, for 429, 5xx and network errors. */
+  retries?: number;
+  /** Longest single wait; a Retry-After beyond it gives up instead of holding the function past its budget. */
+  maxRetryWaitMs?: number;
+}
+
+export interface NotifyResult {
+  posted: boolean;
+  skipped?: 'policy' | 'off';
+  error?: string;
+}
+
+export interface SlackNotifier {
+  notify(report: EventReport): Promise<NotifyResult>;
+}
+
+const DEFAULT_RETRIES = 2;
+const DEFAULT_MAX_RETRY_WAIT_MS = 5_000;
+const FIRST_BACKOFF_MS = 250;
+/** Per HTTP attempt; Slack answers in well under a second, so a hung connection is a failure, not a slow reply. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Default sink: warnings and errors to stderr as JSON lines; info is dropped because callers pass a real logger. */
+const stderrLogger: NotifierLogger = {
+  info() {},
+  warn(msg, extra) {
+    console.warn(JSON.stringify({ level: 'WARN', message: msg, ...extra }));
+  },
+  error(msg, extra) {
+    console.error(JSON.stringify({ level: 'ERROR', message: msg, ...extra }));
+  },
+};
+
+/** Replaces every secret with a marker; applied to anything that leaves this module as text. */
+function redactor(secrets: readonly string[]): (text: string) => string {
+  const present = secrets.filter((secret) => secret.length >= 8);
+  return (text) => present.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+}
+
+/** The path of a webhook URL (its last segment above all) is the secret; redact each in case a message quotes one. */
+function webhookSecrets(webhookUrl: string): string[] {
+  try {
+    const { pathname } = new URL(webhookUrl);
+    return [webhookUrl, pathname, pathname.split('/').at(-1) ?? ''];
+  } catch {
+    return [webhookUrl];
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function backoffMs(attempt: number, maxWaitMs: number): number {
+  return Math.min(FIRST_BACKOFF_MS * 2 ** attempt, maxWaitMs);
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  const seconds = header === null ? Number.NaN : Number.parseInt(header, 10);
+  return Number.isNaN(seconds) ? undefined : Math.max(0, seconds) * 1000;
+}
+
+/** Routes the SDK's own log lines (rate-limit waits, request failures) into ours, minus debug noise. */
+function sdkLogger(logger: NotifierLogger, redact: (text: string) => string): Logger {
+  const line = (parts: unknown[]) => redact(parts.map(String).join(' '));
+  return {
+    debug() {},
+    info: (...parts: unknown[]) => logger.info(line(parts), { source: '@slack/web-api' }),
+    warn: (...parts: unknown[]) => logger.warn(line(parts), { source: '@slack/web-api' }),
+    error: (...parts: unknown[]) => logger.error(line(parts), { source: '@slack/web-api' }),
+    setLevel() {},
+    getLevel: () => LogLevel.INFO,
+    setName() {},
+  };
+}
+
+/**
+ * WebClient sleeps for whatever Retry-After says, however long. Past the cap, this turns the 429 into the answer
+ * Slack gives a refused call (`ok: false, error: ratelimited`), which WebClient reports without retrying.
+ */
+function capRateLimitWait(maxWaitMs: number): FetchFunction {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    const wait = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+    if (wait === undefined || wait <= maxWaitMs) return response;
+    return new Response(JSON.stringify({ ok: false, error: 'ratelimited' }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+}
+
+function webApiError(error: unknown): string {
+  if (error instanceof WebAPIPlatformError) return error.data.error;
+  if (error instanceof WebAPIHTTPError) return `http ${error.statusCode}`;
+  if (error instanceof WebAPIRequestError) return `request failed: ${error.original.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function createWebApiPoster(
+  settings: Extract<SlackSettings, { mode: 'web-api' }>,
+  logger: NotifierLogger,
+  retries: number,
+  maxWaitMs: number,
+): (message: SlackMessage) => Promise<void> {
+  const client = new WebClient(settings.token, {
+    ...(settings.slackApiUrl === undefined ? {} : { slackApiUrl: settings.slackApiUrl }),
+    // Bounded: the SDK default (ten retries over about 30 minutes) would outlive any function invocation.
+    retryConfig: { retries, factor: 2, minTimeout: Math.min(FIRST_BACKOFF_MS, maxWaitMs), maxTimeout: maxWaitMs },
+    // false: a 429 waits for Retry-After and retries instead of failing at once (capRateLimitWait bounds the wait).
+    rejectRateLimitedCalls: false,
+    timeout: REQUEST_TIMEOUT_MS,
+    logger: sdkLogger(logger, redactor([settings.token])),
+    fetch: capRateLimitWait(maxWaitMs),
+  });
+  return async (message) => {
+    await client.chat.postMessage({ channel: settings.channel, text: message.text, blocks: message.blocks });
+  };
+}
+
+/** A 429 or 5xx seen by our fetch wrapper, thrown so the retry loop can read Retry-After (the SDK error lacks it). */
+class RetryableResponse extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}: ${body}`);
+  }
+}
+
+/** Surfaces retryable answers as RetryableResponse; IncomingWebhook then wraps it as a request error's `original`. */
+const signalRetryable: WebhookFetchFunction = async (url, init) => {
+  const response = await fetch(url, init);
+  if (response.status !== 429 && response.status < 500) return response;
+  const body = (await response.text()).slice(0, 200);
+  throw new RetryableResponse(response.status, retryAfterMs(response.headers.get('retry-after')), body);
+};
+
+function webhookError(error: unknown): string {
+  if (error instanceof IncomingWebhookHTTPError) return `http ${error.statusCode}: ${error.body.slice(0, 200)}`;
+  if (error instanceof IncomingWebhookRequestError) {
+    const { original } = error;
+    return original instanceof RetryableResponse
+      ? `http ${original.status}: ${original.body}`
+      : `request failed: ${original.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function createWebhookPoster(
+  settings: Extract<SlackSettings, { mode: 'webhook' }>,
+  retries: number,
+  maxWaitMs: number,
+): (message: SlackMessage) => Promise<void> {
+  // retries: 0 because the SDK never retries 429 and cannot see Retry-After; the loop below does both.
+  const webhook = new IncomingWebhook(settings.webhookUrl, {
+    timeout: REQUEST_TIMEOUT_MS,
+    retryConfig: { retries: 0 },
+    fetch: signalRetryable,
+  });
+  return async (message) => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await webhook.send({ text: message.text, blocks: message.blocks });
+        return;
+      } catch (error) {
+        // Only transport failures and 429/5xx are worth another try; a 4xx (invalid_blocks, no_service) never heals.
+        const retryable = error instanceof IncomingWebhookRequestError;
+        if (!retryable || attempt >= retries) throw error;
+        const asked = error.original instanceof RetryableResponse ? error.original.retryAfterMs : undefined;
+        const wait = asked ?? backoffMs(attempt, maxWaitMs);
+        // Waiting less than Retry-After only earns another 429, so past the cap give up instead.
+        if (wait > maxWaitMs) throw error;
+        await sleep(wait);
+      }
+    }
+  };
+}
+
+export function createSlackNotifier(settings: SlackSettings, options: SlackNotifierOptions = {}): SlackNotifier {
+  const logger = options.logger ?? stderrLogger;
+  const retries = Math.max(0, Math.floor(options.retries ?? DEFAULT_RETRIES));
+  const maxWaitMs = Math.max(0, options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS);
+  if (settings.mode === 'off') {
+    return { notify: async () => ({ posted: false, skipped: 'off' }) };
+  }
+  // Clients are built once per notifier (per cold start) and reused for every event.
+  const post =
+    settings.mode === 'web-api'
+      ? createWebApiPoster(settings, logger, retries, maxWaitMs)
+      : createWebhookPoster(settings, retries, maxWaitMs);
+  const redact = redactor(settings.mode === 'web-api' ? [settings.token] : webhookSecrets(settings.webhookUrl));
+  const describe = settings.mode === 'web-api' ? webApiError : webhookError;
+  const policy = settings.notify;
+
+  return {
+    async notify(report) {
+      const context = { mode: settings.mode, eventId: report.eventId, deployment: report.deployment.name };
+      try {
+        if (!shouldNotify(report, policy)) {
+          logger.info('Slack notification skipped by policy', { ...context, policy });
+          return { posted: false, skipped: 'policy' };
+        }
+        await post(formatSlackMessage(report));
+        logger.info('Slack notification posted', context);
+        return { posted: true };
+      } catch (error) {
+        const reason = redact(describe(error));
+        logger.error('Slack notification failed', { ...context, error: reason });
+        return { posted: false, error: reason };
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
+import { WebhookRejectedError } from './errors.ts';
+import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
+import { toValidationError } from './zod-error.ts';
+
+/** A person or a pipeline asking to reconcile one Deployment now, optionally as a dry run. */
+export const manualRequestSchema = z
+  .strictObject({
+    deployment: deploymentSchema.optional(),
+    deploymentId: z.string().min(1).max(64).optional(),
+    organizationId: z.string().min(1).max(64).optional(),
+    type: z.enum(DEPLOYMENT_EVENT_TYPES).default('deployment.updated'),
+    dryRun: z.boolean().default(false),
+  })
+  .refine((request) => (request.deployment === undefined) !== (request.deploymentId === undefined), {
+    message: 'send exactly one of "deployment" (the Astro API object) or "deploymentId"',
+  });
+
+export type ManualRequest = z.output<typeof manualRequestSchema>;
+
+/**
+ * Checks `Authorization: Bearer <token>` in constant time. Both sides are hashed first so neither the length nor a
+ * prefix of the token leaks through timing.
+ */
+export function assertBearer(headers: HeaderBag, token: string): void {
+  const header = normalizeHeaders(headers).authorization ?? '';
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  if (!match?.[1] || !timingSafeEqual(digest(match[1]), digest(token))) {
+    throw new WebhookRejectedError('unauthorized', 401, 'Missing or wrong "Authorization: Bearer <manual token>".');
+  }
+}
+
+export function parseManualRequest(body: string): ManualRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (cause) {
+    throw new WebhookRejectedError('invalid_input', 400, `The body is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const result = manualRequestSchema.safeParse(parsed);
+  if (!result.success) {
+    const error = toValidationError(result.error);
+    throw new WebhookRejectedError('invalid_input', 400, error.message, { cause: error });
+  }
+  return result.data;
+}

@@ -1,0 +1,164 @@
+import pLimit from 'p-limit';
+import { type Config, componentTableFrom } from './config.ts';
+import type { Deployment, DeploymentEventType } from './deployment.ts';
+import { IdentitySyncError } from './errors.ts';
+import { assertIssuer, createAllowlist } from './guardrails.ts';
+import { type EventReport, summarizeDeployment, type TargetResult } from './outcome.ts';
+import {
+  type GrantOutcome,
+  type GrantRequest,
+  type ReconcileOptions,
+  reconcileTarget,
+  type TargetDriver,
+} from './reconcile-target.ts';
+import { type DesiredGrant, desiredGrant } from './subjects.ts';
+import { createAllowlists, resolveTargets, type Target } from './targets.ts';
+
+export interface BatchItem {
+  readonly eventId: string;
+  readonly type: DeploymentEventType;
+  readonly deployment: Deployment;
+}
+
+/** Builds the driver for one target; a runtime only provides the clouds it serves. */
+export type DriverFactory = (target: Target) => TargetDriver<unknown>;
+
+export interface BatchOptions extends ReconcileOptions {
+  readonly config: Config;
+  readonly drivers: Partial<Record<Target['cloud'], DriverFactory>>;
+  /** Targets reconciled at once; requests for the same target always share one read-plan-write round. */
+  readonly concurrency?: number;
+}
+
+interface Pending {
+  readonly target: Target;
+  readonly requests: GrantRequest[];
+}
+
+/**
+ * Runs a batch of Deployment events through the pipeline: resolve targets (allowlists enforced), compute each grant,
+ * group requests by target so N events on one role cost one write, reconcile targets concurrently, and return one
+ * report per event, in order. Nothing here throws for a single bad event or target: it becomes a result.
+ */
+export async function processBatch(items: readonly BatchItem[], options: BatchOptions): Promise<EventReport[]> {
+  const { config } = options;
+  const table = componentTableFrom(config);
+  const allowlists = createAllowlists(config);
+  const issuerAllowed = config.allowedIssuers ? createAllowlist(config.allowedIssuers) : () => true;
+  const groups = new Map<string, Pending>();
+  const slots: Array<Array<{ target: Target; key: string | undefined; result?: TargetResult }>> = [];
+
+  items.forEach((item, index) => {
+    const row: (typeof slots)[number] = [];
+    slots.push(row);
+    // Removing grants of deleted Deployments is opt-in (prune); without it a deletion changes nothing.
+    if (item.type === 'deployment.deleted') return;
+    for (const resolved of resolveTargets(config, item.deployment, allowlists)) {
+      const { target } = resolved;
+      if (resolved.denied !== undefined) {
+        row.push({
+          target,
+          key: undefined,
+          result: result(target, { status: 'denied', added: [], reason: resolved.denied }),
+        });
+        continue;
+      }
+      if (options.drivers[target.cloud] === undefined) {
+        const reason = `this function does not manage ${target.cloud.toUpperCase()} targets; deploy the ${target.cloud} function for it`;
+        row.push({ target, key: undefined, result: result(target, { status: 'denied', added: [], reason }) });
+        continue;
+      }
+      let request: GrantRequest;
+      try {
+        request = {
+          key: `${index}|${target.cloud}|${target.id}`,
+          grant: grantFor(config, table, item.deployment, target, resolved.components),
+          issuer: issuerFor(item.deployment, target, issuerAllowed),
+        };
+      } catch (error) {
+        const reason = error instanceof IdentitySyncError ? error.message : String(error);
+        row.push({ target, key: undefined, result: result(target, { status: 'failed', added: [], reason }) });
+        continue;
+      }
+      const groupKey = `${target.cloud}|${target.id}`;
+      const group = groups.get(groupKey) ?? { target, requests: [] };
+      group.requests.push(request);
+      groups.set(groupKey, group);
+      row.push({ target, key: request.key });
+    }
+  });
+
+  const outcomes = new Map<string, GrantOutcome>();
+  const limit = pLimit(options.concurrency ?? 4);
+  await Promise.all(
+    [...groups.values()].map(({ target, requests }) =>
+      limit(async () => {
+        const factory = options.drivers[target.cloud];
+        if (factory === undefined) return;
+        const found = await reconcileTarget(factory(target), requests, options);
+        for (const [key, outcome] of found) outcomes.set(key, outcome);
+      }),
+    ),
+  );
+
+  return items.map((item, index) => ({
+    eventId: item.eventId,
+    type: item.type,
+    deployment: summarizeDeployment(item.deployment),
+    dryRun: options.dryRun === true,
+    results: (slots[index] ?? []).map((slot) => {
+      if (slot.result !== undefined) return slot.result;
+      const outcome = slot.key === undefined ? undefined : outcomes.get(slot.key);
+      return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' });
+    }),
+  }));
+}
+
+function grantFor(
+  config: Config,
+  table: ReturnType<typeof componentTableFrom>,
+  deployment: Deployment,
+  target: Target,
+  components: readonly string[] | undefined,
+): DesiredGrant {
+  return desiredGrant({
+    namespace: deployment.namespace,
+    table,
+    selection: {
+      airflowVersion: deployment.airflowVersion,
+      astroRuntimeVersion: deployment.astroRuntimeVersion,
+      remoteExecution: deployment.remoteExecution?.enabled,
+      components,
+    },
+    // Only IAM trust policies take patterns; GCP members and Azure subjects must be exact.
+    ...(target.cloud === 'aws'
+      ? { wildcard: { requested: config.wildcard.enabled, clusterType: deployment.type, strict: false } }
+      : {}),
+  });
+}
+
+function issuerFor(deployment: Deployment, target: Target, allowed: (issuer: string) => boolean): string | undefined {
+  if (target.cloud === 'gcp') return undefined;
+  const issuer = deployment.oidcIssuerUrl;
+  if (issuer === undefined) {
+    throw new IdentitySyncError('invalid_input', "the Deployment has no oidcIssuerUrl (its cluster's OIDC issuer)");
+  }
+  assertIssuer(issuer, 'oidcIssuerUrl');
+  if (!allowed(issuer)) {
+    throw new IdentitySyncError('invalid_input', `the issuer ${issuer} is not in allowedIssuers`);
+  }
+  return issuer;
+}
+
+function result(target: Target, outcome: GrantOutcome): TargetResult {
+  return {
+    cloud: target.cloud,
+    target: target.id,
+    status: outcome.status,
+    added: outcome.added,
+    present: [],
+    ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+    ...(outcome.remedies === undefined ? {} : { remedies: outcome.remedies }),
+    ...(outcome.retryable === undefined ? {} : { retryable: outcome.retryable }),
+  };
+}

@@ -1,0 +1,165 @@
+import { IdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from './errors.ts';
+import type { TargetStatus } from './outcome.ts';
+import type { DesiredGrant } from './subjects.ts';
+
+/** One Deployment's grant on a target; `key` ties the outcome back to its event. */
+export interface GrantRequest {
+  readonly key: string;
+  readonly grant: DesiredGrant;
+  /** The Deployment cluster's OIDC issuer (AWS, Azure); GCP does not need it. */
+  readonly issuer: string | undefined;
+}
+
+export interface DriverPlan<Doc> {
+  readonly changed: boolean;
+  readonly added: readonly string[];
+  readonly next: Doc;
+}
+
+/**
+ * The port a cloud adapter implements for one target (a role, a service account, an identity). `plan` is the pure
+ * planner bound to the target; `read` and `write` are the only calls that reach the cloud.
+ */
+export interface TargetDriver<Doc> {
+  read(): Promise<Doc>;
+  plan(current: Doc, request: GrantRequest): DriverPlan<Doc>;
+  /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
+  write(current: Doc, next: Doc): Promise<void>;
+}
+
+export interface GrantOutcome {
+  readonly status: TargetStatus;
+  readonly added: readonly string[];
+  readonly reason?: string;
+  readonly remedies?: readonly string[];
+  readonly retryable?: boolean;
+}
+
+export interface ReconcileOptions {
+  readonly dryRun?: boolean;
+  /** Read-plan-write rounds before a grant that keeps disappearing is reported as failed. */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Brings one target to the state every request needs with as few calls as possible: a converged target costs one
+ * read; a change costs read + one write for all requests + one read to verify. The verify read is what makes this
+ * safe without an etag (AWS): when another writer replaced the document after us, our entries are missing, so we
+ * plan again from what is there now and write again, with jittered backoff, a bounded number of times.
+ */
+export async function reconcileTarget<Doc>(
+  driver: TargetDriver<Doc>,
+  requests: readonly GrantRequest[],
+  options: ReconcileOptions = {},
+): Promise<Map<string, GrantOutcome>> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const baseDelayMs = options.baseDelayMs ?? 50;
+  const outcomes = new Map<string, GrantOutcome>();
+  const written = new Map<string, Set<string>>();
+  let pending = [...requests];
+  const finish = (request: GrantRequest, outcome: GrantOutcome) => {
+    outcomes.set(request.key, outcome);
+    pending = pending.filter((other) => other !== request);
+  };
+  const failAll = (error: unknown) => {
+    for (const request of [...pending]) finish(request, failure(error, [...(written.get(request.key) ?? [])]));
+  };
+
+  let current: Doc;
+  try {
+    current = await driver.read();
+  } catch (error) {
+    failAll(error);
+    return outcomes;
+  }
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    let next = current;
+    let changed = false;
+    for (const request of [...pending]) {
+      try {
+        const plan = driver.plan(next, request);
+        if (plan.changed) {
+          next = plan.next;
+          changed = true;
+          const added = written.get(request.key) ?? new Set<string>();
+          for (const item of plan.added) added.add(item);
+          written.set(request.key, added);
+        } else {
+          const added = [...(written.get(request.key) ?? [])].sort();
+          finish(request, { status: added.length > 0 ? 'granted' : 'unchanged', added });
+        }
+      } catch (error) {
+        finish(request, failure(error, []));
+      }
+    }
+    if (!changed) break;
+    if (options.dryRun) {
+      for (const request of [...pending]) {
+        finish(request, { status: 'planned', added: [...(written.get(request.key) ?? [])].sort() });
+      }
+      break;
+    }
+    if (attempt >= maxAttempts) {
+      failAll(
+        new TargetError(
+          `the grant did not stick after ${maxAttempts} writes: another writer keeps replacing this target; find it (CloudTrail / audit logs) or pause it, then re-run`,
+          { retryable: true },
+        ),
+      );
+      break;
+    }
+    try {
+      await driver.write(current, next);
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) {
+        failAll(error);
+        break;
+      }
+      await sleep(backoff(attempt, baseDelayMs, random));
+    }
+    try {
+      // Verify (after a write) or re-read (after a conflict); the next round plans from what is really there.
+      current = await driver.read();
+    } catch (error) {
+      failAll(error);
+      break;
+    }
+    const lost = pending.some((request) => {
+      try {
+        return driver.plan(current, request).changed;
+      } catch {
+        return true; // the next round reports it
+      }
+    });
+    if (lost) await sleep(backoff(attempt, baseDelayMs, random));
+  }
+  return outcomes;
+}
+
+/** Full jitter: spreads competing writers apart so they stop overwriting each other. */
+function backoff(attempt: number, baseDelayMs: number, random: () => number): number {
+  return Math.round(random() * baseDelayMs * 2 ** Math.min(attempt, 6));
+}
+
+function failure(error: unknown, added: readonly string[]): GrantOutcome {
+  if (error instanceof UnsafePlanError) {
+    return {
+      status: error.code === 'does_not_fit' ? 'does-not-fit' : 'conflict',
+      added,
+      reason: error.summary,
+      remedies: error.remedies,
+    };
+  }
+  if (error instanceof TargetError)
+    return { status: 'failed', added, reason: error.message, retryable: error.retryable };
+  if (error instanceof IdentitySyncError) return { status: 'failed', added, reason: error.message, retryable: false };
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 'failed', added, reason: `unexpected error: ${message}`, retryable: true };
+}

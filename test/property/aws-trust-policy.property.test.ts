@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isJsonObject, type JsonObject } from '../../shared/aws-policy-document.ts';
+import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
+import { type DesiredGrant, parseSubject } from '../../shared/subjects.ts';
+import { grantArb, trustPolicyArb } from '../support/arbitraries.ts';
+import { ISSUER, ROLE_ARN } from '../support/fixtures.ts';
+
+const RUNS = { numRuns: 200 };
+const plan = (policy: unknown, grant: DesiredGrant) =>
+  planAwsTrustPolicy({ policy, roleArn: ROLE_ARN, issuer: ISSUER, grant, maxSize: 1_000_000 });
+
+function statementsOf(policy: unknown): JsonObject[] {
+  if (!isJsonObject(policy)) throw new Error('not a policy');
+  const { Statement } = policy;
+  return (Array.isArray(Statement) ? Statement : [Statement]).filter(isJsonObject);
+}
+
+/** Every value of every `...:sub` condition key, per statement. */
+function subValues(statement: JsonObject): string[] {
+  const condition = statement.Condition;
+  if (!isJsonObject(condition)) return [];
+  return Object.values(condition).flatMap((block) =>
+    isJsonObject(block)
+      ? Object.entries(block)
+          .filter(([key]) => key.toLowerCase().endsWith(':sub'))
+          .flatMap(([, value]) => (Array.isArray(value) ? value : [value]).map(String))
+      : [],
+  );
+}
+
+/** The statement with its sub lists removed, to compare everything else. */
+function withoutSubs(statement: JsonObject): unknown {
+  const condition = statement.Condition;
+  if (!isJsonObject(condition)) return statement;
+  const stripped = Object.fromEntries(
+    Object.entries(condition).map(([op, block]) => [
+      op,
+      isJsonObject(block)
+        ? Object.fromEntries(Object.entries(block).filter(([k]) => !k.toLowerCase().endsWith(':sub')))
+        : block,
+    ]),
+  );
+  return { ...statement, Condition: stripped };
+}
+
+const isManaged = (s: JsonObject | undefined) => typeof s?.Sid === 'string' && s.Sid.startsWith(MANAGED_SID_PREFIX);
+
+/** A random policy, possibly already holding managed statements for other Deployments. */
+const existingArb = trustPolicyArb.map(({ policy, earlier }) =>
+  earlier.reduce<unknown>((current, grant) => plan(current, grant).policy, policy),
+);
+
+describe('planAwsTrustPolicy properties', () => {
+  it('preserves every pre-existing statement; only one managed statement may grow', () => {
+    fc.assert(
+      fc.property(existingArb, grantArb, (existing, grant) => {
+        const snapshot = structuredClone(existing);
+        const result = plan(existing, grant);
+        expect(existing).toEqual(snapshot);
+        const before = statementsOf(snapshot);
+        const after = statementsOf(result.policy);
+        if (!result.changed) {
+          expect(result.policy).toEqual(snapshot);
+          return;
+        }
+        expect(after.length - before.length).toBeGreaterThanOrEqual(0);
+        expect(after.length - before.length).toBeLessThanOrEqual(1);
+        const modified = before.flatMap((statement, i) => {
+          const next = after[i];
+          if (JSON.stringify(next) === JSON.stringify(statement)) return [];
+          expect(isManaged(statement)).toBe(true);
+          expect(next && withoutSubs(next)).toEqual(withoutSubs(statement));
+          expect(next && subValues(next)).toEqual(expect.arrayContaining(subValues(statement)));
+          return [i];
+        });
+        const appended = after.slice(before.length);
+        expect(modified.length + appended.length).toBe(1);
+        for (const statement of appended) expect(isManaged(statement)).toBe(true);
+        const { Statement: _before, ...restBefore } = snapshot as JsonObject;
+        const { Statement: _after, ...restAfter } = result.policy;
+        expect(restAfter).toEqual(restBefore);
+      }),
+      RUNS,
+    );
+  });
+
+  it('applying twice equals applying once', () => {
+    fc.assert(
+      fc.property(existingArb, grantArb, (existing, grant) => {
+        const once = plan(existing, grant);
+        const twice = plan(once.policy, grant);
+        expect(twice.changed).toBe(false);
+        expect(twice.added).toEqual([]);
+        expect(JSON.stringify(twice.policy)).toBe(JSON.stringify(once.policy));
+        expect(once.size).toBe(JSON.stringify(once.policy).length);
+      }),
+      RUNS,
+    );
+  });
+
+  it("never adds a subject outside the Deployment's namespace", () => {
+    fc.assert(
+      fc.property(existingArb, grantArb, (existing, grant) => {
+        const result = plan(existing, grant);
+        const old = new Set(statementsOf(existing).flatMap(subValues));
+        const fresh = statementsOf(result.policy)
+          .flatMap(subValues)
+          .filter((value) => !old.has(value));
+        for (const value of [...fresh, ...result.added]) {
+          const parts = parseSubject(value);
+          expect(parts?.namespace).toBe(grant.namespace);
+          if (parts?.serviceAccount === '*') expect(grant.wildcard).toBe(true);
+          expect(grant.subjects).toContain(value);
+        }
+        for (const value of fresh) expect(result.added).toContain(value);
+      }),
+      RUNS,
+    );
+  });
+});

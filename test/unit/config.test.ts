@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, SECRET_REF } from '../../shared/config.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { thrown } from '../support/fixtures.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/astro';
+const GSA = 'astro-sync@customer-project.iam.gserviceaccount.com';
+
+function configError(text: string): ValidationError {
+  const error = thrown(() => parseConfig(text));
+  expect(error).toBeInstanceOf(ValidationError);
+  expect(error).toMatchObject({ code: 'invalid_config' });
+  return error as ValidationError;
+}
+
+describe('parseConfig: documents and defaults', () => {
+  const DEFAULTS = {
+    components: { serviceAccounts: {} },
+    wildcard: { enabled: false },
+    aws: { allowedRoles: [], trustPolicyMaxSize: 2048, useLiveQuota: false, useEffectiveWorkloadIdentity: true },
+    gcp: {
+      allowedServiceAccounts: [],
+      pools: { byClusterId: {} },
+      memberFormat: 'service-account',
+      useEffectiveWorkloadIdentity: true,
+    },
+    azure: { allowedIdentities: [], maxCredentials: 20 },
+    targets: [],
+    slack: { mode: 'off' },
+  };
+
+  it.each([
+    ['an empty document', ''],
+    ['an empty JSON object', '{}'],
+    ['a YAML comment', '# nothing configured\n'],
+  ])('fills every default for %s, allowing nothing', (_label, text) => {
+    expect(parseConfig(text)).toEqual(DEFAULTS);
+  });
+
+  it('reads the same config from JSON and YAML', () => {
+    const json = parseConfig(
+      JSON.stringify({
+        webhook: { secrets: ['env:WEBHOOK_SECRET'] },
+        aws: { allowedRoles: ['arn:aws:iam::123456789012:role/astro-*'] },
+        targets: [
+          { name: 'prod', match: { workspaceIds: ['ws1'] }, aws: { roleArn: ROLE }, components: ['scheduler'] },
+        ],
+      }),
+    );
+    const yaml = parseConfig(`
+webhook:
+  secrets: [env:WEBHOOK_SECRET]
+aws:
+  allowedRoles: ['arn:aws:iam::123456789012:role/astro-*']
+targets:
+  - name: prod
+    match: { workspaceIds: [ws1] }
+    aws: { roleArn: '${ROLE}' }
+    components: [scheduler]
+`);
+    expect(yaml).toEqual(json);
+    expect(json.webhook).toEqual({ secrets: ['env:WEBHOOK_SECRET'], maxBodyBytes: 262_144 });
+    expect(json.aws.allowedRoles).toEqual(['arn:aws:iam::123456789012:role/astro-*']);
+    expect(json.targets[0]).toEqual({
+      name: 'prod',
+      match: { workspaceIds: ['ws1'] },
+      aws: { roleArn: ROLE },
+      components: ['scheduler'],
+    });
+  });
+
+  it('defaults a rule match to everything and slack notify to changes-and-failures', () => {
+    const config = parseConfig(`
+targets: [{ gcp: { serviceAccount: ${GSA} } }]
+slack: { mode: web-api, token: 'aws-sm:slack-token', channel: '#astro' }
+`);
+    expect(config.targets[0]?.match).toEqual({});
+    expect(config.slack).toEqual({
+      mode: 'web-api',
+      token: 'aws-sm:slack-token',
+      channel: '#astro',
+      notify: 'changes-and-failures',
+    });
+  });
+
+  it('rejects duplicate keys and unparsable text', () => {
+    expect(configError('a: 1\na: 2').message).toMatch(/not valid JSON or YAML/);
+    expect(configError('{"aws": ').message).toMatch(/not valid JSON or YAML/);
+  });
+});
+
+describe('parseConfig: rejected documents name the path', () => {
+  it.each([
+    ['unknown top-level key', 'allowedRoles: []', '(document): Unrecognized key: "allowedRoles"'],
+    ['unknown nested key', 'aws: { allowedRole: [] }', 'aws: Unrecognized key: "allowedRole"'],
+    [
+      'unknown key in a target',
+      `targets: [{ aws: { roleArn: '${ROLE}', region: x } }]`,
+      'targets.0.aws: Unrecognized key: "region"',
+    ],
+    [
+      'unknown match key',
+      `targets: [{ match: { namespace: [x] }, aws: { roleArn: '${ROLE}' } }]`,
+      'targets.0.match: Unrecognized key',
+    ],
+    ['rule with no cloud', 'targets: [{ name: none }]', 'targets.0: name exactly one of "aws", "gcp" or "azure"'],
+    [
+      'rule with two clouds',
+      `targets: [{ aws: { roleArn: '${ROLE}' }, gcp: { serviceAccount: ${GSA} } }]`,
+      'targets.0: name exactly one of',
+    ],
+    [
+      'short account',
+      "targets: [{ aws: { roleArn: 'arn:aws:iam::123:role/x' } }]",
+      'targets.0.aws.roleArn: "arn:aws:iam::123:role/x" is not an IAM role ARN',
+    ],
+    [
+      'bad pool',
+      'gcp: { pools: { default: example.com } }',
+      'gcp.pools.default: "example.com" is not a GKE workload identity pool',
+    ],
+    ['bad pool by cluster', 'gcp: { pools: { byClusterId: { c1: x } } }', 'gcp.pools.byClusterId.c1:'],
+    [
+      'principal without project number',
+      'gcp: { memberFormat: principal }',
+      'gcp.projectNumber: memberFormat "principal" needs projectNumber',
+    ],
+    ['bad project number', "gcp: { memberFormat: principal, projectNumber: 'my-proj' }", 'gcp.projectNumber:'],
+    [
+      'unknown component in a default set',
+      'components: { airflow3: [scheduler, flower] }',
+      'components.airflow3.1: unknown component "flower"',
+    ],
+    [
+      'unknown component in a rule',
+      `targets: [{ aws: { roleArn: '${ROLE}' }, components: [kpo, nope] }]`,
+      'targets.0.components.1: unknown component "nope"',
+    ],
+    [
+      'upper-case component',
+      'components: { remoteExecution: [Scheduler] }',
+      'components.remoteExecution.0: must be a lowercase component name',
+    ],
+    ['empty component list', 'components: { airflow2: [] }', 'components.airflow2:'],
+    ['bad template', "components: { serviceAccounts: { scheduler: 'x:y' } }", 'components.serviceAccounts.scheduler:'],
+    ['wildcard as a string', 'wildcard: { enabled: "yes" }', 'wildcard.enabled:'],
+    ['quota below 512', 'aws: { trustPolicyMaxSize: 100 }', 'aws.trustPolicyMaxSize:'],
+    ['more than 20 Azure credentials', 'azure: { maxCredentials: 21 }', 'azure.maxCredentials:'],
+    ['body limit above 256 KiB', 'webhook: { secrets: [env:S], maxBodyBytes: 300000 }', 'webhook.maxBodyBytes:'],
+    ['bad slack mode', 'slack: { mode: email }', 'slack.mode:'],
+    ['a top-level list', '[1, 2]', '(document):'],
+  ])('%s', (_label, text, expected) => {
+    expect(configError(text).message).toContain(expected);
+  });
+
+  it('names the field of the first problem', () => {
+    expect(configError('gcp: { pools: { default: x } }').field).toBe('gcp.pools.default');
+  });
+});
+
+describe('secret references', () => {
+  it.each([
+    'env:WEBHOOK_SECRET',
+    'env:_x1',
+    'aws-sm:astro/webhook',
+    'aws-sm:arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+    'aws-ssm:/astro/webhook',
+    'gcp-sm:projects/p/secrets/s/versions/latest',
+    'azure-kv:https://vault.vault.azure.net/secrets/webhook',
+  ])('accepts %s', (ref) => {
+    expect(SECRET_REF.test(ref)).toBe(true);
+    expect(parseConfig(`webhook: { secrets: ['${ref}'] }\nmanual: { token: '${ref}' }`).manual?.token).toBe(ref);
+  });
+
+  it.each([
+    ['a literal whsec secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    ['a literal token', 'xoxb-1234-abcd'],
+    ['env with a bad name', 'env:1ABC'],
+    ['env with spaces', 'env:A B'],
+    ['an http vault', 'azure-kv:http://vault/secrets/x'],
+    ['an empty reference', 'aws-sm:'],
+  ])('rejects %s', (_label, value) => {
+    expect(configError(`webhook: { secrets: ['${value}'] }`).message).toMatch(
+      /^webhook\.secrets\.0: must be a secret reference/,
+    );
+    expect(configError(`slack: { mode: webhook, webhookUrl: '${value}' }`).message).toMatch(/^slack\.webhookUrl: /);
+  });
+
+  it('never echoes a rejected literal secret', () => {
+    expect(configError("webhook: { secrets: ['whsec_TOPSECRETVALUE'] }").message).not.toContain('TOPSECRETVALUE');
+  });
+
+  it('requires at least one webhook secret', () => {
+    expect(configError('webhook: { secrets: [] }').message).toContain('webhook.secrets:');
+    expect(configError('webhook: {}').message).toContain('webhook.secrets:');
+  });
+});
