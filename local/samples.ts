@@ -1,0 +1,74 @@
+/** The sample Deployments `npm start` sends, shaped as the Astro API returns them. */
+export interface Sample {
+  readonly roleName: string;
+  readonly trustPolicy: unknown;
+  readonly deployment: Record<string, unknown> & {
+    id: string;
+    name: string;
+    namespace: string;
+    organizationId: string;
+  };
+}
+
+const org = 'clorg0000000000000000000';
+
+export const samples: readonly Sample[] = [
+  {
+    roleName: 'astro-data',
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Ec2', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    },
+    deployment: {
+      id: 'clq2etl0000000008l4fdu1ab',
+      name: 'etl-prod',
+      namespace: 'nebular-gravity-1234',
+      organizationId: org,
+      workspaceId: 'clws00000000000000000000',
+      workspaceName: 'Data Platform',
+      clusterId: 'clcl00000000000000000000',
+      clusterName: 'aws-us-east-1-prod',
+      cloudProvider: 'AWS',
+      region: 'us-east-1',
+      type: 'DEDICATED',
+      airflowVersion: '2.10.3',
+      astroRuntimeVersion: '12.4.0',
+      oidcIssuerUrl: 'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678',
+      effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-data',
+    },
+  },
+  {
+    roleName: 'astro-ml',
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'GithubActions',
+          Effect: 'Allow',
+          Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com' },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:acme/ml:*' } },
+        },
+      ],
+    },
+    deployment: {
+      id: 'clq2ml00000000008l4fdu1ab',
+      name: 'ml-train',
+      namespace: 'cosmic-lens-5678',
+      organizationId: org,
+      workspaceId: 'clws11111111111111111111',
+      workspaceName: 'Machine Learning',
+      clusterId: 'clcl00000000000000000000',
+      clusterName: 'aws-us-east-1-prod',
+      cloudProvider: 'AWS',
+      region: 'us-east-1',
+      type: 'STANDARD',
+      airflowVersion: '3.0.2',
+      astroRuntimeVersion: '3.0-4',
+      oidcIssuerUrl: 'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678',
+      effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-ml',
+    },
+  },
+];
