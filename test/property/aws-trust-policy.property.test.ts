@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject } from '../../shared/aws-policy-document.
 import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
 import { type DesiredGrant, parseSubject } from '../../shared/subjects.ts';
 import { grantArb, trustPolicyArb } from '../support/arbitraries.ts';
-import { ISSUER, ROLE_ARN } from '../support/fixtures.ts';
+import { ISSUER, PROVIDER_ARN, ROLE_ARN } from '../support/fixtures.ts';
 
 const RUNS = { numRuns: 200 };
 const plan = (policy: unknown, grant: DesiredGrant) =>
@@ -94,6 +94,20 @@ describe('planAwsTrustPolicy properties', () => {
         expect(twice.added).toEqual([]);
         expect(JSON.stringify(twice.policy)).toBe(JSON.stringify(once.policy));
         expect(once.size).toBe(JSON.stringify(once.policy).length);
+      }),
+      RUNS,
+    );
+  });
+
+  it('counts no Deny, foreign-provider or unrelated statement as a grant', () => {
+    fc.assert(
+      fc.property(trustPolicyArb, grantArb, ({ policy }, grant) => {
+        const ours = (s: JsonObject) =>
+          s.Effect === 'Allow' && isJsonObject(s.Principal) && s.Principal.Federated === PROVIDER_ARN;
+        const others = statementsOf(policy).filter((s) => !ours(s));
+        const result = plan({ ...policy, Statement: others }, grant);
+        expect(result.added).toEqual(grant.subjects);
+        expect(statementsOf(result.policy).slice(0, others.length)).toEqual(others);
       }),
       RUNS,
     );

@@ -89,17 +89,29 @@ describe('planGcpPolicy properties', () => {
 });
 
 const ISSUERS = ['https://issuer.example.com/', 'https://issuer.example.com'];
-/** Random unrelated credentials plus some of the grant's own ones, already present under other names. */
+/**
+ * Random unrelated credentials, plus some of the grant's own ones already present under other names, plus sometimes
+ * a credential squatting on the name (in any case) one of the grant's credentials would get.
+ */
 const azureCaseArb = fc
-  .record({ input: azureCredentialsArb, grant: grantArb, issuer: fc.constantFrom(...ISSUERS), present: fc.nat(7) })
-  .map(({ input, grant, issuer, present }) => {
+  .record({
+    input: azureCredentialsArb,
+    grant: grantArb,
+    issuer: fc.constantFrom(...ISSUERS),
+    present: fc.nat(7),
+    squat: fc.option(fc.record({ index: fc.nat(6), upper: fc.boolean() }), { nil: undefined, freq: 4 }),
+  })
+  .map(({ input, grant, issuer, present, squat }) => {
     const own = grant.components.slice(0, present).map((c, i) => ({
       name: `legacy-${i}`,
       issuer,
       subject: c.subject,
       audiences: [AZURE_AUDIENCE],
     }));
-    const list = [...input.credentials, ...own];
+    const target = squat === undefined ? undefined : grant.components[squat.index % grant.components.length];
+    const name = target && `${grant.namespace}-${target.component}`;
+    const squatter = name && { name: squat?.upper ? name.toUpperCase() : name, issuer, subject: 'repo:org/x:ref:main' };
+    const list = [...input.credentials, ...own, ...(squatter ? [squatter] : [])];
     return { existing: input.page ? { value: list } : list, grant, issuer };
   });
 

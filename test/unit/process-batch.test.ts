@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../shared/config.ts';
+import { deploymentSchema } from '../../shared/deployment.ts';
+import { type BatchItem, processBatch } from '../../shared/process-batch.ts';
+import type { TargetDriver } from '../../shared/reconcile-target.ts';
+import type { Target } from '../../shared/targets.ts';
+import { apiDeployment } from '../support/deployments.ts';
+
+const config = (extra = '') =>
+  parseConfig(`
+aws:
+  allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"]
+${extra}`);
+
+/** Records what each target was asked to grant; every target starts empty. */
+function recordingDrivers() {
+  const stores = new Map<string, Set<string>>();
+  const writes: string[] = [];
+  const factory = (target: Target): TargetDriver<Set<string>> => ({
+    read: async () => new Set(stores.get(target.id) ?? []),
+    plan: (current, request) => {
+      const missing = request.grant.subjects.filter((s) => !current.has(s));
+      return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
+    },
+    write: async (_current, next) => {
+      writes.push(target.id);
+      stores.set(target.id, next);
+    },
+  });
+  return { stores, writes, drivers: { aws: factory as (target: Target) => TargetDriver<unknown> } };
+}
+
+const item = (overrides: Record<string, unknown> = {}, type: BatchItem['type'] = 'deployment.created'): BatchItem => ({
+  eventId: `evt-${String(overrides.namespace ?? 'default')}`,
+  type,
+  deployment: deploymentSchema.parse(apiDeployment(overrides)),
+});
+
+describe('processBatch', () => {
+  it('groups events on one role into one write and reports per event, in order', async () => {
+    const { writes, drivers, stores } = recordingDrivers();
+    const reports = await processBatch([item({ namespace: 'ns-one' }), item({ namespace: 'ns-two' })], {
+      config: config(),
+      drivers,
+    });
+    expect(writes).toEqual(['arn:aws:iam::123456789012:role/astro-data']);
+    expect(reports.map((r) => [r.eventId, r.results.map((x) => [x.status, x.added.length])])).toEqual([
+      ['evt-ns-one', [['granted', 6]]],
+      ['evt-ns-two', [['granted', 6]]],
+    ]);
+    expect(stores.get('arn:aws:iam::123456789012:role/astro-data')?.size).toBe(12);
+  });
+
+  it.each([
+    [
+      'a role outside the allowlist',
+      { effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/admin' },
+      /aws\.allowedRoles/,
+    ],
+    [
+      'a cloud this function does not serve',
+      { effectiveWorkloadIdentity: 'astro-sync@acme-data.iam.gserviceaccount.com' },
+      /not in gcp\.allowedServiceAccounts/,
+    ],
+  ])('denies %s without touching it', async (_name, overrides, reason) => {
+    const { writes, drivers } = recordingDrivers();
+    const [report] = await processBatch([item(overrides)], { config: config(), drivers });
+    expect(report?.results).toEqual([
+      expect.objectContaining({ status: 'denied', reason: expect.stringMatching(reason) }),
+    ]);
+    expect(writes).toEqual([]);
+  });
+
+  it('says which function to deploy when an allowed target belongs to another cloud', async () => {
+    const { drivers } = recordingDrivers();
+    const gcp = config(
+      `gcp:\n  allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]\n  pools: { default: acme-gke.svc.id.goog }`,
+    );
+    const [report] = await processBatch(
+      [item({ effectiveWorkloadIdentity: 'astro-sync@acme-data.iam.gserviceaccount.com' })],
+      { config: gcp, drivers },
+    );
+    expect(report?.results[0]).toMatchObject({
+      cloud: 'gcp',
+      status: 'denied',
+      reason: expect.stringMatching(/deploy the gcp function/),
+    });
+  });
+
+  it('fails a target whose Deployment has no issuer, or an issuer outside allowedIssuers', async () => {
+    const { writes, drivers } = recordingDrivers();
+    const strict = config('allowedIssuers: ["https://oidc.eks.*.amazonaws.com/id/*"]');
+    const reports = await processBatch(
+      [item({ oidcIssuerUrl: null }), item({ namespace: 'ns-x', oidcIssuerUrl: 'https://evil.example.com/id/1' })],
+      {
+        config: strict,
+        drivers,
+      },
+    );
+    expect(reports.map((r) => r.results[0]?.reason)).toEqual([
+      expect.stringMatching(/no oidcIssuerUrl/),
+      expect.stringMatching(/not in allowedIssuers/),
+    ]);
+    expect(writes).toEqual([]);
+  });
+
+  it('uses the namespace wildcard only on DEDICATED clusters when enabled', async () => {
+    const { stores, drivers } = recordingDrivers();
+    const wild = config('wildcard:\n  enabled: true');
+    await processBatch(
+      [item({ namespace: 'ns-ded', type: 'DEDICATED' }), item({ namespace: 'ns-std', type: 'STANDARD' })],
+      { config: wild, drivers },
+    );
+    const subjects = [...(stores.get('arn:aws:iam::123456789012:role/astro-data') ?? [])];
+    expect(subjects).toContain('system:serviceaccount:ns-ded:*');
+    expect(subjects.filter((s) => s.startsWith('system:serviceaccount:ns-std:'))).toHaveLength(6);
+    expect(subjects.some((s) => s.includes('*:*'))).toBe(false);
+  });
+
+  it('adds rule targets with their own components and ignores deleted events (prune is off)', async () => {
+    const { stores, drivers } = recordingDrivers();
+    const rules = config(`targets:
+  - name: shared
+    match: { names: ["etl-*"] }
+    aws: { roleArn: "arn:aws:iam::123456789012:role/astro-shared" }
+    components: [scheduler]`);
+    const reports = await processBatch([item(), item({ namespace: 'gone' }, 'deployment.deleted')], {
+      config: rules,
+      drivers,
+    });
+    expect(reports[0]?.results.map((r) => r.target)).toEqual([
+      'arn:aws:iam::123456789012:role/astro-data',
+      'arn:aws:iam::123456789012:role/astro-shared',
+    ]);
+    expect([...(stores.get('arn:aws:iam::123456789012:role/astro-shared') ?? [])]).toEqual([
+      'system:serviceaccount:nebular-gravity-1234:nebular-gravity-1234-scheduler-serviceaccount',
+    ]);
+    expect(reports[1]?.results).toEqual([]);
+  });
+});
