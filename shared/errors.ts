@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'does_not_fit'
   | 'name_conflict'
   | 'target_failed'
-  | 'write_conflict';
+  | 'write_conflict'
+  | 'astro_api';
 
 export class IdentitySyncError extends Error {
   readonly code: ErrorCode;

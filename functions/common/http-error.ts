@@ -10,7 +10,8 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof WebhookRejectedError) {
     return { status: error.status, body: { error: { code: error.code, message: error.message } } };
   }
-  if (error instanceof IdentitySyncError) {
+  // A bad config or an unreadable secret is ours to fix, not the caller's: answer 500 and keep the details in the log.
+  if (error instanceof IdentitySyncError && error.code !== 'invalid_config') {
     return { status: 400, body: { error: { code: error.code, message: error.message } } };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'Internal error; see the function logs.' } } };

@@ -6,6 +6,7 @@ import { authorizationProblem } from './auth.ts';
 import { type EventsContext, handleEventsAction, type JsonReply, jsonError } from './eventbridge-actions.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 import { handleQueryAction, QueryError, type QueryReply, type QueryService, queryErrorReply } from './iam-actions.ts';
+import { handleSecretAction, SecretStore } from './secret-actions.ts';
 import { DEFAULT_TRUST_POLICY_QUOTA, documentToText, type EventEntry, IamState } from './state.ts';
 
 export type { Faults } from './faults.ts';
@@ -22,7 +23,7 @@ export interface AwsEmulatorOptions {
   seed?: number;
 }
 
-export type AwsService = 'iam' | 'events' | 'sts';
+export type AwsService = 'iam' | 'events' | 'sts' | 'ssm' | 'secretsmanager';
 
 export interface AwsCall {
   service: AwsService;
@@ -50,6 +51,10 @@ export interface AwsEmulator {
   /** Resolves once every event delivery scheduled so far has finished. */
   idle(): Promise<void>;
   setFaults(faults: Faults): void;
+  /** SSM parameter (SecureString by default) for `aws-ssm:` references. */
+  putParameter(name: string, value: string, type?: 'String' | 'SecureString'): void;
+  /** Secrets Manager secret (SecretString) for `aws-sm:` references. */
+  putSecret(name: string, value: string): void;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -93,6 +98,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const state = new IamState(options.trustPolicyQuota ?? DEFAULT_TRUST_POLICY_QUOTA);
   const faults = new FaultInjector(options.seed ?? 1);
   const calls: AwsCall[] = [];
+  const secrets = new SecretStore();
   const events: EventEntry[] = [];
   const listeners: EventsListener[] = [];
   let deliveries: Promise<void> = Promise.resolve();
@@ -113,13 +119,18 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     return { service, action, params, status: reply.status, contentType: 'text/xml', body: reply.xml };
   }
 
-  function jsonReply(action: string, params: Record<string, unknown>, reply: JsonReply): Reply {
+  function jsonReply(action: string, params: Record<string, unknown>, reply: JsonReply, service: AwsService): Reply {
     const body = JSON.stringify(reply.json);
-    return { service: 'events', action, params, status: reply.status, contentType: 'application/x-amz-json-1.1', body };
+    return { service, action, params, status: reply.status, contentType: 'application/x-amz-json-1.1', body };
   }
 
   function handleJson(req: IncomingMessage, target: string, raw: string): Reply {
-    const action = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : target;
+    const service: AwsService = target.startsWith('AmazonSSM.')
+      ? 'ssm'
+      : target.startsWith('secretsmanager.')
+        ? 'secretsmanager'
+        : 'events';
+    const action = target.slice(target.indexOf('.') + 1);
     let body: unknown;
     let parsed = true;
     try {
@@ -128,11 +139,12 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       parsed = false;
     }
     const params = typeof body === 'object' && body !== null ? { ...body } : {};
-    const reply = (r: JsonReply) => jsonReply(action, params, r);
+    const reply = (r: JsonReply) => jsonReply(action, params, r, service);
     // Like AWS: authentication first, then the payload, then throttling, then the operation itself.
     const authProblem = authorizationProblem(header(req, 'authorization'), req.url);
     if (authProblem) return reply(jsonError(authProblem.status, authProblem.jsonType, authProblem.message));
     if (!parsed) return reply(jsonError(400, 'SerializationException', 'Request body is not valid JSON'));
+    if (service !== 'events') return reply(handleSecretAction(target, body, secrets));
     if (!target.startsWith('AWSEvents.')) {
       return reply(jsonError(400, 'UnknownOperationException', `Unknown target ${target}`));
     }
@@ -232,5 +244,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       } while (current !== deliveries);
     },
     setFaults: (next) => faults.set(next),
+    putParameter: (name, value, type) => secrets.putParameter(name, value, type),
+    putSecret: (name, value) => secrets.putSecret(name, value),
   };
 }

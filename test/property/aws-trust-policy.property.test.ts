@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject } from '../../shared/aws-policy-document.
 import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
 import { type DesiredGrant, parseSubject } from '../../shared/subjects.ts';
 import { grantArb, trustPolicyArb } from '../support/arbitraries.ts';
-import { ISSUER, PROVIDER_ARN, ROLE_ARN } from '../support/fixtures.ts';
+import { ISSUER, ISSUER_HOST_PATH, PROVIDER_ARN, ROLE_ARN } from '../support/fixtures.ts';
 
 const RUNS = { numRuns: 200 };
 const plan = (policy: unknown, grant: DesiredGrant) =>
@@ -104,7 +104,14 @@ describe('planAwsTrustPolicy properties', () => {
       fc.property(trustPolicyArb, grantArb, ({ policy }, grant) => {
         const ours = (s: JsonObject) =>
           s.Effect === 'Allow' && isJsonObject(s.Principal) && s.Principal.Federated === PROVIDER_ARN;
-        const others = statementsOf(policy).filter((s) => !ours(s));
+        const denyAll: JsonObject = {
+          Effect: 'Deny',
+          Principal: { Federated: PROVIDER_ARN },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringLike: { [`${ISSUER_HOST_PATH}:sub`]: 'system:serviceaccount:*:*' } },
+        };
+        const foreign = { ...denyAll, Effect: 'Allow', Principal: { Federated: `${PROVIDER_ARN}X` } };
+        const others = [...statementsOf(policy).filter((s) => !ours(s)), denyAll, foreign];
         const result = plan({ ...policy, Statement: others }, grant);
         expect(result.added).toEqual(grant.subjects);
         expect(statementsOf(result.policy).slice(0, others.length)).toEqual(others);

@@ -166,6 +166,6 @@ const credentialArb = fc
   });
 
 export const azureCredentialsArb = fc.record({
-  credentials: fc.uniqueArray(credentialArb, { maxLength: 18, selector: (c) => c.name }),
+  credentials: fc.uniqueArray(credentialArb, { maxLength: 18, size: 'max', selector: (c) => c.name }),
   page: fc.boolean(),
 });

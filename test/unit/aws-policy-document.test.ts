@@ -21,6 +21,10 @@ describe('parseTrustPolicyText', () => {
     ['plain JSON', JSON.stringify(POLICY)],
     ['pretty JSON with surrounding white space', `\n  ${JSON.stringify(POLICY, null, 2)}\n`],
     ['URL-encoded (GetRole)', encodeURIComponent(JSON.stringify(POLICY))],
+    [
+      'URL-encoded in lower case',
+      encodeURIComponent(JSON.stringify(POLICY)).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    ],
     ['aws iam get-role output, decoded', JSON.stringify({ Role: { RoleName: 'r', AssumeRolePolicyDocument: POLICY } })],
     [
       'aws iam get-role output, URL-encoded',

@@ -98,6 +98,7 @@ describe('parseConfig: rejected documents name the path', () => {
       `targets: [{ aws: { roleArn: '${ROLE}', region: x } }]`,
       'targets.0.aws: Unrecognized key: "region"',
     ],
+    ['unknown key next to a secret', "manual: { token: 'env:T', value: 'x' }", 'manual: Unrecognized key: "value"'],
     [
       'unknown match key',
       `targets: [{ match: { namespace: [x] }, aws: { roleArn: '${ROLE}' } }]`,
