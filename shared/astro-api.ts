@@ -188,7 +188,8 @@ export function describeErrorBody(body: unknown): string {
   if (!isRecord(body)) return '';
   const parts: string[] = [];
   if (typeof body.message === 'string' && body.message !== '') parts.push(`"${body.message.slice(0, 200)}"`);
-  if (typeof body.requestId === 'string' && body.requestId !== '') parts.push(`requestId ${body.requestId.slice(0, 64)}`);
+  if (typeof body.requestId === 'string' && body.requestId !== '')
+    parts.push(`requestId ${body.requestId.slice(0, 64)}`);
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
@@ -208,6 +209,13 @@ export function errorFromStatus(
       `${base}: the Astro API token is invalid or lacks Organization/Workspace read access; create an Organization or Workspace API token with at least read (Member) access to this organization`,
       { status, retryable: false },
     );
+  }
+  if (status >= 300 && status < 400) {
+    // Redirects are not followed: a redirect to another host would carry the token or lose it, both wrong here.
+    return new AstroApiError(`${base}: the Astro API does not redirect; check the base URL (${ASTRO_API_BASE_URL})`, {
+      status,
+      retryable: false,
+    });
   }
   if (status === 404) {
     return new AstroApiError(`${base}: check the organization id and that the token belongs to that organization`, {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
 import { WebhookRejectedError } from './errors.ts';
 import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
-import { toValidationError } from './zod-error.ts';
+import { parseJsonBody } from './zod-error.ts';
 
 /** A person or a pipeline asking to reconcile one Deployment now, optionally as a dry run. */
 export const manualRequestSchema = z
@@ -34,18 +34,5 @@ export function assertBearer(headers: HeaderBag, token: string): void {
 }
 
 export function parseManualRequest(body: string): ManualRequest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (cause) {
-    throw new WebhookRejectedError('invalid_input', 400, `The body is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  const result = manualRequestSchema.safeParse(parsed);
-  if (!result.success) {
-    const error = toValidationError(result.error);
-    throw new WebhookRejectedError('invalid_input', 400, error.message, { cause: error });
-  }
-  return result.data;
+  return parseJsonBody(body, manualRequestSchema);
 }

@@ -1,7 +1,7 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { type DeploymentEvent, deploymentEventSchema } from './deployment.ts';
 import { ValidationError, WebhookRejectedError } from './errors.ts';
-import { toValidationError } from './zod-error.ts';
+import { parseJsonBody } from './zod-error.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
@@ -101,20 +101,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     }
     verifySignature(verifiers, body, headers);
 
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch (cause) {
-      throw new WebhookRejectedError('invalid_input', 400, `The body is not valid JSON: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
-    const result = deploymentEventSchema.safeParse(parsed);
-    if (!result.success) {
-      const error = toValidationError(result.error);
-      throw new WebhookRejectedError('invalid_input', 400, error.message, { cause: error });
-    }
-    return { id, timestamp: Number(timestamp), event: result.data };
+    return { id, timestamp: Number(timestamp), event: parseJsonBody(body, deploymentEventSchema) };
   };
 }
 

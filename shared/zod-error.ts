@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from './errors.ts';
+import { ValidationError, WebhookRejectedError } from './errors.ts';
 
 /** Turns a zod failure into one ValidationError whose message names every bad field by its dotted path. */
 export function toValidationError(
@@ -30,5 +30,23 @@ export function parseWith<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw toValidationError(result.error, options);
+  return result.data;
+}
+
+/** Parses an HTTP body as JSON and then with a schema; any failure is a 400 whose message names the field. */
+export function parseJsonBody<S extends z.ZodType>(body: string, schema: S): z.output<S> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (cause) {
+    throw new WebhookRejectedError('invalid_input', 400, `The body is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    const error = toValidationError(result.error);
+    throw new WebhookRejectedError('invalid_input', 400, error.message, { cause: error });
+  }
   return result.data;
 }

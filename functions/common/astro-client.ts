@@ -1,0 +1,301 @@
+import pRetry, { AbortError } from 'p-retry';
+import {
+  ASTRO_API_BASE_URL,
+  AstroApiError,
+  type DeploymentsPage,
+  deploymentsListUrl,
+  deploymentUrl,
+  errorFromStatus,
+  type InvalidDeployment,
+  isUpdatedSince,
+  parseDeploymentResponse,
+  parseDeploymentsPage,
+  parseRetryAfter,
+} from '../../shared/astro-api.ts';
+import type { Deployment } from '../../shared/deployment.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import type { DeploymentSource } from './batch-items.ts';
+
+/**
+ * Astro API v1 client over `fetch`: bearer token, per-attempt timeout, retries with backoff on 429/5xx/no answer,
+ * and no retry on other 4xx, which cannot succeed without a person changing something.
+ */
+
+export interface AstroClientOptions {
+  /** Default https://api.astronomer.io/v1. Plain http is accepted for loopback only (the emulator). */
+  baseUrl?: string;
+  token: string;
+  /** Per attempt, body included. Default 10000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  retries?: number;
+  /** Backoff base, doubled per retry. Default 500; tests use a few ms. */
+  minTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface AstroListPageQuery {
+  offset: number;
+  limit: number;
+  workspaceIds?: string[];
+  deploymentIds?: string[];
+}
+
+export interface AstroListOptions {
+  workspaceIds?: string[];
+  /** 1-100, default 100. */
+  pageSize?: number;
+  /** ISO time: only Deployments updated at or after it are returned, and paging stops once a page is older. */
+  updatedSince?: string;
+  onPage?: (info: { fetched: number; totalCount: number }) => void;
+}
+
+export interface AstroClient extends DeploymentSource {
+  /** GET /organizations/{org}/deployments/{id}; a 404 is `undefined` (the Deployment was deleted). */
+  get(organizationId: string, deploymentId: string): Promise<Deployment | undefined>;
+  listPage(organizationId: string, query: AstroListPageQuery): Promise<DeploymentsPage>;
+  list(
+    organizationId: string,
+    options?: AstroListOptions,
+  ): Promise<{ deployments: Deployment[]; invalid: InvalidDeployment[] }>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RETRIES = 3;
+const DEFAULT_MIN_TIMEOUT_MS = 500;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function nonNegativeInteger(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ValidationError(`must be a non-negative integer, got ${value}`, { field, code: 'invalid_config' });
+  }
+  return value;
+}
+
+function checkBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch (cause) {
+    throw new ValidationError(`"${baseUrl}" is not a URL; expected ${ASTRO_API_BASE_URL}`, {
+      field: 'baseUrl',
+      code: 'invalid_config',
+      cause,
+    });
+  }
+  // The token is a bearer secret: it may travel in clear text only to this machine.
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+  if (!secure || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ValidationError(
+      `"${url.origin}${url.pathname}" is not usable: use https:// (http:// only for localhost) without credentials, query or fragment`,
+      { field: 'baseUrl', code: 'invalid_config' },
+    );
+  }
+  return baseUrl;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type Answer = { found: true; status: number; body: unknown } | { found: false };
+
+export function createAstroClient(options: AstroClientOptions): AstroClient {
+  const { token } = options;
+  if (typeof token !== 'string' || token.trim() === '' || /\s/.test(token)) {
+    throw new ValidationError('the Astro API token is empty or contains white space', {
+      field: 'token',
+      code: 'invalid_config',
+    });
+  }
+  const baseUrl = checkBaseUrl(options.baseUrl ?? ASTRO_API_BASE_URL);
+  const timeoutMs = nonNegativeInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
+  const retries = nonNegativeInteger(options.retries, DEFAULT_RETRIES, 'retries');
+  const minTimeoutMs = nonNegativeInteger(options.minTimeoutMs, DEFAULT_MIN_TIMEOUT_MS, 'minTimeoutMs');
+  const fetchImpl = options.fetch ?? fetch;
+  const origin = new URL(baseUrl).origin;
+  const headers = {
+    Authorization: `Bearer ${token}`,
+    Accept: 'application/json',
+    'User-Agent': 'astro-identity-sync',
+  };
+
+  // Belt and braces: no message built here contains the token, but an API message or a fetch cause might echo it.
+  const redact = (text: string): string => text.split(token).join('[redacted]');
+  const redacted = (error: AstroApiError): AstroApiError =>
+    error.message.includes(token)
+      ? new AstroApiError(redact(error.message), {
+          status: error.status,
+          retryable: error.retryable,
+          retryAfterMs: error.retryAfterMs,
+        })
+      : error;
+
+  function noAnswer(error: unknown, what: string): AstroApiError {
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return new AstroApiError(`the Astro API did not answer within ${timeoutMs} ms when ${what}; retry later`, {
+        status: 0,
+        retryable: true,
+      });
+    }
+    // fetch reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND, ...) in the cause.
+    const cause = error instanceof Error ? error.cause : undefined;
+    const code =
+      cause !== null && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string'
+        ? cause.code
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    return new AstroApiError(`could not reach the Astro API at ${origin} when ${what} (${redact(code)}); retry later`, {
+      status: 0,
+      retryable: true,
+    });
+  }
+
+  /** One attempt. Throws AbortError around errors that a retry cannot fix, so p-retry gives up at once. */
+  async function attempt(url: string, what: string, notFoundIsAnswer: boolean): Promise<Answer> {
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const response = await fetchImpl(url, {
+        method: 'GET',
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      // Read under the same signal: a server that stalls mid-body is as dead as one that never answers.
+      text = await response.text();
+    } catch (error) {
+      throw noAnswer(error, what);
+    }
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch (cause) {
+      if (status >= 200 && status < 300) {
+        throw new AbortError(
+          new AstroApiError(`the Astro API answered ${status} with a body that is not JSON when ${what}`, {
+            status,
+            retryable: false,
+            cause,
+          }),
+        );
+      }
+    }
+    if (status >= 200 && status < 300) return { found: true, status, body };
+    if (status === 404 && notFoundIsAnswer) return { found: false };
+    const error = redacted(errorFromStatus(status, what, { body, retryAfterMs: parseRetryAfter(retryAfter) }));
+    throw error.retryable ? error : new AbortError(error);
+  }
+
+  async function call(url: string, what: string, notFoundIsAnswer: boolean): Promise<Answer> {
+    let attempts = 0;
+    try {
+      return await pRetry(
+        () => {
+          attempts += 1;
+          return attempt(url, what, notFoundIsAnswer);
+        },
+        {
+          retries,
+          minTimeout: minTimeoutMs,
+          factor: 2,
+          randomize: true,
+          maxTimeout: 30_000,
+          // Retry-After is the API's own estimate; it is waited on top of the backoff rather than instead of it,
+          // which keeps the code simple and errs on the polite side.
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            if (retriesLeft > 0 && error instanceof AstroApiError && error.retryAfterMs) await sleep(error.retryAfterMs);
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof AstroApiError && attempts > 1) {
+        throw new AstroApiError(`${error.message} (gave up after ${attempts} attempts)`, {
+          status: error.status,
+          retryable: error.retryable,
+          retryAfterMs: error.retryAfterMs,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async function get(organizationId: string, deploymentId: string): Promise<Deployment | undefined> {
+    const url = deploymentUrl(baseUrl, organizationId, deploymentId);
+    const answer = await call(url, `reading Deployment ${deploymentId} of organization ${organizationId}`, true);
+    if (!answer.found) return undefined;
+    return parseDeploymentResponse(answer.body, organizationId, deploymentId);
+  }
+
+  async function listPage(organizationId: string, query: AstroListPageQuery): Promise<DeploymentsPage> {
+    const url = deploymentsListUrl(baseUrl, organizationId, query);
+    const answer = await call(url, `listing the Deployments of organization ${organizationId}`, false);
+    // `found` is always true here (a 404 is an error for a list); the check narrows the type.
+    if (!answer.found) throw errorFromStatus(404, `listing the Deployments of organization ${organizationId}`);
+    return parseDeploymentsPage(answer.body, answer.status);
+  }
+
+  async function list(
+    organizationId: string,
+    listOptions: AstroListOptions = {},
+  ): Promise<{ deployments: Deployment[]; invalid: InvalidDeployment[] }> {
+    const pageSize = listOptions.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new ValidationError(`must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, { field: 'pageSize' });
+    }
+    let sinceMs: number | undefined;
+    if (listOptions.updatedSince !== undefined) {
+      sinceMs = Date.parse(listOptions.updatedSince);
+      if (Number.isNaN(sinceMs)) {
+        throw new ValidationError(`"${listOptions.updatedSince}" is not an ISO 8601 time`, { field: 'updatedSince' });
+      }
+    }
+    const deployments: Deployment[] = [];
+    const invalid: InvalidDeployment[] = [];
+    // Offset paging over a list that changes meanwhile can repeat an entry (it moved down a page): keep the first.
+    const seen = new Set<string>();
+    let offset = 0;
+    for (;;) {
+      const page = await listPage(organizationId, {
+        offset,
+        limit: pageSize,
+        ...(listOptions.workspaceIds === undefined ? {} : { workspaceIds: listOptions.workspaceIds }),
+      });
+      offset += page.received;
+      listOptions.onPage?.({ fetched: offset, totalCount: page.totalCount });
+      let reachedOlder = false;
+      for (const deployment of page.deployments) {
+        if (sinceMs !== undefined && !isUpdatedSince(deployment.updatedAt, sinceMs)) {
+          reachedOlder = true;
+          continue;
+        }
+        if (seen.has(deployment.id)) continue;
+        seen.add(deployment.id);
+        deployments.push(deployment);
+      }
+      for (const entry of page.invalid) {
+        if (sinceMs !== undefined && !isUpdatedSince(entry.updatedAt, sinceMs)) {
+          reachedOlder = true;
+          continue;
+        }
+        if (entry.id !== undefined && seen.has(entry.id)) continue;
+        if (entry.id !== undefined) seen.add(entry.id);
+        invalid.push(entry);
+      }
+      // The list is newest-updated first, so once one entry is older than the cursor every later page is too.
+      if (reachedOlder || page.received === 0 || offset >= page.totalCount) break;
+    }
+    return { deployments, invalid };
+  }
+
+  return { get, listPage, list };
+}
