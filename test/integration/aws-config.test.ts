@@ -85,7 +85,9 @@ slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }`;
     await sendAll(stack, three);
     // One fits in 1200 characters; each of the others is refused by IAM exactly once (the SDK would retry
     // LimitExceeded as throttling; our strategy does not) and reported as does-not-fit with the real quota.
-    expect(stack.aws.calls.filter((c) => c.action === 'UpdateAssumeRolePolicy').map((c) => c.status)).toEqual([200, 409, 409]);
+    expect(stack.aws.calls.filter((c) => c.action === 'UpdateAssumeRolePolicy').map((c) => c.status)).toEqual([
+      200, 409, 409,
+    ]);
     const last = JSON.stringify(stack.slack.messages.at(-1));
     expect(last).toMatch(/does not fit/i);
     expect(last).toMatch(/ACLSizePerRole: 1200/);
