@@ -5,6 +5,7 @@ import { type HandlerDeps, handlerDeps } from '../functions/aws/handler-deps.ts'
 import { createManualHandler } from '../functions/aws/manual-handler.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { createWebhookHandler } from '../functions/aws/webhook-handler.ts';
+import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { type AwsEmulator, startAwsEmulator } from './aws-emulator/server.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LambdaHttpServer, startLambdaHttpServer } from './lambda-http-server.ts';
@@ -30,6 +31,8 @@ export interface AwsStackOptions {
 
 export interface AwsStack {
   readonly aws: AwsEmulator;
+  /** The emulated Astro API; the functions use it when the config has an `astro` section. */
+  readonly astro: AstroEmulator;
   readonly slack: SlackEmulator;
   readonly functions: LambdaHttpServer;
   readonly webhookUrl: string;
@@ -67,7 +70,12 @@ export function defaultLocalConfig(): string {
  */
 export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
   const slackToken = 'xoxb-local-test-token';
-  const [aws, slack] = await Promise.all([startAwsEmulator(), startSlackEmulator({ token: slackToken })]);
+  const astroToken = 'astro-local-token';
+  const [aws, slack, astro] = await Promise.all([
+    startAwsEmulator(),
+    startSlackEmulator({ token: slackToken }),
+    startAstroEmulator({ token: astroToken }),
+  ]);
   const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
   const manualToken = options.manualToken ?? randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -80,6 +88,8 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     WEBHOOK_SECRET: webhookSecret,
     MANUAL_TOKEN: manualToken,
     SLACK_BOT_TOKEN: slackToken,
+    ASTRO_API_TOKEN: astroToken,
+    ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
     ...options.env,
   };
   // One set of deps per function, as each Lambda function has its own cold start.
@@ -119,6 +129,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     );
   return {
     aws,
+    astro,
     slack,
     functions,
     webhookUrl: `${functions.url}/webhook`,
@@ -130,7 +141,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     idle: () => aws.idle(),
     async close() {
       await aws.idle();
-      await Promise.all([functions.close(), aws.close(), slack.close()]);
+      await Promise.all([functions.close(), aws.close(), slack.close(), astro.close()]);
       await Promise.all([webhookDeps, manualDeps, reconcilerDeps].map(closeDeps));
     },
   };

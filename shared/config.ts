@@ -85,6 +85,21 @@ export const configSchema = z
       })
       .optional(),
     manual: z.strictObject({ token: secretRefSchema }).optional(),
+    /**
+     * The Astro API: with it, every event's Deployment is re-read from the API (a payload cannot choose a namespace
+     * or an issuer), `{"deploymentId"}` manual calls work, and the poller and sweep can run.
+     */
+    astro: z
+      .strictObject({
+        token: secretRefSchema,
+        organizationId: z.string().regex(/^[a-z0-9]{1,64}$/i, 'must be an Astro organization id'),
+        baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.astronomer.io/v1'),
+        workspaceIds: z
+          .array(z.string().regex(/^[a-z0-9]{1,64}$/i))
+          .min(1)
+          .optional(),
+      })
+      .optional(),
     components: z
       .strictObject({
         serviceAccounts: z

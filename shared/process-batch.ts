@@ -12,6 +12,7 @@ import {
   type TargetDriver,
 } from './reconcile-target.ts';
 import { type DesiredGrant, desiredGrant } from './subjects.ts';
+import type { TargetLanes } from './target-lanes.ts';
 import { createAllowlists, resolveTargets, type Target } from './targets.ts';
 
 export interface BatchItem {
@@ -28,7 +29,14 @@ export interface BatchOptions extends ReconcileOptions {
   readonly drivers: Partial<Record<Target['cloud'], DriverFactory>>;
   /** Targets reconciled at once; requests for the same target always share one read-plan-write round. */
   readonly concurrency?: number;
+  /**
+   * Process-wide lanes, so concurrent batches (concurrent requests on one instance) take turns per target and fold
+   * into one write. Without them each batch reconciles on its own.
+   */
+  readonly lanes?: TargetLanes;
 }
+
+let batchSequence = 0;
 
 interface Pending {
   readonly target: Target;
@@ -46,6 +54,8 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
   const allowlists = createAllowlists(config);
   const issuerAllowed = config.allowedIssuers ? createAllowlist(config.allowedIssuers) : () => true;
   const groups = new Map<string, Pending>();
+  // Request keys must be unique across batches that share lanes.
+  const batchId = ++batchSequence;
   const slots: Array<Array<{ target: Target; key: string | undefined; result?: TargetResult }>> = [];
 
   items.forEach((item, index) => {
@@ -71,7 +81,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       let request: GrantRequest;
       try {
         request = {
-          key: `${index}|${target.cloud}|${target.id}`,
+          key: `${batchId}:${index}|${target.cloud}|${target.id}`,
           grant: grantFor(config, table, item.deployment, target, resolved.components),
           issuer: issuerFor(item.deployment, target, issuerAllowed),
         };
@@ -95,7 +105,9 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       limit(async () => {
         const factory = options.drivers[target.cloud];
         if (factory === undefined) return;
-        const found = await reconcileTarget(factory(target), requests, options);
+        const found = options.lanes
+          ? await options.lanes.run(`${target.cloud}|${target.id}`, () => factory(target), requests, options)
+          : await reconcileTarget(factory(target), requests, options);
         for (const [key, outcome] of found) outcomes.set(key, outcome);
       }),
     ),

@@ -6,6 +6,7 @@ import { type Config, parseConfig } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { Target } from '../../shared/targets.ts';
 import { createWebhookVerifier, type WebhookVerifier } from '../../shared/webhook-verifier.ts';
+import { type AstroClient, createAstroClient } from '../common/astro-client.ts';
 import type { Notifier, PipelineLogger } from '../common/pipeline.ts';
 import { createSlackNotifier } from '../common/slack-notifier.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
@@ -23,6 +24,8 @@ export interface AwsRuntime {
   readonly verifier: WebhookVerifier | undefined;
   readonly manualToken: string | undefined;
   readonly notifier: Notifier;
+  /** The Astro API, when configured: the source of truth for every event's Deployment. */
+  readonly astro: AstroClient | undefined;
   readonly drivers: { aws: (target: Target) => ReturnType<typeof createTrustPolicyDriver> };
 }
 
@@ -60,6 +63,13 @@ export async function loadAwsRuntime(env: Env, logger: PipelineLogger): Promise<
       : undefined,
     manualToken: config.manual ? await resolve(config.manual.token, 'manual.token') : undefined,
     notifier: await createNotifier(config, resolve, env, logger),
+    astro: config.astro
+      ? createAstroClient({
+          // The local stack points the client at the Astro emulator.
+          baseUrl: env.ASTRO_IDENTITY_SYNC_ASTRO_API_URL ?? config.astro.baseUrl,
+          token: await resolve(config.astro.token, 'astro.token'),
+        })
+      : undefined,
     drivers: {
       aws: (target) => {
         if (target.cloud !== 'aws') throw new Error(`not an AWS target: ${target.id}`);

@@ -32,6 +32,15 @@ export function createManualHandler(deps: HandlerDeps) {
         const eventId = `manual-${randomUUID()}`;
         deps.logger.appendKeys({ eventId, deploymentId: request.deployment?.id ?? request.deploymentId });
         const deployment = request.deployment;
+        const organizationId =
+          deployment?.organizationId ?? request.organizationId ?? runtime.config.astro?.organizationId;
+        if (organizationId === undefined) {
+          throw new WebhookRejectedError(
+            'invalid_input',
+            400,
+            'Send "organizationId" with "deploymentId", or configure astro.organizationId.',
+          );
+        }
         const { items, rejected } = await toBatchItems(
           [
             {
@@ -40,18 +49,22 @@ export function createManualHandler(deps: HandlerDeps) {
                 type: request.type,
                 timestamp: new Date().toISOString(),
                 data: {
-                  organizationId: deployment?.organizationId ?? request.organizationId ?? '',
+                  organizationId,
                   deploymentId: deployment?.id ?? request.deploymentId ?? '',
                   ...(deployment ? { deployment } : {}),
                 },
               },
             },
           ],
-          undefined,
+          runtime.astro,
         );
         const [first] = rejected;
-        if (first !== undefined)
+        if (first !== undefined) {
+          if (first.retryable) {
+            return json(503, { error: { code: 'unavailable', message: `Cannot process now: ${first.reason}.` } });
+          }
           throw new WebhookRejectedError('invalid_input', 400, `Cannot process: ${first.reason}.`);
+        }
         const reports = await runPipeline(items, {
           batch: { config: runtime.config, drivers: runtime.drivers, dryRun: request.dryRun },
           notifier: runtime.notifier,

@@ -44,7 +44,7 @@ export function createReconcilerHandler(deps: HandlerDeps) {
       }
       const { items, rejected } = await toBatchItems(
         queued.map((q) => q.event),
-        undefined,
+        runtime.astro,
       );
       for (const r of rejected) deps.logger.error('event rejected', { ...r });
       const reports = await runPipeline(items, {
@@ -52,17 +52,18 @@ export function createReconcilerHandler(deps: HandlerDeps) {
         notifier: runtime.notifier,
         logger: deps.logger,
       });
-      const retry = new Set(
-        reports
+      const retry = new Set([
+        ...rejected.filter((r) => r.retryable).map((r) => r.eventId),
+        ...reports
           .filter((report) => report.results.some((r) => r.status === 'failed' && r.retryable))
           .map((r) => r.eventId),
-      );
+      ]);
       if ('Records' in input) {
         return {
           batchItemFailures: queued.filter((q) => retry.has(q.event.webhookId)).map((q) => ({ itemIdentifier: q.id })),
         };
       }
-      if (retry.size > 0) throw new RetryableFailureError(reports);
+      if (retry.size > 0) throw new RetryableFailureError(reports); // Lambda retries, then the DLQ
       return { reports };
     });
 }

@@ -212,7 +212,8 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
           // Retry-After is the API's own estimate; it is waited on top of the backoff rather than instead of it,
           // which keeps the code simple and errs on the polite side.
           onFailedAttempt: async ({ error, retriesLeft }) => {
-            if (retriesLeft > 0 && error instanceof AstroApiError && error.retryAfterMs) await sleep(error.retryAfterMs);
+            if (retriesLeft > 0 && error instanceof AstroApiError && error.retryAfterMs)
+              await sleep(error.retryAfterMs);
           },
         },
       );
@@ -250,7 +251,9 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
   ): Promise<{ deployments: Deployment[]; invalid: InvalidDeployment[] }> {
     const pageSize = listOptions.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-      throw new ValidationError(`must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, { field: 'pageSize' });
+      throw new ValidationError(`must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, {
+        field: 'pageSize',
+      });
     }
     let sinceMs: number | undefined;
     if (listOptions.updatedSince !== undefined) {

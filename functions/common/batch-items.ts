@@ -11,6 +11,8 @@ export interface Rejected {
   readonly eventId: string;
   readonly deploymentId: string;
   readonly reason: string;
+  /** The Astro API was unavailable: the same event can succeed later, so it should be retried, not dropped. */
+  readonly retryable: boolean;
 }
 
 /**
@@ -30,23 +32,26 @@ export async function toBatchItems(
       try {
         deployment = await source.get(organizationId, deploymentId);
       } catch (error) {
-        rejected.push({
-          eventId: webhookId,
-          deploymentId,
-          reason: `the Astro API did not answer: ${(error as Error).message}`,
-        });
+        // A bad token or a malformed answer will not fix itself; an outage or throttling will.
+        const retryable = (error as { retryable?: unknown }).retryable !== false;
+        const reason = `the Astro API did not answer: ${(error as Error).message}`;
+        rejected.push({ eventId: webhookId, deploymentId, reason, retryable });
         continue;
       }
       if (deployment === undefined && event.type !== 'deployment.deleted') {
-        rejected.push({ eventId: webhookId, deploymentId, reason: 'the Astro API does not know this Deployment' });
+        const reason = 'the Astro API does not know this Deployment';
+        rejected.push({ eventId: webhookId, deploymentId, reason, retryable: false });
         continue;
       }
     }
+    // Without prune there is nothing to do for a Deployment that is gone; issue #6 adds the clean-up.
+    if (deployment === undefined && event.type === 'deployment.deleted') continue;
     if (deployment === undefined) {
       rejected.push({
         eventId: webhookId,
         deploymentId,
         reason: 'the event carries no data.deployment and no Astro API token is configured to look it up',
+        retryable: false,
       });
       continue;
     }

@@ -1,3 +1,4 @@
+import { AstroApiError } from '../../shared/astro-api.ts';
 import { IdentitySyncError, WebhookRejectedError } from '../../shared/errors.ts';
 
 export interface ErrorResponse {
@@ -9,6 +10,10 @@ export interface ErrorResponse {
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof WebhookRejectedError) {
     return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+  }
+  if (error instanceof AstroApiError) {
+    const status = error.retryable ? 503 : 502;
+    return { status, body: { error: { code: error.retryable ? 'unavailable' : 'astro_api', message: error.message } } };
   }
   // A bad config or an unreadable secret is ours to fix, not the caller's: answer 500 and keep the details in the log.
   if (error instanceof IdentitySyncError && error.code !== 'invalid_config') {

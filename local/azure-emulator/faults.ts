@@ -1,0 +1,89 @@
+/** Operation names used in the call log and in `AzureFaults.ops`. */
+export type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete';
+
+export const WRITE_OPS: ReadonlySet<string> = new Set<AzureOp>(['createOrUpdate', 'delete']);
+
+/** Fault injection settings. `setFaults` replaces them as a whole; `setFaults({})` clears everything. */
+export interface AzureFaults {
+  /** Added to every response; a write holds its identity's write slot for this long, so overlaps are observable. */
+  latencyMs?: number;
+  /** 0..1: answer 429 `TooManyRequests` with a Retry-After header. */
+  throttleRate?: number;
+  /** Retry-After seconds on 429 (and 503); default 1. 0 lets tests see the client retry immediately. */
+  retryAfterSeconds?: number;
+  /** 0..1: answer a server error (see `serverErrorStatus`). */
+  serverErrorRate?: number;
+  /** 500 `InternalServerError` (default) or 503 `ServiceUnavailable` with Retry-After. */
+  serverErrorStatus?: 500 | 503;
+  /**
+   * Scripted outcomes of the next writes (createOrUpdate/delete, narrowed further by `ops`), consumed in order before
+   * the rates apply. 'conflict' answers the 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity.
+   */
+  sequence?: Array<InjectedFault | 'ok'>;
+  /** Restrict injection to these operations (e.g. `['createOrUpdate']`). Default: all. */
+  ops?: string[];
+  /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
+  seed?: number;
+}
+
+export type InjectedFault = 'throttle' | 'server-error' | 'conflict';
+
+/** mulberry32: tiny and fully determined by its seed, so a fault scenario replays identically. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class AzureFaultInjector {
+  #faults: AzureFaults = {};
+  #sequence: Array<InjectedFault | 'ok'> = [];
+  #random: () => number;
+
+  constructor(private readonly defaultSeed: number) {
+    this.#random = mulberry32(defaultSeed);
+  }
+
+  set(faults: AzureFaults): void {
+    this.#faults = { ...faults };
+    this.#sequence = [...(faults.sequence ?? [])];
+    // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
+    this.#random = mulberry32(faults.seed ?? this.defaultSeed);
+  }
+
+  get latencyMs(): number {
+    return Math.max(0, this.#faults.latencyMs ?? 0);
+  }
+
+  get retryAfterSeconds(): number {
+    return Math.max(0, this.#faults.retryAfterSeconds ?? 1);
+  }
+
+  get serverErrorStatus(): 500 | 503 {
+    return this.#faults.serverErrorStatus ?? 500;
+  }
+
+  /** Rate 0 never draws from the RNG and rate 1 always fires, so simple scenarios need no seed. */
+  #roll(rate: number | undefined): boolean {
+    if (rate === undefined || rate <= 0) return false;
+    if (rate >= 1) return true;
+    return this.#random() < rate;
+  }
+
+  pick(op: string): InjectedFault | undefined {
+    const { ops } = this.#faults;
+    if (ops !== undefined && !ops.includes(op)) return undefined;
+    if (WRITE_OPS.has(op)) {
+      const scripted = this.#sequence.shift();
+      if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
+    }
+    if (this.#roll(this.#faults.throttleRate)) return 'throttle';
+    if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
+    return undefined;
+  }
+}

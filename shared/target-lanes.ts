@@ -1,0 +1,75 @@
+import {
+  type GrantOutcome,
+  type GrantRequest,
+  type ReconcileOptions,
+  reconcileTarget,
+  type TargetDriver,
+} from './reconcile-target.ts';
+
+interface Waiting {
+  readonly requests: readonly GrantRequest[];
+  readonly driver: () => TargetDriver<unknown>;
+  readonly options: ReconcileOptions;
+  readonly resolve: (outcomes: Map<string, GrantOutcome>) => void;
+}
+
+/**
+ * One lane per target within a process: at most one read-plan-write round in flight per target, and everything that
+ * queued up meanwhile goes into the next round together, so 20 concurrent events for one service account cost a
+ * handful of writes instead of 20 racing ones (GCP answers a race with 409, Azure with 409 per identity).
+ */
+export class TargetLanes {
+  private readonly lanes = new Map<string, Waiting[]>();
+
+  run(
+    key: string,
+    driver: () => TargetDriver<unknown>,
+    requests: readonly GrantRequest[],
+    options: ReconcileOptions = {},
+  ): Promise<Map<string, GrantOutcome>> {
+    return new Promise((resolve) => {
+      const queue = this.lanes.get(key);
+      const waiting: Waiting = { requests, driver, options, resolve };
+      if (queue !== undefined) {
+        queue.push(waiting);
+        return;
+      }
+      this.lanes.set(key, [waiting]);
+      void this.drain(key);
+    });
+  }
+
+  /** Targets with a round in flight or queued (for tests and diagnostics). */
+  get busy(): number {
+    return this.lanes.size;
+  }
+
+  private async drain(key: string): Promise<void> {
+    for (;;) {
+      const queue = this.lanes.get(key) ?? [];
+      if (queue.length === 0) {
+        this.lanes.delete(key);
+        return;
+      }
+      const batch = queue.splice(0);
+      // A dry run must never ride along with a real write, so fold each kind separately.
+      for (const dryRun of [false, true]) {
+        const group = batch.filter((w) => (w.options.dryRun === true) === dryRun);
+        const first = group[0];
+        if (first === undefined) continue;
+        const outcomes = await reconcileTarget(
+          first.driver(),
+          group.flatMap((w) => w.requests),
+          first.options,
+        );
+        for (const waiting of group) {
+          waiting.resolve(new Map(waiting.requests.map((r) => [r.key, outcomes.get(r.key) ?? lost()])));
+        }
+      }
+    }
+  }
+}
+
+function lost(): GrantOutcome {
+  return { status: 'failed', added: [], reason: 'not processed', retryable: true };
+}

@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AstroClientOptions, createAstroClient } from '../../functions/common/astro-client.ts';
+import { type AstroEmulator, startAstroEmulator } from '../../local/astro-emulator/server.ts';
+import { AstroApiError } from '../../shared/astro-api.ts';
+import { ValidationError } from '../../shared/errors.ts';
+
+/** The real client over real HTTP against the emulator; backoff is kept at a few ms so the suite stays fast. */
+
+const TOKEN = 'astro-test-token-5ecret';
+const ORG = 'clorg0000000000000000000';
+const WS_A = 'clwsa000000000000000000';
+const WS_B = 'clwsb000000000000000000';
+
+let emulator: AstroEmulator;
+
+function client(overrides: Partial<AstroClientOptions> = {}) {
+  return createAstroClient({ baseUrl: emulator.url, token: TOKEN, retries: 2, minTimeoutMs: 5, ...overrides });
+}
+
+/** Deployment i, updated i minutes after a fixed time, so "newest first" is the reverse of i. */
+function deployment(i: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: `cldep${String(i).padStart(5, '0')}`,
+    name: `Deployment ${i}`,
+    namespace: `ns-${i}`,
+    organizationId: ORG,
+    workspaceId: i % 2 === 0 ? WS_A : WS_B,
+    cloudProvider: 'AWS',
+    type: 'DEDICATED',
+    oidcIssuerUrl: 'https://oidc.example.com/clusters/c1',
+    updatedAt: new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString(),
+    // Unknown to the schema: the client must ignore it.
+    scalingStatus: { hibernationStatus: { isHibernating: false } },
+    ...overrides,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeEach(async () => {
+  emulator = await startAstroEmulator({ token: TOKEN, organizationId: ORG });
+});
+
+afterEach(async () => {
+  await emulator.close();
+});
+
+describe('get', () => {
+  it('returns a Deployment without its unknown fields, with the expected headers', async () => {
+    emulator.upsert(deployment(1));
+    const found = await client().get(ORG, 'cldep00001');
+    expect(found).toMatchObject({ id: 'cldep00001', namespace: 'ns-1', workspaceId: WS_B });
+    expect(found).not.toHaveProperty('scalingStatus');
+    expect(emulator.requests).toEqual([
+      expect.objectContaining({ method: 'GET', path: `/v1/organizations/${ORG}/deployments/cldep00001`, status: 200 }),
+    ]);
+  });
+
+  it('answers undefined for a missing Deployment, without retrying', async () => {
+    expect(await client().get(ORG, 'clmissing')).toBeUndefined();
+    expect(emulator.requests.map((r) => r.status)).toEqual([404]);
+  });
+
+  it.each(['../x', 'a/b', '..', 'a b', '%2e%2e'])('refuses the id %j before any request', async (id) => {
+    await expect(client().get(ORG, id)).rejects.toThrow(ValidationError);
+    await expect(client().get(id, 'cldep00001')).rejects.toThrow(ValidationError);
+    expect(emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('list', () => {
+  it('pages through 250 Deployments, newest first', async () => {
+    for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
+    const pages: Array<{ fetched: number; totalCount: number }> = [];
+    const { deployments, invalid } = await client().list(ORG, { pageSize: 100, onPage: (info) => pages.push(info) });
+    expect(invalid).toEqual([]);
+    expect(deployments).toHaveLength(250);
+    expect(deployments[0]?.id).toBe('cldep00249');
+    expect(deployments[249]?.id).toBe('cldep00000');
+    expect(new Set(deployments.map((d) => d.id)).size).toBe(250);
+    expect(pages).toEqual([
+      { fetched: 100, totalCount: 250 },
+      { fetched: 200, totalCount: 250 },
+      { fetched: 250, totalCount: 250 },
+    ]);
+    expect(emulator.requests.map((r) => r.query)).toEqual([
+      'offset=0&limit=100&sorts%5B%5D=updatedAt%3Adesc',
+      'offset=100&limit=100&sorts%5B%5D=updatedAt%3Adesc',
+      'offset=200&limit=100&sorts%5B%5D=updatedAt%3Adesc',
+    ]);
+  });
+
+  it('stops paging once a page reaches Deployments older than updatedSince', async () => {
+    for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
+    // The 30 newest (220..249) are at or after the cursor; they all fit in the first page.
+    const updatedSince = new Date(Date.UTC(2025, 0, 1) + 220 * 60_000).toISOString();
+    const { deployments } = await client().list(ORG, { pageSize: 20, updatedSince });
+    expect(deployments.map((d) => d.id)).toEqual(
+      Array.from({ length: 30 }, (_, k) => `cldep${String(249 - k).padStart(5, '0')}`),
+    );
+    expect(emulator.requests).toHaveLength(2);
+  });
+
+  it('filters by workspace', async () => {
+    for (let i = 0; i < 10; i += 1) emulator.upsert(deployment(i));
+    const { deployments } = await client().list(ORG, { workspaceIds: [WS_A] });
+    expect(deployments.map((d) => d.id)).toEqual([
+      'cldep00008',
+      'cldep00006',
+      'cldep00004',
+      'cldep00002',
+      'cldep00000',
+    ]);
+    expect(emulator.requests[0]?.query).toContain(`workspaceIds%5B%5D=${WS_A}`);
+  });
+
+  it('reports one invalid Deployment and returns the rest', async () => {
+    for (let i = 0; i < 5; i += 1) emulator.upsert(deployment(i, i === 2 ? { namespace: 'Bad_NS' } : {}));
+    const { deployments, invalid } = await client().list(ORG, { pageSize: 2 });
+    expect(deployments.map((d) => d.id)).toEqual(['cldep00004', 'cldep00003', 'cldep00001', 'cldep00000']);
+    expect(invalid).toEqual([
+      expect.objectContaining({ id: 'cldep00002', reason: expect.stringMatching(/namespace: "Bad_NS"/) }),
+    ]);
+    expect(emulator.requests).toHaveLength(3);
+  });
+
+  it('reads one page with listPage', async () => {
+    for (let i = 0; i < 5; i += 1) emulator.upsert(deployment(i));
+    const page = await client().listPage(ORG, { offset: 1, limit: 2, deploymentIds: ['cldep00001', 'cldep00003'] });
+    expect(page).toMatchObject({ offset: 1, limit: 2, totalCount: 2, received: 1 });
+    expect(page.deployments.map((d) => d.id)).toEqual(['cldep00001']);
+  });
+});
+
+describe('errors and retries', () => {
+  it('does not retry a 401 and never shows the token', async () => {
+    const wrong = 'wrong-token-that-must-not-leak';
+    const error = await rejection(client({ token: wrong }).list(ORG));
+    expect(error).toBeInstanceOf(AstroApiError);
+    expect(error).toMatchObject({ status: 401, retryable: false });
+    const { message } = error as AstroApiError;
+    expect(message).toMatch(/token is invalid or lacks Organization\/Workspace read access/);
+    expect(message).not.toContain(wrong);
+    expect(message).not.toContain(TOKEN);
+    expect(emulator.requests).toHaveLength(1);
+  });
+
+  it('answers 403 for another organization, not retried', async () => {
+    const error = await rejection(client().get('clorgother0000000000000', 'cldep00001'));
+    expect(error).toMatchObject({ status: 403, retryable: false });
+    expect(emulator.requests).toHaveLength(1);
+  });
+
+  it('honours Retry-After on 429, then succeeds', async () => {
+    emulator.upsert(deployment(1));
+    emulator.setFaults({ failNext: 1, status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    expect(await client().get(ORG, 'cldep00001')).toBeDefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('retries 500 twice, then succeeds', async () => {
+    emulator.upsert(deployment(1));
+    emulator.setFaults({ failNext: 2, status: 500 });
+    expect(await client().get(ORG, 'cldep00001')).toBeDefined();
+    expect(emulator.requests.map((r) => r.status)).toEqual([500, 500, 200]);
+  });
+
+  it('retries a timeout, then fails with a retryable error', async () => {
+    emulator.upsert(deployment(1));
+    emulator.setFaults({ latencyMs: 300 });
+    const error = await rejection(client({ timeoutMs: 50 }).get(ORG, 'cldep00001'));
+    expect(error).toBeInstanceOf(AstroApiError);
+    expect(error).toMatchObject({ status: 0, retryable: true });
+    expect((error as Error).message).toMatch(/did not answer within 50 ms.*gave up after 3 attempts/);
+    // The emulator records a request when it answers, after its latency: wait for the three attempts to land.
+    await vi.waitFor(() => expect(emulator.requests).toHaveLength(3), { timeout: 2000 });
+  });
+
+  it('gives up when the API is down', async () => {
+    emulator.setFaults({ down: true });
+    const error = await rejection(client().list(ORG));
+    expect(error).toMatchObject({ status: 503, retryable: true });
+    expect((error as Error).message).toMatch(/gave up after 3 attempts/);
+    expect(emulator.requests.map((r) => r.status)).toEqual([503, 503, 503]);
+  });
+
+  it('reports a refused connection as retryable with status 0', async () => {
+    const { url } = emulator;
+    await emulator.close();
+    const error = await rejection(client({ baseUrl: url, retries: 1 }).get(ORG, 'cldep00001'));
+    expect(error).toMatchObject({ status: 0, retryable: true });
+    expect((error as Error).message).toMatch(/could not reach the Astro API at http:\/\/127\.0\.0\.1:\d+/);
+    emulator = await startAstroEmulator({ token: TOKEN, organizationId: ORG });
+  });
+
+  it('refuses a plain http base URL that is not loopback, so the token never travels in clear', () => {
+    expect(() => client({ baseUrl: 'http://api.astronomer.io/v1' })).toThrow(ValidationError);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { GrantRequest, TargetDriver } from '../../shared/reconcile-target.ts';
+import { desiredGrant } from '../../shared/subjects.ts';
+import { TargetLanes } from '../../shared/target-lanes.ts';
+
+function slowTarget() {
+  let stored = new Set<string>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let writes = 0;
+  const driver: TargetDriver<Set<string>> = {
+    async read() {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return new Set(stored);
+    },
+    plan(current, request) {
+      const missing = request.grant.subjects.filter((s) => !current.has(s));
+      return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
+    },
+    async write(_current, next) {
+      writes++;
+      stored = new Set(next);
+    },
+  };
+  return { driver, stats: () => ({ maxInFlight, writes, size: stored.size }) };
+}
+
+const request = (i: number): GrantRequest => ({
+  key: `k${i}`,
+  issuer: undefined,
+  grant: desiredGrant({ namespace: `ns-${i}`, selection: { components: ['scheduler'] } }),
+});
+
+describe('TargetLanes', () => {
+  it('runs one round at a time per target and folds what queued meanwhile into one write', async () => {
+    const lanes = new TargetLanes();
+    const target = slowTarget();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => lanes.run('t', () => target.driver, [request(i)])),
+    );
+    expect(results.map((r) => r.get(`k${results.indexOf(r)}`)?.status)).toEqual(Array(20).fill('granted'));
+    const stats = target.stats();
+    expect(stats.size).toBe(20);
+    expect(stats.maxInFlight).toBe(1);
+    // The first event runs alone; the 19 that queued behind it share the second write.
+    expect(stats.writes).toBe(2);
+    expect(lanes.busy).toBe(0);
+  });
+
+  it('never folds a dry run into a real write', async () => {
+    const lanes = new TargetLanes();
+    const target = slowTarget();
+    const [real, dry, real2] = await Promise.all([
+      lanes.run('t', () => target.driver, [request(1)]),
+      lanes.run('t', () => target.driver, [request(2)], { dryRun: true }),
+      lanes.run('t', () => target.driver, [request(3)]),
+    ]);
+    expect(real.get('k1')?.status).toBe('granted');
+    expect(dry.get('k2')?.status).toBe('planned');
+    expect(real2.get('k3')?.status).toBe('granted');
+    expect(target.stats().size).toBe(2);
+  });
+
+  it('keeps different targets independent', async () => {
+    const lanes = new TargetLanes();
+    const a = slowTarget();
+    const b = slowTarget();
+    await Promise.all([lanes.run('a', () => a.driver, [request(1)]), lanes.run('b', () => b.driver, [request(2)])]);
+    expect([a.stats().writes, b.stats().writes]).toEqual([1, 1]);
+  });
+});
