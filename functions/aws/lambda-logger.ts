@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import type { Env } from './secret-resolver.ts';
+import type { Env } from '../common/function-runtime.ts';
 
 /** Structured JSON logs; `webhookId` / `deploymentId` are appended per request as correlation keys. */
 export function createLambdaLogger(env: Env): Logger {

@@ -3,8 +3,7 @@ import middy from '@middy/core';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { EventReport } from '../../shared/outcome.ts';
 import { type QueuedEvent, queuedEventSchema } from '../../shared/queued-event.ts';
-import { toBatchItems } from '../common/batch-items.ts';
-import { runPipeline } from '../common/pipeline.ts';
+import { processQueued } from '../common/request-flows.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
 export type ReconcilerInput = EventBridgeEvent<string, unknown> | SQSEvent;
@@ -42,22 +41,11 @@ export function createReconcilerHandler(deps: HandlerDeps) {
             issues: parsed.error.issues.slice(0, 5),
           });
       }
-      const { items, rejected } = await toBatchItems(
+      const { reports, retry } = await processQueued(
+        runtime,
         queued.map((q) => q.event),
-        runtime.astro,
+        deps.logger,
       );
-      for (const r of rejected) deps.logger.error('event rejected', { ...r });
-      const reports = await runPipeline(items, {
-        batch: { config: runtime.config, drivers: runtime.drivers },
-        notifier: runtime.notifier,
-        logger: deps.logger,
-      });
-      const retry = new Set([
-        ...rejected.filter((r) => r.retryable).map((r) => r.eventId),
-        ...reports
-          .filter((report) => report.results.some((r) => r.status === 'failed' && r.retryable))
-          .map((r) => r.eventId),
-      ]);
       if ('Records' in input) {
         return {
           batchItemFailures: queued.filter((q) => retry.has(q.event.webhookId)).map((q) => ({ itemIdentifier: q.id })),

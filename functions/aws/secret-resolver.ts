@@ -4,8 +4,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ValidationError } from '../../shared/errors.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
-export type SecretResolver = (ref: string, field: string) => Promise<string>;
+import type { Env, SecretResolver } from '../common/function-runtime.ts';
 
 /**
  * Resolves `env:`, `aws-ssm:` (SecureString decrypted) and `aws-sm:` references through Powertools Parameters, which
