@@ -132,7 +132,23 @@ function allowsWebIdentity(statement: JsonObject, keys: IrsaKeys): boolean {
  * as not granting, so at worst we add a redundant subject, never skip a needed one.
  */
 function grantsSubject(statement: JsonObject, subject: string, keys: IrsaKeys): boolean {
-  if (!allowsWebIdentity(statement, keys)) return false;
+  if (!allowsWebIdentity(statement, keys) || !understoodConditions(statement, keys)) return false;
+  const condition = statement.Condition as JsonObject;
+  const subEquals = conditionValues(condition, 'StringEquals', keys.subKey);
+  const subLike = conditionValues(condition, 'StringLike', keys.subKey);
+  if (subEquals === undefined && subLike === undefined) return false;
+  return matches(subEquals, equals, subject) && matches(subLike, likeMatches, subject);
+}
+
+const equals = (value: string, target: string) => value === target;
+const matches = (values: string[] | undefined, test: (v: string, target: string) => boolean, target: string) =>
+  values === undefined || values.some((value) => test(value, target));
+
+/**
+ * Conditions we can reason about: only StringEquals/StringLike on the issuer's sub and aud keys, with an aud that
+ * admits sts.amazonaws.com. Anything else might narrow the grant in ways we cannot see.
+ */
+function understoodConditions(statement: JsonObject, keys: IrsaKeys): boolean {
   const condition = statement.Condition;
   if (!isJsonObject(condition)) return false;
   const known = new Set([keys.subKey.toLowerCase(), keys.audKey.toLowerCase()]);
@@ -140,27 +156,25 @@ function grantsSubject(statement: JsonObject, subject: string, keys: IrsaKeys): 
     if (operator !== 'StringEquals' && operator !== 'StringLike') return false;
     if (!isJsonObject(block) || Object.keys(block).some((key) => !known.has(key.toLowerCase()))) return false;
   }
-  const matches = (values: string[] | undefined, test: (v: string, target: string) => boolean, target: string) =>
-    values === undefined || values.some((value) => test(value, target));
-  const equals = (value: string, target: string) => value === target;
-  const subEquals = conditionValues(condition, 'StringEquals', keys.subKey);
-  const subLike = conditionValues(condition, 'StringLike', keys.subKey);
-  if (subEquals === undefined && subLike === undefined) return false;
   return (
-    matches(subEquals, equals, subject) &&
-    matches(subLike, likeMatches, subject) &&
     matches(conditionValues(condition, 'StringEquals', keys.audKey), equals, STS_AUDIENCE) &&
     matches(conditionValues(condition, 'StringLike', keys.audKey), likeMatches, STS_AUDIENCE)
   );
 }
 
+/**
+ * Our statement for this issuer and operator. One that a person edited (an extra condition, another audience) is no
+ * longer ours: adding to it would never count as granted and we would rewrite the policy on every event, so a fresh
+ * managed statement is added instead and the edited one is left as it is.
+ */
 function isManagedStatement(statement: JsonObject, operator: 'StringEquals' | 'StringLike', keys: IrsaKeys): boolean {
   if (typeof statement.Sid !== 'string' || !statement.Sid.startsWith(MANAGED_SID_PREFIX)) return false;
-  if (!allowsWebIdentity(statement, keys) || !isJsonObject(statement.Condition)) return false;
+  if (!allowsWebIdentity(statement, keys) || !understoodConditions(statement, keys)) return false;
+  const condition = statement.Condition as JsonObject;
   const other = operator === 'StringEquals' ? 'StringLike' : 'StringEquals';
   return (
-    conditionValues(statement.Condition, operator, keys.subKey) !== undefined &&
-    conditionValues(statement.Condition, other, keys.subKey) === undefined
+    conditionValues(condition, operator, keys.subKey) !== undefined &&
+    conditionValues(condition, other, keys.subKey) === undefined
   );
 }
 

@@ -75,11 +75,18 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
   const create: FederatedCredential[] = [];
   const present: FederatedCredential[] = [];
   const conflicts: string[] = [];
+  const wrongAudience: string[] = [];
   for (const { component, subject } of input.grant.components) {
     const name = credentialName(input.grant.namespace, component);
     // Azure compares the issuer byte for byte (trailing slash included) and the subject exactly.
     const same = existing.find((c) => c.issuer === issuer && c.subject === subject);
     if (same !== undefined) {
+      // Issuer+subject is unique per identity, so a credential with the wrong audience cannot be added alongside:
+      // the token exchange would keep failing while we reported success. Say so instead.
+      if (!same.audiences.includes(AZURE_AUDIENCE)) {
+        wrongAudience.push(same.name);
+        continue;
+      }
       present.push(same);
       continue;
     }
@@ -89,6 +96,15 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
       continue;
     }
     create.push({ name, issuer, subject, audiences: [AZURE_AUDIENCE] });
+  }
+  if (wrongAudience.length > 0) {
+    throw new NameConflictError(
+      `Credential(s) ${wrongAudience.join(', ')} already federate this issuer and subject but not for audience ${AZURE_AUDIENCE}; nothing was created.`,
+      wrongAudience,
+      [
+        `Set the credential's audience to ${AZURE_AUDIENCE} (az identity federated-credential update --audiences), or delete it.`,
+      ],
+    );
   }
   if (conflicts.length > 0) {
     throw new NameConflictError(

@@ -161,8 +161,9 @@ export const configSchema = z
         /** Globs over `<subscriptionId>/<resourceGroup>/<identityName>`. */
         allowedIdentities: globList.default([]),
         maxCredentials: z.number().int().min(1).max(20).default(20),
+        useEffectiveWorkloadIdentity: z.boolean().default(true),
       })
-      .default({ allowedIdentities: [], maxCredentials: 20 }),
+      .default({ allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true }),
     targets: z.array(targetRule).max(200).default([]),
     slack: z
       .discriminatedUnion('mode', [

@@ -67,7 +67,7 @@ export const deploymentEventSchema = z
     data: z.object({
       organizationId: z.string().min(1).max(64),
       deploymentId: z.string().min(1).max(64),
-      deployment: deploymentSchema.optional(),
+      deployment: deploymentSchema.nullish().transform((value) => value ?? undefined),
     }),
   })
   .superRefine((event, ctx) => {

@@ -6,7 +6,13 @@ import { assertSubjectsInNamespace, type DesiredGrant } from './subjects.ts';
 export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
 export const GCP_MAX_MEMBERS = 1500;
 
-export type GcpMemberFormat = { kind: 'service-account' } | { kind: 'principal'; projectNumber: string };
+/**
+ * Which member syntax to write. With the GKE project number known, both syntaxes are recognised as already granting,
+ * whichever one is written, so a member added by hand in the other form is not duplicated.
+ */
+export type GcpMemberFormat =
+  | { kind: 'service-account'; projectNumber?: string }
+  | { kind: 'principal'; projectNumber: string };
 
 export interface GcpBinding extends JsonObject {
   role: string;
@@ -81,11 +87,12 @@ export function planGcpPolicy(input: GcpPolicyPlanInput): GcpPolicyPlan {
   for (const { serviceAccount } of input.grant.components) {
     const wanted = gcpMember(input.pool, input.grant.namespace, serviceAccount, format);
     // Both member forms name the same Kubernetes service account; either one already grants it.
-    const equivalent =
-      format.kind === 'principal'
-        ? gcpMember(input.pool, input.grant.namespace, serviceAccount, { kind: 'service-account' })
-        : wanted;
-    if (!current.has(wanted) && !current.has(equivalent)) added.push(wanted);
+    const forms = [gcpMember(input.pool, input.grant.namespace, serviceAccount, { kind: 'service-account' })];
+    if (format.projectNumber !== undefined) {
+      const principal = { kind: 'principal' as const, projectNumber: format.projectNumber };
+      forms.push(gcpMember(input.pool, input.grant.namespace, serviceAccount, principal));
+    }
+    if (!forms.some((form) => current.has(form))) added.push(wanted);
   }
   if (added.length === 0) return { changed: false, added: [], policy };
   added.sort();

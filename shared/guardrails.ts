@@ -87,7 +87,12 @@ export function parseRoleArn(value: string, field = 'roleArn'): RoleArnParts {
 }
 
 export function isRoleArn(value: string): boolean {
-  return ROLE_ARN.test(value);
+  try {
+    parseRoleArn(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Service account ids are 6-30 characters; project ids 6-30. Google-managed defaults use other domains.

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { selectComponents } from './components.ts';
 import { type Config, componentTableFrom } from './config.ts';
 import type { Deployment, DeploymentEventType } from './deployment.ts';
 import { IdentitySyncError } from './errors.ts';
@@ -82,7 +83,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       try {
         request = {
           key: `${batchId}:${index}|${target.cloud}|${target.id}`,
-          grant: grantFor(config, table, item.deployment, target, resolved.components),
+          grant: grantFor(config, table, item.deployment, target, resolved.componentSets),
           issuer: issuerFor(item.deployment, target, issuerAllowed),
         };
       } catch (error) {
@@ -131,17 +132,20 @@ function grantFor(
   table: ReturnType<typeof componentTableFrom>,
   deployment: Deployment,
   target: Target,
-  components: readonly string[] | undefined,
+  componentSets: ReadonlyArray<readonly string[] | undefined>,
 ): DesiredGrant {
+  const selection = {
+    airflowVersion: deployment.airflowVersion,
+    astroRuntimeVersion: deployment.astroRuntimeVersion,
+    remoteExecution: deployment.remoteExecution?.enabled,
+  };
+  const components = [
+    ...new Set(componentSets.flatMap((set) => selectComponents({ ...selection, components: set }, table))),
+  ];
   return desiredGrant({
     namespace: deployment.namespace,
     table,
-    selection: {
-      airflowVersion: deployment.airflowVersion,
-      astroRuntimeVersion: deployment.astroRuntimeVersion,
-      remoteExecution: deployment.remoteExecution?.enabled,
-      components,
-    },
+    selection: { ...selection, components },
     // Only IAM trust policies take patterns; GCP members and Azure subjects must be exact.
     ...(target.cloud === 'aws'
       ? { wildcard: { requested: config.wildcard.enabled, clusterType: deployment.type, strict: false } }

@@ -20,6 +20,11 @@ export interface ResolvedTarget {
   readonly source: string;
   /** Components named by the rule; undefined means the Deployment's defaults. */
   readonly components: readonly string[] | undefined;
+  /**
+   * Every component list that named this target (the same role can come from the Deployment's own identity and from
+   * rules); the grant is their union, so no source loses what it asked for.
+   */
+  readonly componentSets: ReadonlyArray<readonly string[] | undefined>;
   /** Set when the target must not be touched, with the reason a person can act on. */
   readonly denied: string | undefined;
 }
@@ -61,7 +66,7 @@ function fromWorkloadIdentity(config: Config, deployment: Deployment): Target | 
   if (config.gcp.useEffectiveWorkloadIdentity && isGcpServiceAccountEmail(identity)) {
     return { cloud: 'gcp', id: identity, serviceAccount: identity, pool: gcpPool(config, deployment) };
   }
-  const arm = ARM_IDENTITY.exec(identity);
+  const arm = config.azure.useEffectiveWorkloadIdentity ? ARM_IDENTITY.exec(identity) : null;
   if (arm?.[1] && arm[2] && arm[3]) return azureTarget(arm[1], arm[2], arm[3]);
   return undefined;
 }
@@ -108,15 +113,17 @@ export function resolveTargets(
       found.push({ target, source: `rule ${rule.name ?? `#${index}`}`, components: rule.components });
   });
 
-  const seen = new Set<string>();
-  const resolved: ResolvedTarget[] = [];
+  const byKey = new Map<string, ResolvedTarget>();
   for (const entry of found) {
     const key = `${entry.target.cloud}|${entry.target.id}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    resolved.push({ ...entry, denied: denial(entry.target, allowlists) });
+    const seen = byKey.get(key);
+    if (seen !== undefined) {
+      byKey.set(key, { ...seen, componentSets: [...seen.componentSets, entry.components] });
+      continue;
+    }
+    byKey.set(key, { ...entry, componentSets: [entry.components], denied: denial(entry.target, allowlists) });
   }
-  return resolved;
+  return [...byKey.values()];
 }
 
 function denial(target: Target, allowlists: Allowlists): string | undefined {

@@ -62,6 +62,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   });
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   return (request) => {
     const headers = normalizeHeaders(request.headers);
@@ -78,12 +79,6 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
         `Content-Type must be application/json, not ${mediaType ? JSON.stringify(mediaType) : 'missing'}.`,
       );
     }
-    let body: string;
-    try {
-      body = typeof request.body === 'string' ? request.body : decoder.decode(request.body);
-    } catch (cause) {
-      throw new WebhookRejectedError('invalid_input', 400, 'The body is not valid UTF-8.', { cause });
-    }
     const id = headers['webhook-id'];
     const timestamp = headers['webhook-timestamp'];
     if (!id || !timestamp || !headers['webhook-signature']) {
@@ -93,14 +88,24 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
         'Missing webhook-id, webhook-timestamp or webhook-signature header (Standard Webhooks).',
       );
     }
-    if (id.length > 256 || !/^[\x21-\x7e]+$/.test(id)) {
-      throw new WebhookRejectedError('invalid_input', 400, 'webhook-id must be 1-256 printable ASCII characters.');
-    }
     if (!/^\d{1,12}$/.test(timestamp)) {
       throw new WebhookRejectedError('invalid_signature', 401, 'webhook-timestamp must be unix seconds.');
     }
+    // Authenticate before judging anything else about the request, so an anonymous caller only ever learns "401".
+    // Bytes that are not UTF-8 cannot match the sender's signature, so they fail here too.
+    let body: string;
+    let validUtf8 = true;
+    try {
+      body = typeof request.body === 'string' ? request.body : decoder.decode(request.body);
+    } catch {
+      validUtf8 = false;
+      body = lenientDecoder.decode(request.body as Uint8Array);
+    }
     verifySignature(verifiers, body, headers);
-
+    if (!validUtf8) throw new WebhookRejectedError('invalid_input', 400, 'The body is not valid UTF-8.');
+    if (id.length > 256 || !/^[\x21-\x7e]+$/.test(id)) {
+      throw new WebhookRejectedError('invalid_input', 400, 'webhook-id must be 1-256 printable ASCII characters.');
+    }
     return { id, timestamp: Number(timestamp), event: parseJsonBody(body, deploymentEventSchema) };
   };
 }

@@ -106,7 +106,7 @@ export async function handleManual(
       data: {
         organizationId,
         deploymentId: deployment?.id ?? manual.deploymentId ?? '',
-        ...(deployment ? { deployment } : {}),
+        deployment,
       },
     },
   };

@@ -11,6 +11,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Readonly<Record<string, string>>;
+  /** True when the fault latency was already spent (writes spend it while holding the identity's write slot). */
+  delayed?: boolean;
 }
 
 export interface Route {

@@ -96,6 +96,8 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       const next = new URL(url.pathname, baseUrl);
       next.searchParams.set('api-version', apiVersion);
       next.searchParams.set('$skiptoken', result.nextSkipToken);
+      const top = url.searchParams.get('$top');
+      if (top !== null) next.searchParams.set('$top', top);
       body.nextLink = next.toString();
     }
     return { status: 200, body };
@@ -107,12 +109,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     const inFlight = writesInFlight.get(slot) ?? 0;
     if (inFlight >= maxConcurrentWrites) {
       await sleep(faults.latencyMs);
-      return errorReply(concurrentWrites(store.identityId(route.ref)));
+      return { ...errorReply(concurrentWrites(store.identityId(route.ref))), delayed: true };
     }
     writesInFlight.set(slot, inFlight + 1);
     try {
       await sleep(faults.latencyMs);
-      return perform();
+      return { ...perform(), delayed: true };
     } finally {
       const left = (writesInFlight.get(slot) ?? 1) - 1;
       if (left === 0) writesInFlight.delete(slot);
@@ -120,14 +122,11 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     }
   }
 
-  async function operate(req: IncomingMessage, route: Route, url: URL, apiVersion: string): Promise<Reply> {
-    const method = req.method ?? 'GET';
+  async function operate(method: string, raw: string, route: Route, url: URL, apiVersion: string): Promise<Reply> {
     const op = opOf(method, route.name);
-    const raw = await readBody(req);
     // ARM throttles and fails before the provider looks at the resource, so these come before 404s and validation.
     const fault = faults.pick(op);
     if (fault !== undefined) {
-      await sleep(faults.latencyMs);
       if (fault === 'throttle') return errorReply(throttled(faults.retryAfterSeconds));
       if (fault === 'server-error') return errorReply(serverError(faults.serverErrorStatus, faults.retryAfterSeconds));
       store.assertIdentity(route.ref);
@@ -136,14 +135,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     store.assertIdentity(route.ref);
     const { name } = route;
     if (!WRITE_OPS.has(op)) {
-      await sleep(faults.latencyMs);
       if (op === 'list') return list(route, url, apiVersion);
       if (op === 'get' && name !== undefined)
         return { status: 200, body: store.resource(route.ref, store.get(route.ref, name)) };
       return errorReply(new ArmError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported.`));
     }
     if (name === undefined) {
-      await sleep(faults.latencyMs);
       return errorReply(new ArmError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported.`));
     }
     if (op === 'delete') {
@@ -164,7 +161,9 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     });
   }
 
-  async function respond(req: IncomingMessage): Promise<{ reply: Reply; route: Route | undefined }> {
+  async function respond(req: IncomingMessage, method: string): Promise<{ reply: Reply; route: Route | undefined }> {
+    // Read the body even when refusing early, so a kept-alive connection stays in sync.
+    const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const route = parseRoute(url.pathname);
     // Order as at the ARM front door: authentication, then api-version, then routing to the provider.
@@ -174,11 +173,11 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     const apiVersion = checkApiVersion(url.searchParams.get('api-version'));
     if (apiVersion instanceof ArmError) return { reply: errorReply(apiVersion), route };
     if (route === undefined) {
-      const message = `No route for '${req.method ?? ''} ${url.pathname}' in the azure-emulator.`;
+      const message = `No route for '${method} ${url.pathname}' in the azure-emulator.`;
       return { reply: errorReply(new ArmError(404, 'InvalidResourceType', message)), route };
     }
     try {
-      return { reply: await operate(req, route, url, apiVersion), route };
+      return { reply: await operate(method, raw, route, url, apiVersion), route };
     } catch (error) {
       if (error instanceof ArmError) return { reply: errorReply(error), route };
       throw error;
@@ -187,8 +186,10 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
-    const { reply, route } = await respond(req);
     const method = req.method ?? 'GET';
+    const { reply, route } = await respond(req, method);
+    // Writes already waited while holding their identity's write slot; everything else waits here.
+    if (reply.delayed !== true) await sleep(faults.latencyMs);
     const call: AzureCall = {
       method,
       op: opOf(method, route?.name),

@@ -2,12 +2,13 @@ import { invalidArgument } from './errors.ts';
 import type { Binding } from './policy-shape.ts';
 
 /** IAM's documented cap: 1,500 principals per allow policy, each appearance in a binding counting once. */
-export const MAX_MEMBERS = 1500;
+const MAX_MEMBERS = 1500;
 
 const EMAIL_TYPES = new Set(['user', 'serviceAccount', 'group']);
 // GKE's legacy workload identity member: serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>].
 const GKE_MEMBER = /^serviceAccount:([^[\]]+)\[([^\]]*)\]$/;
-const IDENTITY_POOL = /^principal(?:Set)?:\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/([^/]+)\/(.+)$/;
+const IDENTITY_POOL =
+  /^principal(?:Set)?:\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/([^/]+)\/(.+)$/;
 const WORKFORCE_POOL = /^principal(?:Set)?:\/\/iam\.googleapis\.com\/locations\/global\/workforcePools\/[^/]+\/.+$/;
 const RESOURCE_SET = /^principalSet:\/\/(?:cloudresourcemanager|iam)\.googleapis\.com\/.+$/;
 const ROLE = /^(?:roles\/[A-Za-z0-9_.]+|(?:projects|organizations)\/[^/]+\/roles\/[A-Za-z0-9_.]+)$/;
@@ -39,7 +40,7 @@ function checkPrincipal(member: string, pools: ReadonlySet<string>): void {
 }
 
 /** Validates one member the way IAM does on write: known type, well-formed value, existing identity pool. */
-export function checkMember(member: string, pools: ReadonlySet<string>): void {
+function checkMember(member: string, pools: ReadonlySet<string>): void {
   if (member === 'allUsers' || member === 'allAuthenticatedUsers') return;
   if (member.startsWith('principal://') || member.startsWith('principalSet://')) {
     checkPrincipal(member, pools);

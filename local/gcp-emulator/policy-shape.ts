@@ -78,7 +78,7 @@ function parseBinding(value: unknown, at: string): Binding {
   return condition === undefined ? { role, members } : { role, members, condition };
 }
 
-export function parsePolicy(value: unknown, at = 'policy'): PolicyInput {
+function parsePolicy(value: unknown, at = 'policy'): PolicyInput {
   if (!present(value)) return { bindings: [] };
   if (!isRecord(value)) return invalidValue(at, 'type.googleapis.com/google.iam.v1.Policy', value);
   checkNames(value, POLICY_FIELDS, at);
@@ -91,11 +91,13 @@ export function parsePolicy(value: unknown, at = 'policy'): PolicyInput {
     if (etag !== '') policy.etag = etag;
   }
   const bindings = present(value.bindings) ? value.bindings : [];
-  if (!Array.isArray(bindings)) return invalidValue(`${at}.bindings`, 'type.googleapis.com/google.iam.v1.Binding', bindings);
+  if (!Array.isArray(bindings))
+    return invalidValue(`${at}.bindings`, 'type.googleapis.com/google.iam.v1.Binding', bindings);
   policy.bindings = bindings.map((b: unknown, i) => parseBinding(b, `${at}.bindings[${i}]`));
   if (present(value.auditConfigs)) {
     const configs = value.auditConfigs;
-    if (!Array.isArray(configs)) return invalidValue(`${at}.audit_configs`, 'type.googleapis.com/google.iam.v1.AuditConfig', configs);
+    if (!Array.isArray(configs))
+      return invalidValue(`${at}.audit_configs`, 'type.googleapis.com/google.iam.v1.AuditConfig', configs);
     policy.auditConfigs = structuredClone(configs);
   }
   return policy;
@@ -109,7 +111,10 @@ export function parseSetRequest(body: unknown): SetRequest {
   let updateMask: string[] | undefined;
   if (present(body.updateMask)) {
     const mask = parseString(body.updateMask, 'update_mask');
-    updateMask = mask.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    updateMask = mask
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     for (const path of updateMask) {
       if (!MASK_PATHS.has(path)) throw invalidArgument(`Invalid update_mask path: "${path}".`);
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { concurrentPolicyChange, invalidArgument, permissionDenied } from './errors.ts';
-import type { Binding, SetRequest } from './policy-shape.ts';
 import { hasCondition, normalizeBindings, policyHasConditions } from './policy-rules.ts';
+import type { Binding, SetRequest } from './policy-shape.ts';
 
 /** A service account's allow policy as stored: the IAM fields plus anything else a test seeded. */
 export interface StoredPolicy extends Record<string, unknown> {

@@ -24,7 +24,7 @@ describe('parseConfig: documents and defaults', () => {
       memberFormat: 'service-account',
       useEffectiveWorkloadIdentity: true,
     },
-    azure: { allowedIdentities: [], maxCredentials: 20 },
+    azure: { allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true },
     targets: [],
     slack: { mode: 'off' },
   };

@@ -31,7 +31,13 @@ describe("resolveTargets: the Deployment's own workload identity", () => {
   ])('turns %s into a target', (_label, identity, target) => {
     const resolved = resolveTargets(parseConfig(OPEN), makeDeployment({ effectiveWorkloadIdentity: identity }));
     expect(resolved).toEqual([
-      { target, source: 'effectiveWorkloadIdentity', components: undefined, denied: undefined },
+      {
+        target,
+        source: 'effectiveWorkloadIdentity',
+        components: undefined,
+        componentSets: [undefined],
+        denied: undefined,
+      },
     ]);
   });
 
@@ -119,13 +125,14 @@ targets:
     expect(ids(overrides).map((line) => line.split(' -> ')[0])).toEqual(sources);
   });
 
-  it('deduplicates a target named twice, keeping the first source', () => {
+  it('deduplicates a target named twice, keeping the first source and every component list', () => {
     const resolved = resolveTargets(config, makeDeployment({ effectiveWorkloadIdentity: ROLE_ARN }));
     expect(resolved.filter((r) => r.target.id === ROLE_ARN)).toEqual([
       {
         target: { cloud: 'aws', id: ROLE_ARN, roleArn: ROLE_ARN },
         source: 'effectiveWorkloadIdentity',
         components: undefined,
+        componentSets: [undefined, undefined],
         denied: undefined,
       },
     ]);

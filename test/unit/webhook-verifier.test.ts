@@ -187,11 +187,25 @@ describe('createWebhookVerifier: rejected requests', () => {
     expect(rejection({ ...signed(), body: '{"type": ' })).toMatchObject({ status: 401 });
   });
 
-  it('400 for invalid UTF-8', () => {
-    const { headers } = signed();
-    const error = rejection({ headers, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
+  it('401 for invalid UTF-8 from an unauthenticated sender, 400 once the signature matches', () => {
+    const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+    expect(rejection({ headers: signed().headers, body: bytes })).toMatchObject({ status: 401 });
+    // A sender that signed the bytes as decoded with replacement characters passes the signature, then fails UTF-8.
+    const { headers } = signed(new TextDecoder().decode(bytes));
+    const error = rejection({ headers, body: bytes });
     expect(error).toMatchObject({ status: 400, code: 'invalid_input' });
     expect(error.message).toMatch(/UTF-8/);
+  });
+
+  it('checks the webhook-id format only after the signature', () => {
+    const id = 'bad id with spaces';
+    expect(rejection({ headers: { ...signed().headers, 'webhook-id': id }, body: BODY })).toMatchObject({
+      status: 401,
+    });
+    expect(rejection(signed(BODY, { id }))).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/webhook-id/),
+    });
   });
 
   it.each([
