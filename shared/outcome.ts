@@ -17,7 +17,9 @@ export interface TargetResult {
   /** Role ARN, service account email, or `<subscription>/<resourceGroup>/<identity>`. */
   readonly target: string;
   readonly status: TargetStatus;
+  /** New entries in the target's own terms: AWS subjects, GCP members, Azure credential names. */
   readonly added: readonly string[];
+  /** Entries the Deployment needs that were already there (Azure: credentials that already existed). */
   readonly present: readonly string[];
   readonly reason?: string;
   readonly remedies?: readonly string[];

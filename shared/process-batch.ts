@@ -172,7 +172,7 @@ function result(target: Target, outcome: GrantOutcome): TargetResult {
     target: target.id,
     status: outcome.status,
     added: outcome.added,
-    present: [],
+    present: outcome.present ?? [],
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     ...(outcome.remedies === undefined ? {} : { remedies: outcome.remedies }),
     ...(outcome.retryable === undefined ? {} : { retryable: outcome.retryable }),

@@ -12,7 +12,10 @@ export interface GrantRequest {
 
 export interface DriverPlan<Doc> {
   readonly changed: boolean;
+  /** What this plan adds, in the target's own terms (subjects, members, credential names). */
   readonly added: readonly string[];
+  /** What the request needs and the target already had (reported so a person sees the whole grant). */
+  readonly present?: readonly string[];
   readonly next: Doc;
 }
 
@@ -30,6 +33,7 @@ export interface TargetDriver<Doc> {
 export interface GrantOutcome {
   readonly status: TargetStatus;
   readonly added: readonly string[];
+  readonly present?: readonly string[];
   readonly reason?: string;
   readonly remedies?: readonly string[];
   readonly retryable?: boolean;
@@ -93,7 +97,8 @@ export async function reconcileTarget<Doc>(
           written.set(request.key, added);
         } else {
           const added = [...(written.get(request.key) ?? [])].sort();
-          finish(request, { status: added.length > 0 ? 'granted' : 'unchanged', added });
+          const present = (plan.present ?? []).filter((item) => !added.includes(item));
+          finish(request, { status: added.length > 0 ? 'granted' : 'unchanged', added, present });
         }
       } catch (error) {
         finish(request, failure(error, []));

@@ -56,7 +56,7 @@ describe('reconcileTarget', () => {
     const req = request('a', 'ns-a');
     const target = fakeTarget({ initial: [...req.grant.subjects] });
     const outcomes = await reconcileTarget(target.driver, [req], noSleep);
-    expect(outcomes.get('a')).toEqual({ status: 'unchanged', added: [] });
+    expect(outcomes.get('a')).toEqual({ status: 'unchanged', added: [], present: [] });
     expect(target.calls).toEqual(['read']);
   });
 
