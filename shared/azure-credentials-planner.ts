@@ -118,13 +118,17 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
   }
   const needed = existing.length + create.length;
   if (create.length > 0 && needed > maxCredentials) {
+    // The reason alone (without the remedies) is what Slack and HTTP callers show first, so it carries the numbers
+    // and the way out: a person reading only this line must know that another identity is needed.
     throw new DoesNotFitError(
-      `The identity has ${existing.length} of ${maxCredentials} federated credentials; this Deployment needs ${create.length} more.`,
+      `The identity has ${existing.length} of ${maxCredentials} federated credentials; this Deployment needs ${create.length} more ` +
+        `(${needed} > ${maxCredentials}), so none were created. Astro supports about four Deployments per managed ` +
+        'identity: use another user-assigned managed identity for this Deployment.',
       {
         size: needed,
         limit: maxCredentials,
         remedies: [
-          'Use another user-assigned managed identity: Astro supports about four Deployments per identity.',
+          'Create another user-assigned managed identity (Astro supports about four Deployments per identity) and point this Deployment or a target rule at it.',
           'Delete credentials of Deployments that no longer exist (enable prune).',
         ],
       },

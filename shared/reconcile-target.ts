@@ -86,15 +86,15 @@ export async function reconcileTarget<Doc>(
   for (let attempt = 1; pending.length > 0; attempt++) {
     let next = current;
     let changed = false;
+    // What this round would add; it counts as written only once the write call succeeded.
+    const planned = new Map<string, readonly string[]>();
     for (const request of [...pending]) {
       try {
         const plan = driver.plan(next, request);
         if (plan.changed) {
           next = plan.next;
           changed = true;
-          const added = written.get(request.key) ?? new Set<string>();
-          for (const item of plan.added) added.add(item);
-          written.set(request.key, added);
+          planned.set(request.key, plan.added);
         } else {
           const added = [...(written.get(request.key) ?? [])].sort();
           const present = (plan.present ?? []).filter((item) => !added.includes(item));
@@ -106,9 +106,8 @@ export async function reconcileTarget<Doc>(
     }
     if (!changed) break;
     if (options.dryRun) {
-      for (const request of [...pending]) {
-        finish(request, { status: 'planned', added: [...(written.get(request.key) ?? [])].sort() });
-      }
+      for (const request of [...pending])
+        finish(request, { status: 'planned', added: [...(planned.get(request.key) ?? [])].sort() });
       break;
     }
     if (attempt >= maxAttempts) {
@@ -122,6 +121,7 @@ export async function reconcileTarget<Doc>(
     }
     try {
       await driver.write(current, next);
+      for (const [key, added] of planned) written.set(key, new Set([...(written.get(key) ?? []), ...added]));
     } catch (error) {
       if (!(error instanceof WriteConflictError)) {
         failAll(error);

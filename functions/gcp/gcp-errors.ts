@@ -1,0 +1,54 @@
+import { DoesNotFitError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+
+interface GoogleError {
+  status?: number;
+  message?: string;
+  response?: { status?: number; data?: { error?: { status?: string; message?: string } } };
+}
+
+/**
+ * Turns a failed IAM call into what a platform engineer can act on. Google answers 403 both for "no permission" and
+ * for a service account that does not exist (so callers cannot probe for accounts); the message says both.
+ */
+export function toGcpTargetError(
+  error: unknown,
+  serviceAccount: string,
+  method: 'getIamPolicy' | 'setIamPolicy',
+): Error {
+  const e = (error ?? {}) as GoogleError;
+  const status = e.status ?? e.response?.status ?? 0;
+  const message = e.response?.data?.error?.message ?? e.message ?? String(error);
+  if (status === 409)
+    return new WriteConflictError(`the policy of ${serviceAccount} changed since it was read`, { cause: error });
+  if (status === 403 || status === 404) {
+    return new TargetError(
+      `cannot ${method} on ${serviceAccount}: it does not exist, or this function's service account lacks iam.serviceAccounts.${method} on it (grant the custom role on that service account)`,
+      { retryable: false, cause: error },
+    );
+  }
+  if (status === 400 && /Identity Pool does not exist/i.test(message)) {
+    return new TargetError(
+      `${message.split('.')[0]}: the GKE project has no workload identity pool by that name; check gcp.pools (the pool is <gke-project-id>.svc.id.goog of the cluster's project)`,
+      { retryable: false, cause: error },
+    );
+  }
+  if (status === 400 && /number of members/i.test(message)) {
+    return new DoesNotFitError(`Google refused the policy: ${message}`, {
+      size: 1501,
+      limit: 1500,
+      remedies: ['Use another Google service account for some Deployments.'],
+    });
+  }
+  if (status === 401) {
+    return new TargetError(`Google rejected this function's credentials (${message})`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+  const retryable = status === 0 || status === 429 || status >= 500;
+  const hint = status === 429 ? ' (IAM allows about 600 policy writes per minute per project)' : '';
+  return new TargetError(`${method} on ${serviceAccount} failed: ${status || 'network'} ${message}${hint}`, {
+    retryable,
+    cause: error,
+  });
+}

@@ -1,0 +1,151 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cloudEvent, http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { type GcpHandlerDeps, gcpHandlerDeps } from '../functions/gcp/handler-deps.ts';
+import { createGcpHttpFunction } from '../functions/gcp/http-function.ts';
+import { createGcpPubSubFunction } from '../functions/gcp/pubsub-function.ts';
+import type { QueuedEvent } from '../shared/queued-event.ts';
+import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
+import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
+import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
+
+export const LOCAL_POOL = 'astro-gke-prod.svc.id.goog';
+export const LOCAL_GCP_TOKEN = 'ya29.local-test-token';
+
+export interface GcpStackOptions {
+  readonly port?: number;
+  readonly webhookSecret?: string;
+  readonly config?: string;
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  readonly env?: Record<string, string>;
+  /** Pub/Sub redeliveries before a message goes to the dead-letter topic (default 4). */
+  readonly maxDeliveryAttempts?: number;
+}
+
+export interface GcpStack {
+  readonly gcp: GcpEmulator;
+  readonly slack: SlackEmulator;
+  readonly astro: AstroEmulator;
+  /** The HTTP function's URL: POST `${url}/` is the webhook, `${url}/manual` manual invocation. */
+  readonly url: string;
+  readonly webhookUrl: string;
+  readonly manualUrl: string;
+  readonly webhookSecret: string;
+  readonly manualToken: string;
+  readonly env: Record<string, string>;
+  /** Messages that failed every delivery attempt (the dead-letter topic). */
+  readonly deadLetters: QueuedEvent[];
+  /** Publishes to the topic: delivers a Pub/Sub push CloudEvent to the event function, redelivering on failure. */
+  publish(message: unknown): Promise<{ attempts: number; delivered: boolean }>;
+  close(): Promise<void>;
+}
+
+export function defaultGcpConfig(): string {
+  return `webhook: { secrets: ["env:WEBHOOK_SECRET"] }
+manual: { token: "env:MANUAL_TOKEN" }
+gcp:
+  allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]
+  pools: { default: ${LOCAL_POOL} }
+slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#platform-iam" }
+`;
+}
+
+let registered = 0;
+
+/**
+ * The GCP side of the local stack: the IAM emulator, Slack and Astro emulators, and both functions served by the
+ * Functions Framework's own Express server (raw body, routing and CloudEvent decoding as on Cloud Functions).
+ */
+export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpStack> {
+  const slackToken = 'xoxb-local-test-token';
+  const [gcp, slack, astro] = await Promise.all([
+    startGcpEmulator({ token: LOCAL_GCP_TOKEN, pools: [LOCAL_POOL] }),
+    startSlackEmulator({ token: slackToken }),
+    startAstroEmulator({ token: 'astro-local-token' }),
+  ]);
+  const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
+  const manualToken = randomBytes(18).toString('base64url');
+  const env: Record<string, string> = {
+    ASTRO_IDENTITY_SYNC_CONFIG: options.config ?? defaultGcpConfig(),
+    ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: gcp.url,
+    ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: LOCAL_GCP_TOKEN,
+    ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: '5',
+    ASTRO_IDENTITY_SYNC_SLACK_API_URL: slack.apiUrl,
+    ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
+    LOG_LEVEL: options.logLevel ?? 'SILENT',
+    WEBHOOK_SECRET: webhookSecret,
+    MANUAL_TOKEN: manualToken,
+    SLACK_BOT_TOKEN: slackToken,
+    ASTRO_API_TOKEN: 'astro-local-token',
+    ...options.env,
+  };
+  // One instance serves both functions here, so they share a cold start and the per-target lanes, as one
+  // Cloud Run instance would with concurrency > 1.
+  const deps: GcpHandlerDeps = gcpHandlerDeps(env);
+  registered += 1;
+  const httpName = `astroIdentitySync${registered}`;
+  const eventName = `astroIdentitySyncEvents${registered}`;
+  http(httpName, createGcpHttpFunction(deps));
+  cloudEvent(eventName, createGcpPubSubFunction(deps));
+  const httpServer = await listen(getTestServer(httpName), options.port ?? 0);
+  const eventServer = await listen(getTestServer(eventName), 0);
+  const deadLetters: QueuedEvent[] = [];
+  const maxAttempts = options.maxDeliveryAttempts ?? 4;
+
+  return {
+    gcp,
+    slack,
+    astro,
+    url: httpServer.url,
+    webhookUrl: `${httpServer.url}/`,
+    manualUrl: `${httpServer.url}/manual`,
+    webhookSecret,
+    manualToken,
+    env,
+    deadLetters,
+    async publish(message) {
+      const data = Buffer.from(JSON.stringify(message)).toString('base64');
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const response = await fetch(eventServer.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json' },
+          body: JSON.stringify({
+            specversion: '1.0',
+            type: 'google.cloud.pubsub.topic.v1.messagePublished',
+            source: '//pubsub.googleapis.com/projects/acme-platform/topics/astro-identity-sync',
+            id: randomUUID(),
+            time: new Date().toISOString(),
+            datacontenttype: 'application/json',
+            data: {
+              message: { data, messageId: randomUUID() },
+              subscription: 'projects/acme-platform/subscriptions/astro-identity-sync',
+            },
+          }),
+        });
+        await response.arrayBuffer();
+        // Pub/Sub push: any 2xx acknowledges, anything else is redelivered.
+        if (response.ok) return { attempts: attempt, delivered: true };
+      }
+      deadLetters.push(message as QueuedEvent);
+      return { attempts: maxAttempts, delivered: false };
+    },
+    async close() {
+      await Promise.all([httpServer.close(), eventServer.close(), gcp.close(), slack.close(), astro.close()]);
+    },
+  };
+}
+
+async function listen(server: Server, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
