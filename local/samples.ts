@@ -72,3 +72,29 @@ export const samples: readonly Sample[] = [
     },
   },
 ];
+
+/** A GKE-based Deployment whose customer-managed identity is a Google service account. */
+export const gcpSample = {
+  serviceAccount: 'astro-data@acme-data.iam.gserviceaccount.com',
+  policy: {
+    version: 1,
+    bindings: [{ role: 'roles/iam.serviceAccountTokenCreator', members: ['group:data-platform@acme.example'] }],
+  },
+  deployment: {
+    id: 'clq2gcp0000000008l4fdu1ab',
+    name: 'bigquery-loads',
+    namespace: 'radiant-comet-4321',
+    organizationId: org,
+    workspaceId: 'clws22222222222222222222',
+    workspaceName: 'Analytics',
+    clusterId: 'clcl11111111111111111111',
+    clusterName: 'gcp-us-central1-prod',
+    cloudProvider: 'GCP',
+    region: 'us-central1',
+    type: 'DEDICATED',
+    airflowVersion: '3.0.2',
+    astroRuntimeVersion: '3.0-4',
+    oidcIssuerUrl: 'https://container.googleapis.com/v1/projects/astro-gke-prod/locations/us-central1/clusters/astro',
+    effectiveWorkloadIdentity: 'astro-data@acme-data.iam.gserviceaccount.com',
+  },
+} as const;

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { renderSlackText, type SlackMessage } from '../shared/slack-message.ts';
 import { signWebhook } from '../shared/webhook-signer.ts';
 import { type AwsStack, startAwsStack } from './aws-stack.ts';
+import { runGcpDemo } from './demo-gcp.ts';
+import { type GcpStack, startGcpStack } from './gcp-stack.ts';
 import { samples } from './samples.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -33,11 +35,12 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const green = (s: string) => (process.stdout.isTTY ? `\x1b[32m${s}\x1b[0m` : s);
 const indent = (text: string, by = '    ') => text.replace(/^/gm, by);
 
-const stack = await startAwsStack({
-  port: Number(values.port),
-  ...(values.secret ? { webhookSecret: values.secret } : {}),
-  logLevel: values.verbose ? 'INFO' : 'ERROR',
-});
+const basePort = Number(values.port);
+const logLevel = values.verbose ? 'INFO' : 'ERROR';
+const secret = values.secret ? { webhookSecret: values.secret } : {};
+// AWS functions on PORT, the GCP function on PORT+1 (any free ports with 0).
+const stack = await startAwsStack({ port: basePort, ...secret, logLevel });
+const gcpStack: GcpStack = await startGcpStack({ port: basePort === 0 ? 0 : basePort + 1, ...secret, logLevel });
 let failures = 0;
 try {
   console.log(bold('astro-identity-sync local stack'));
@@ -83,6 +86,7 @@ try {
     if (!granted || !message || response.status !== 202) failures += 1;
   }
   if (stack.deadLetters.length > 0) failures += stack.deadLetters.length;
+  failures += await runGcpDemo(gcpStack);
 
   if (values.once) {
     console.log(failures === 0 ? green('All samples granted and reported.') : `${failures} sample(s) failed.`);
@@ -92,7 +96,7 @@ try {
   }
 } finally {
   if (values.once) {
-    await stack.close();
+    await Promise.all([stack.close(), gcpStack.close()]);
     process.exitCode = failures === 0 ? 0 : 1;
   }
 }
@@ -134,5 +138,5 @@ async function serve(s: AwsStack): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   clearInterval(timer);
-  await s.close();
+  await Promise.all([s.close(), gcpStack.close()]);
 }

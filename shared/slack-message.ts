@@ -177,17 +177,21 @@ function reasonOf(result: TargetResult): string {
   return escapeSlack(clip(result.reason ?? 'no reason given', MAX_REASON_CHARS));
 }
 
+/** What one entry is called on each cloud: a trust-policy subject, a policy member, a federated credential. */
+const ENTRY: Record<TargetResult['cloud'], string> = { aws: 'subject', gcp: 'member', azure: 'credential' };
+
 /** The one-line outcome, shared by the section and the plain-text fallback. */
 function outcomeLine(result: TargetResult): string {
   const added = result.added.length;
   const present = result.present.length;
+  const entry = ENTRY[result.cloud];
   switch (result.status) {
     case 'granted':
-      return added > 0 ? `added ${plural(added, 'subject')}` : 'granted; nothing new to add';
+      return added > 0 ? `added ${plural(added, entry)}` : 'granted; nothing new to add';
     case 'planned':
-      return added > 0 ? `dry run: would add ${plural(added, 'subject')}` : 'dry run: already up to date';
+      return added > 0 ? `dry run: would add ${plural(added, entry)}` : 'dry run: already up to date';
     case 'unchanged':
-      return present > 0 ? `already up to date (${plural(present, 'subject')} present)` : 'already up to date';
+      return present > 0 ? `already up to date (${plural(present, entry)} present)` : 'already up to date';
     case 'denied':
       return `denied: ${reasonOf(result)}`;
     case 'does-not-fit':
@@ -215,7 +219,7 @@ function targetSectionText(result: TargetResult): string {
     // Azure credentials are named objects a person may look for, so say which already existed; elsewhere a count.
     const listPresent = result.cloud === 'azure';
     const presentLabel =
-      result.present.length === 0 ? '' : `_${plural(result.present.length, 'subject')} already present_`;
+      result.present.length === 0 ? '' : `_${plural(result.present.length, ENTRY[result.cloud])} already present_`;
     // What was added matters most, but on Azure up to a third of the room is kept for the existing credentials.
     const presentRoom =
       presentLabel === ''
@@ -244,9 +248,11 @@ function countsLine(results: readonly TargetResult[]): string {
   const counts = STATUS_ORDER.flatMap((status) => {
     const matching = results.filter((result) => result.status === status);
     if (matching.length === 0) return [];
-    const subjects = matching.reduce((sum, result) => sum + result.added.length, 0);
-    const suffix =
-      (status === 'granted' || status === 'planned') && subjects > 0 ? ` (+${plural(subjects, 'subject')})` : '';
+    const entries = matching.reduce((sum, result) => sum + result.added.length, 0);
+    const clouds = new Set(matching.map((result) => result.cloud));
+    const [only] = clouds;
+    const noun = clouds.size === 1 && only !== undefined ? ENTRY[only] : 'grant';
+    const suffix = (status === 'granted' || status === 'planned') && entries > 0 ? ` (+${plural(entries, noun)})` : '';
     return [`${matching.length} ${STATUS[status].counted}${suffix}`];
   });
   return `${plural(results.length, 'target')}: ${counts.join(', ')}`;

@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
-it('npm start -- --once grants both sample roles, shows both Slack messages and exits 0', async () => {
+it('npm start -- --once grants every sample, shows every Slack message and exits 0', async () => {
   const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
     execFile(
       process.execPath,
@@ -16,7 +16,8 @@ it('npm start -- --once grants both sample roles, shows both Slack messages and 
   });
   expect(run.code).toBe(0);
   expect(run.stdout.match(/granted: the role trusts every service account/g)).toHaveLength(2);
-  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(2);
+  expect(run.stdout).toContain('granted: roles/iam.workloadIdentityUser for every service account');
+  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(3);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);
