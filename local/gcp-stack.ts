@@ -32,6 +32,8 @@ export interface GcpStack {
   readonly url: string;
   readonly webhookUrl: string;
   readonly manualUrl: string;
+  /** The Pub/Sub CloudEvent function's URL (what an Eventarc push subscription would call). */
+  readonly eventUrl: string;
   readonly webhookSecret: string;
   readonly manualToken: string;
   readonly env: Record<string, string>;
@@ -101,6 +103,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     url: httpServer.url,
     webhookUrl: `${httpServer.url}/`,
     manualUrl: `${httpServer.url}/manual`,
+    eventUrl: eventServer.url,
     webhookSecret,
     manualToken,
     env,

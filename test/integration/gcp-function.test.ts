@@ -212,15 +212,22 @@ describe('GCP function through the Functions Framework', () => {
       event: deploymentEvent(deployment),
     });
 
-    it('processes the recorded Pub/Sub push shape', async () => {
-      const fixture = JSON.parse(
-        readFileSync(new URL('../fixtures/gcp/pubsub-cloudevent.json', import.meta.url), 'utf8'),
-      );
+    it('processes the recorded Pub/Sub push shape (structured CloudEvent)', async () => {
+      const fixture = JSON.parse(readFileSync(new URL('../fixtures/gcp/pubsub-cloudevent.json', import.meta.url), 'utf8'));
       fixture.data.message.data = Buffer.from(JSON.stringify(queued(gcpDeployment()))).toString('base64');
-      const result = await stack.publish(queued(gcpDeployment()));
-      expect(result).toEqual({ attempts: 1, delivered: true });
+      const response = await fetch(stack.eventUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify(fixture),
+      });
+      expect(response.status).toBe(204);
       expect(wiu()).toHaveLength(6);
-      expect(fixture.data.subscription).toContain('subscriptions/');
+      expect(stack.slack.messages).toHaveLength(1);
+    });
+
+    it('publishes through the stack with Pub/Sub acknowledgement semantics', async () => {
+      expect(await stack.publish(queued(gcpDeployment()))).toEqual({ attempts: 1, delivered: true });
+      expect(wiu()).toHaveLength(6);
     });
 
     it('acknowledges a malformed message once instead of redelivering it forever', async () => {
