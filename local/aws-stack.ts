@@ -90,6 +90,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     SLACK_BOT_TOKEN: slackToken,
     ASTRO_API_TOKEN: astroToken,
     ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
+    ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: '5',
     ...options.env,
   };
   // One set of deps per function, as each Lambda function has its own cold start.

@@ -76,6 +76,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: '5',
     ASTRO_IDENTITY_SYNC_SLACK_API_URL: slack.apiUrl,
     ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
+    ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: '5',
     LOG_LEVEL: options.logLevel ?? 'SILENT',
     WEBHOOK_SECRET: webhookSecret,
     MANUAL_TOKEN: manualToken,

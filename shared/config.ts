@@ -118,6 +118,17 @@ export const configSchema = z
      * trusted (no Astro API token): for Azure any issuer is accepted by the identity, so this is the only fence.
      */
     allowedIssuers: globList.min(1).optional(),
+    /**
+     * Remove this tool's entries for Deployments that are gone (deleted events, and the sweep). Off by default: a
+     * deletion then only reports the stale entries so a person can act.
+     */
+    prune: z.boolean().default(false),
+    poll: z
+      .strictObject({
+        /** How far back each poll looks for updated Deployments; at least twice the schedule, so one missed run loses nothing. */
+        lookbackMinutes: z.number().int().min(1).max(1440).default(15),
+      })
+      .default({ lookbackMinutes: 15 }),
     wildcard: z
       .strictObject({
         /** Grant `system:serviceaccount:<ns>:*` instead of each service account, on DEDICATED clusters only. */

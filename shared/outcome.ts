@@ -10,7 +10,18 @@ import type { Target } from './targets.ts';
  * - `does-not-fit` / `conflict`: the plan could not be applied safely; nothing written;
  * - `failed`: the cloud refused or did not answer after retries; `reason` says what to fix.
  */
-export type TargetStatus = 'granted' | 'planned' | 'unchanged' | 'denied' | 'does-not-fit' | 'conflict' | 'failed';
+export type TargetStatus =
+  | 'granted'
+  | 'planned'
+  | 'unchanged'
+  | 'denied'
+  | 'does-not-fit'
+  | 'conflict'
+  | 'failed'
+  /** prune: this tool's entries of a deleted Deployment were removed (`added` lists what was removed) */
+  | 'revoked'
+  /** prune is off: this tool's entries of a deleted Deployment remain (`added` lists them) for a person to act on */
+  | 'stale';
 
 export interface TargetResult {
   readonly cloud: Target['cloud'];
@@ -64,6 +75,9 @@ export function reportHasFailures(report: EventReport): boolean {
   return report.results.some((result) => FAILURE_STATUSES.has(result.status));
 }
 
+const CHANGE_STATUSES: ReadonlySet<TargetStatus> = new Set(['granted', 'revoked', 'stale']);
+
+/** Something a person should hear about even when nothing failed: a grant added or removed, or entries left stale. */
 export function reportHasChanges(report: EventReport): boolean {
-  return report.results.some((result) => result.status === 'granted' && result.added.length > 0);
+  return report.results.some((result) => CHANGE_STATUSES.has(result.status) && result.added.length > 0);
 }

@@ -62,10 +62,11 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
   items.forEach((item, index) => {
     const row: (typeof slots)[number] = [];
     slots.push(row);
-    // Removing grants of deleted Deployments is opt-in (prune); without it a deletion changes nothing.
-    if (item.type === 'deployment.deleted') return;
+    // A deleted Deployment's entries are removed only with prune; without it they are read and reported as stale.
+    const deleted = item.type === 'deployment.deleted';
     for (const resolved of resolveTargets(config, item.deployment, allowlists)) {
       const { target } = resolved;
+      if (deleted && (resolved.denied !== undefined || options.drivers[target.cloud] === undefined)) continue;
       if (resolved.denied !== undefined) {
         row.push({
           target,
@@ -81,11 +82,11 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       }
       let request: GrantRequest;
       try {
-        request = {
-          key: `${batchId}:${index}|${target.cloud}|${target.id}`,
-          grant: grantFor(config, table, item.deployment, target, resolved.componentSets),
-          issuer: issuerFor(item.deployment, target, issuerAllowed),
-        };
+        const key = `${batchId}:${index}|${target.cloud}|${target.id}`;
+        const grant = grantFor(config, table, item.deployment, target, resolved.componentSets);
+        request = deleted
+          ? { key, grant, issuer: undefined, action: 'revoke', simulate: !config.prune }
+          : { key, grant, issuer: issuerFor(item.deployment, target, issuerAllowed) };
       } catch (error) {
         const reason = error instanceof IdentitySyncError ? error.message : String(error);
         row.push({ target, key: undefined, result: result(target, { status: 'failed', added: [], reason }) });

@@ -8,6 +8,10 @@ export interface GrantRequest {
   readonly grant: DesiredGrant;
   /** The Deployment cluster's OIDC issuer (AWS, Azure); GCP does not need it. */
   readonly issuer: string | undefined;
+  /** `revoke` removes what this tool added for the grant's namespace (prune); default `grant`. */
+  readonly action?: 'grant' | 'revoke';
+  /** Plan only, never write, even when other requests on the target write (prune off: report stale entries). */
+  readonly simulate?: boolean;
 }
 
 export interface DriverPlan<Doc> {
@@ -28,6 +32,8 @@ export interface TargetDriver<Doc> {
   plan(current: Doc, request: GrantRequest): DriverPlan<Doc>;
   /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
   write(current: Doc, next: Doc): Promise<void>;
+  /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
+  owned(current: Doc): ReadonlySet<string>;
 }
 
 export interface GrantOutcome {
@@ -91,14 +97,17 @@ export async function reconcileTarget<Doc>(
     for (const request of [...pending]) {
       try {
         const plan = driver.plan(next, request);
-        if (plan.changed) {
+        if (plan.changed && request.simulate) {
+          finish(request, { status: 'stale', added: [...plan.added].sort() });
+        } else if (plan.changed) {
           next = plan.next;
           changed = true;
           planned.set(request.key, plan.added);
         } else {
           const added = [...(written.get(request.key) ?? [])].sort();
           const present = (plan.present ?? []).filter((item) => !added.includes(item));
-          finish(request, { status: added.length > 0 ? 'granted' : 'unchanged', added, present });
+          const done = request.action === 'revoke' ? 'revoked' : 'granted';
+          finish(request, { status: added.length > 0 ? done : 'unchanged', added, present });
         }
       } catch (error) {
         finish(request, failure(error, []));

@@ -85,9 +85,11 @@ const STATUS: Readonly<Record<TargetStatus, StatusInfo>> = {
   conflict: { emoji: '⚠️', rank: 1, counted: 'name conflict' },
   'does-not-fit': { emoji: '⚠️', rank: 2, counted: 'does not fit' },
   denied: { emoji: '⛔', rank: 3, counted: 'denied' },
-  granted: { emoji: '✅', rank: 4, counted: 'granted' },
-  planned: { emoji: '🔍', rank: 5, counted: 'planned' },
-  unchanged: { emoji: '➖', rank: 6, counted: 'up to date' },
+  stale: { emoji: '🧹', rank: 4, counted: 'stale' },
+  granted: { emoji: '✅', rank: 5, counted: 'granted' },
+  revoked: { emoji: '🗑️', rank: 6, counted: 'cleaned up' },
+  planned: { emoji: '🔍', rank: 7, counted: 'planned' },
+  unchanged: { emoji: '➖', rank: 8, counted: 'up to date' },
 };
 
 const STATUS_ORDER = (Object.keys(STATUS) as TargetStatus[]).sort((a, b) => STATUS[a].rank - STATUS[b].rank);
@@ -200,6 +202,10 @@ function outcomeLine(result: TargetResult): string {
       return `name conflict: ${reasonOf(result)}`;
     case 'failed':
       return `failed: ${reasonOf(result)}`;
+    case 'revoked':
+      return `removed ${plural(added, entry)} of the deleted Deployment`;
+    case 'stale':
+      return `${plural(added, entry)} of the deleted Deployment remain (prune is off); remove them or enable prune`;
   }
 }
 
@@ -209,7 +215,7 @@ function targetHead(result: TargetResult): string {
 
 function targetSectionText(result: TargetResult): string {
   const limit = SLACK_LIMITS.sectionText;
-  const writes = result.status === 'granted' || result.status === 'planned';
+  const writes = ['granted', 'planned', 'revoked', 'stale'].includes(result.status);
   const head = `${targetHead(result)}\n${outcomeLine(result)}${writes && result.added.length > 0 ? ':' : ''}`;
   const remedies = remediesText(result.remedies);
   const parts: string[] = [head];

@@ -8,6 +8,7 @@ import { parseTrustPolicyText, type TrustPolicyDocument } from '../../shared/aws
 import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
 import { TargetError, ValidationError } from '../../shared/errors.ts';
 import { parseRoleArn } from '../../shared/guardrails.ts';
+import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/ownership.ts';
 import type { TargetDriver } from '../../shared/reconcile-target.ts';
 import { toIamTargetError } from './iam-errors.ts';
 
@@ -71,6 +72,10 @@ export function createTrustPolicyDriver(
       }
     },
     plan(current, request) {
+      if (request.action === 'revoke') {
+        const revoke = revokeAwsNamespace(current, request.grant.namespace);
+        return { changed: revoke.changed, added: revoke.removed, next: revoke.next };
+      }
       if (request.issuer === undefined)
         throw new ValidationError('an OIDC issuer is required for IAM roles', { field: 'issuer' });
       const plan = planAwsTrustPolicy({
@@ -82,6 +87,7 @@ export function createTrustPolicyDriver(
       });
       return { changed: plan.changed, added: plan.added, next: plan.policy };
     },
+    owned: (current) => ownedNamespacesAws(current),
     async write(_current, next) {
       try {
         await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next) }));

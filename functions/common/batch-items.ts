@@ -38,21 +38,31 @@ export async function toBatchItems(
         rejected.push({ eventId: webhookId, deploymentId, reason, retryable });
         continue;
       }
-      if (deployment === undefined && event.type !== 'deployment.deleted') {
+      if (event.type === 'deployment.deleted') {
+        // Only a Deployment the API no longer knows is cleaned up, so a forged "deleted" cannot revoke a live one;
+        // its namespace then comes from the signed payload, the only place left that has it.
+        if (deployment !== undefined) {
+          rejected.push({
+            eventId: webhookId,
+            deploymentId,
+            reason: 'the Astro API still has this Deployment; not cleaning up',
+            retryable: false,
+          });
+          continue;
+        }
+        deployment = event.data.deployment;
+      } else if (deployment === undefined) {
         const reason = 'the Astro API does not know this Deployment';
         rejected.push({ eventId: webhookId, deploymentId, reason, retryable: false });
         continue;
       }
     }
-    // Without prune there is nothing to do for a Deployment that is gone; issue #6 adds the clean-up.
-    if (deployment === undefined && event.type === 'deployment.deleted') continue;
     if (deployment === undefined) {
-      rejected.push({
-        eventId: webhookId,
-        deploymentId,
-        reason: 'the event carries no data.deployment and no Astro API token is configured to look it up',
-        retryable: false,
-      });
+      const reason =
+        event.type === 'deployment.deleted'
+          ? 'a deletion needs data.deployment (its namespace and identity) to find what to clean up'
+          : 'the event carries no data.deployment and no Astro API token is configured to look it up';
+      rejected.push({ eventId: webhookId, deploymentId, reason, retryable: false });
       continue;
     }
     items.push({ eventId: webhookId, type: event.type, deployment });

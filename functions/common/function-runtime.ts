@@ -77,6 +77,10 @@ export async function buildFunctionRuntime(input: {
       ? createAstroClient({
           // The local stack points the client at the Astro emulator.
           baseUrl: env.ASTRO_IDENTITY_SYNC_ASTRO_API_URL ?? config.astro.baseUrl,
+          // The local stack shortens the backoff so outage tests run in milliseconds, not seconds.
+          ...(env.ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS
+            ? { minTimeoutMs: Number(env.ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS) }
+            : {}),
           token: await resolve(config.astro.token, 'astro.token'),
         })
       : undefined,

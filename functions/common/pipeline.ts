@@ -1,6 +1,7 @@
 import type { EventReport } from '../../shared/outcome.ts';
 import { reportHasFailures } from '../../shared/outcome.ts';
 import { type BatchItem, type BatchOptions, processBatch } from '../../shared/process-batch.ts';
+import type { SlackMessage } from '../../shared/slack-message.ts';
 
 /** The logging surface the pipeline needs; Powertools Logger and the local console logger both fit it. */
 export interface PipelineLogger {
@@ -11,6 +12,10 @@ export interface PipelineLogger {
 
 export interface Notifier {
   notify(report: EventReport): Promise<{ posted: boolean; skipped?: string; error?: string }>;
+  post(
+    message: SlackMessage,
+    context: Record<string, unknown>,
+  ): Promise<{ posted: boolean; skipped?: string; error?: string }>;
 }
 
 export interface PipelineDeps {

@@ -54,6 +54,8 @@ export interface NotifyResult {
 
 export interface SlackNotifier {
   notify(report: EventReport): Promise<NotifyResult>;
+  /** Posts an already formatted message (the poll/sweep summary); the notify policy was applied by the caller. */
+  post(message: SlackMessage, context: Record<string, unknown>): Promise<NotifyResult>;
 }
 
 const DEFAULT_RETRIES = 2;
@@ -225,7 +227,8 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const retries = Math.max(0, Math.floor(options.retries ?? DEFAULT_RETRIES));
   const maxWaitMs = Math.max(0, options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS);
   if (settings.mode === 'off') {
-    return { notify: async () => ({ posted: false, skipped: 'off' }) };
+    const off = async (): Promise<NotifyResult> => ({ posted: false, skipped: 'off' });
+    return { notify: off, post: off };
   }
   // Clients are built once per notifier (per cold start) and reused for every event.
   const post =
@@ -236,22 +239,26 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const describe = settings.mode === 'web-api' ? webApiError : webhookError;
   const policy = settings.notify;
 
+  const send = async (message: SlackMessage, context: Record<string, unknown>): Promise<NotifyResult> => {
+    try {
+      await post(message);
+      logger.info('Slack notification posted', context);
+      return { posted: true };
+    } catch (error) {
+      const reason = redact(describe(error));
+      logger.error('Slack notification failed', { ...context, error: reason });
+      return { posted: false, error: reason };
+    }
+  };
   return {
     async notify(report) {
       const context = { mode: settings.mode, eventId: report.eventId, deployment: report.deployment.name };
-      try {
-        if (!shouldNotify(report, policy)) {
-          logger.info('Slack notification skipped by policy', { ...context, policy });
-          return { posted: false, skipped: 'policy' };
-        }
-        await post(formatSlackMessage(report));
-        logger.info('Slack notification posted', context);
-        return { posted: true };
-      } catch (error) {
-        const reason = redact(describe(error));
-        logger.error('Slack notification failed', { ...context, error: reason });
-        return { posted: false, error: reason };
+      if (!shouldNotify(report, policy)) {
+        logger.info('Slack notification skipped by policy', { ...context, policy });
+        return { posted: false, skipped: 'policy' };
       }
+      return send(formatSlackMessage(report), context);
     },
+    post: (message, context) => send(message, { mode: settings.mode, ...context }),
   };
 }

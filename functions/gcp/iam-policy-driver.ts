@@ -1,6 +1,7 @@
 import type { iam_v1 } from '@googleapis/iam';
 import { ValidationError } from '../../shared/errors.ts';
 import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
+import { ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/ownership.ts';
 import type { TargetDriver } from '../../shared/reconcile-target.ts';
 import { toGcpTargetError } from './gcp-errors.ts';
 
@@ -28,11 +29,16 @@ export function createIamPolicyDriver(
       }
     },
     plan(current, request) {
+      if (request.action === 'revoke') {
+        const revoke = revokeGcpNamespace(current, request.grant.namespace);
+        return { changed: revoke.changed, added: revoke.removed, next: revoke.next };
+      }
       if (target.pool === undefined)
         throw new ValidationError('no workload identity pool is configured', { field: 'gcp.pools' });
       const plan = planGcpPolicy({ policy: current, grant: request.grant, pool: target.pool, memberFormat });
       return { changed: plan.changed, added: plan.added, next: plan.policy };
     },
+    owned: (current) => ownedNamespacesGcp(current),
     async write(_current, next) {
       const conditional = (next.bindings ?? []).some((binding) => binding.condition !== undefined);
       const policy = { ...next, ...(conditional ? { version: 3 } : {}) } as iam_v1.Schema$Policy;

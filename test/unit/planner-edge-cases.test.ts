@@ -93,6 +93,7 @@ targets:
         return { changed: false, added: [], next: current };
       },
       write: async () => undefined,
+      owned: () => new Set(),
     };
     const deployment = deploymentSchema.parse(
       apiDeployment({ airflowVersion: '2.10.3', effectiveWorkloadIdentity: ROLE }),

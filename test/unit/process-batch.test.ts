@@ -22,6 +22,7 @@ function recordingDrivers() {
       const missing = request.grant.subjects.filter((s) => !current.has(s));
       return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
     },
+    owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     write: async (_current, next) => {
       writes.push(target.id);
       stores.set(target.id, next);

@@ -33,6 +33,7 @@ function fakeTarget(options: {
       }
       return { changed: missing.length > 0, added: missing, next };
     },
+    owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     async write(_current, next) {
       calls.push('write');
       const error = options.writeErrors?.shift();

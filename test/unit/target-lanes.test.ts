@@ -20,6 +20,7 @@ function slowTarget() {
       const missing = request.grant.subjects.filter((s) => !current.has(s));
       return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
     },
+    owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     async write(_current, next) {
       writes++;
       stored = new Set(next);

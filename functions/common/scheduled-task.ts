@@ -1,0 +1,93 @@
+import { ValidationError } from '../../shared/errors.ts';
+import { formatRunSummary } from '../../shared/run-summary-message.ts';
+import { escapeSlack, type SlackMessage } from '../../shared/slack-message.ts';
+import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/sweep.ts';
+import type { FunctionRuntime } from './function-runtime.ts';
+import type { PipelineLogger } from './pipeline.ts';
+
+export type ScheduledTask = 'poll' | 'sweep';
+
+export function parseTask(value: unknown): ScheduledTask {
+  const task = typeof value === 'object' && value !== null ? (value as { task?: unknown }).task : value;
+  if (task === 'poll' || task === 'sweep') return task;
+  throw new ValidationError('expected {"task": "poll"} or {"task": "sweep"}', { field: 'task' });
+}
+
+/**
+ * The scheduled side, the same on every cloud: the poller (every 5 minutes) picks up Deployments nobody announced,
+ * the sweep (hourly) repairs drift and finds what deleted Deployments left behind. One Slack summary per run, and only
+ * when there is something to look at.
+ */
+export async function runScheduledTask(
+  runtime: FunctionRuntime,
+  task: ScheduledTask,
+  logger: PipelineLogger,
+  now: Date = new Date(),
+): Promise<RunSummary> {
+  const { astro } = runtime;
+  const settings = runtime.config.astro;
+  if (astro === undefined || settings === undefined) {
+    throw new ValidationError('the poller and the sweep need the Astro API: add the "astro" section to the config', {
+      code: 'invalid_config',
+    });
+  }
+  const runId = `${task}-${now.toISOString()}`;
+  const lister: DeploymentLister = {
+    // The poll asks the API for the scope only; the sweep lists the whole organization so that a namespace still used
+    // outside the scope is never taken for stale.
+    list: ({ updatedSince }) =>
+      astro.list(settings.organizationId, {
+        ...(task === 'poll' && settings.workspaceIds ? { workspaceIds: [...settings.workspaceIds] } : {}),
+        ...(updatedSince ? { updatedSince } : {}),
+      }),
+  };
+  const batch = { config: runtime.config, drivers: runtime.drivers, lanes: runtime.lanes };
+  let summary: RunSummary;
+  try {
+    summary =
+      task === 'poll'
+        ? await runPoll({ lister, batch, now, runId })
+        : await runSweep({
+            lister,
+            batch,
+            runId,
+            ...(settings.workspaceIds ? { workspaceIds: settings.workspaceIds } : {}),
+          });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    logger.error(`${task} failed; nothing was changed and the next run catches up`, { runId, reason });
+    // The hourly sweep tells Slack; the 5-minute poll only logs, so an outage does not flood the channel.
+    if (task === 'sweep') await runtime.notifier.post(outageMessage(runId, reason), { runId });
+    throw error;
+  }
+  const counts = summary.reports
+    .flatMap((r) => r.results)
+    .reduce<Record<string, number>>((acc, r) => {
+      acc[r.status] = (acc[r.status] ?? 0) + 1;
+      return acc;
+    }, {});
+  logger.info(`${task} finished`, {
+    runId,
+    deployments: summary.deployments,
+    results: counts,
+    cleanup: summary.cleanup.length,
+    invalid: summary.invalid.length,
+  });
+  const message = formatRunSummary(
+    summary,
+    runtime.config.slack.mode === 'off' ? 'changes-and-failures' : runtime.config.slack.notify,
+  );
+  if (message !== undefined) await runtime.notifier.post(message, { runId });
+  return summary;
+}
+
+function outageMessage(runId: string, reason: string): SlackMessage {
+  const text = `❌ astro-identity-sync sweep could not run: ${escapeSlack(reason)}. Nothing was changed; the next run catches up.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `run \`${runId}\`` }] },
+    ],
+  };
+}

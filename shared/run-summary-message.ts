@@ -1,0 +1,97 @@
+import { FAILURE_STATUSES, type TargetResult } from './outcome.ts';
+import {
+  escapeSlack,
+  SLACK_LIMITS,
+  type SlackBlock,
+  type SlackMessage,
+  type SlackNotifyPolicy,
+  truncateSlackText,
+} from './slack-message.ts';
+import type { RunSummary } from './sweep.ts';
+
+const MAX_LINES = 200;
+const CLOUD: Record<TargetResult['cloud'], string> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' };
+const CHANGE = new Set(['granted', 'revoked', 'stale']);
+
+interface Line {
+  readonly failure: boolean;
+  readonly text: string;
+}
+
+function describe(result: TargetResult): string {
+  const where = `${CLOUD[result.cloud]} \`${escapeSlack(result.target)}\``;
+  switch (result.status) {
+    case 'granted':
+      return `${where}: added ${result.added.length}`;
+    case 'revoked':
+      return `${where}: removed ${result.added.length} (${escapeSlack(result.reason ?? '')})`;
+    case 'stale':
+      return `${where}: ${result.added.length} stale (${escapeSlack(result.reason ?? '')}); prune is off`;
+    default:
+      return `${where}: ${result.status}: ${escapeSlack(result.reason ?? '')}`;
+  }
+}
+
+/**
+ * One Slack message per poll or sweep, with only what a person should look at: grants added, entries removed or left
+ * stale, and failures. A converged run says nothing (unless the policy is `all`), so an hourly sweep of a quiet
+ * organization never posts, and a busy one posts once instead of once per Deployment.
+ */
+export function formatRunSummary(
+  summary: RunSummary,
+  policy: SlackNotifyPolicy = 'changes-and-failures',
+): SlackMessage | undefined {
+  const lines: Line[] = [];
+  for (const report of summary.reports) {
+    for (const result of report.results) {
+      const failure = FAILURE_STATUSES.has(result.status);
+      if (failure || CHANGE.has(result.status)) {
+        lines.push({
+          failure,
+          text: `${failure ? '❌' : '✅'} *${escapeSlack(report.deployment.name)}* (\`${report.deployment.namespace}\`) ${describe(result)}`,
+        });
+      }
+    }
+  }
+  for (const result of summary.cleanup) {
+    const failure = FAILURE_STATUSES.has(result.status);
+    lines.push({ failure, text: `${failure ? '❌' : '🧹'} ${describe(result)}` });
+  }
+  for (const invalid of summary.invalid) {
+    lines.push({
+      failure: true,
+      text: `⚠️ Deployment \`${escapeSlack(invalid.id ?? 'unknown')}\` skipped: ${escapeSlack(invalid.reason)}`,
+    });
+  }
+  const shown = policy === 'failures' ? lines.filter((line) => line.failure) : lines;
+  if (shown.length === 0 && policy !== 'all') return undefined;
+
+  const failures = shown.filter((line) => line.failure).length;
+  const title = `${failures > 0 ? '❌' : '✅'} astro-identity-sync ${summary.task}: ${summary.deployments} Deployment(s), ${shown.length - failures} change(s), ${failures} problem(s)`;
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncateSlackText(title, SLACK_LIMITS.headerText) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `run \`${escapeSlack(summary.runId)}\`` }] },
+  ];
+  // Failures first, then changes; sections are filled up to Slack's size limit and the rest is counted.
+  const ordered = [...shown.filter((l) => l.failure), ...shown.filter((l) => !l.failure)].slice(0, MAX_LINES);
+  let section = '';
+  const flush = () => {
+    if (section !== '') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: section } });
+    section = '';
+  };
+  for (const line of ordered) {
+    if (blocks.length >= SLACK_LIMITS.blocks - 2) break;
+    const text = truncateSlackText(line.text, 500);
+    if (section.length + text.length + 1 > SLACK_LIMITS.sectionText) flush();
+    section = section === '' ? text : `${section}\n${text}`;
+  }
+  flush();
+  const listed = ordered.length;
+  if (shown.length > listed || blocks.length >= SLACK_LIMITS.blocks - 1) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and more: ${shown.length} lines in all; see the function logs` }],
+    });
+  }
+  return { text: title, blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
