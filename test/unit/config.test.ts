@@ -16,6 +16,8 @@ function configError(text: string): ValidationError {
 describe('parseConfig: documents and defaults', () => {
   const DEFAULTS = {
     components: { serviceAccounts: {} },
+    prune: false,
+    poll: { lookbackMinutes: 15 },
     wildcard: { enabled: false },
     aws: { allowedRoles: [], trustPolicyMaxSize: 2048, useLiveQuota: false, useEffectiveWorkloadIdentity: true },
     gcp: {

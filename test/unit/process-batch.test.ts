@@ -19,6 +19,14 @@ function recordingDrivers() {
   const factory = (target: Target): TargetDriver<Set<string>> => ({
     read: async () => new Set(stores.get(target.id) ?? []),
     plan: (current, request) => {
+      if (request.action === 'revoke') {
+        const removed = [...current].filter((s) => s.split(':')[2] === request.grant.namespace);
+        return {
+          changed: removed.length > 0,
+          added: removed,
+          next: new Set([...current].filter((s) => !removed.includes(s))),
+        };
+      }
       const missing = request.grant.subjects.filter((s) => !current.has(s));
       return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
     },
@@ -118,7 +126,7 @@ describe('processBatch', () => {
     expect(subjects.some((s) => s.includes('*:*'))).toBe(false);
   });
 
-  it('adds rule targets with their own components and ignores deleted events (prune is off)', async () => {
+  it('adds rule targets with their own components; a deleted event only reads (prune is off)', async () => {
     const { stores, drivers } = recordingDrivers();
     const rules = config(`targets:
   - name: shared
@@ -136,6 +144,31 @@ describe('processBatch', () => {
     expect([...(stores.get('arn:aws:iam::123456789012:role/astro-shared') ?? [])]).toEqual([
       'system:serviceaccount:nebular-gravity-1234:nebular-gravity-1234-scheduler-serviceaccount',
     ]);
-    expect(reports[1]?.results).toEqual([]);
+    // prune is off and the deleted namespace has no entries: each target is read once and reported up to date.
+    expect(reports[1]?.results.map((r) => r.status)).toEqual(['unchanged', 'unchanged']);
+  });
+});
+
+describe('processBatch: deleted Deployments', () => {
+  it('reports stale entries with prune off and removes only that namespace with prune on', async () => {
+    for (const prune of [false, true]) {
+      const { stores, writes, drivers } = recordingDrivers();
+      const role = 'arn:aws:iam::123456789012:role/astro-data';
+      await processBatch([item({ namespace: 'keep-me' }), item({ namespace: 'gone-ns' })], {
+        config: config(),
+        drivers,
+      });
+      const before = writes.length;
+      const [report] = await processBatch([item({ namespace: 'gone-ns' }, 'deployment.deleted')], {
+        config: config(`prune: ${prune}`),
+        drivers,
+      });
+      expect(report?.results[0]).toMatchObject({ status: prune ? 'revoked' : 'stale' });
+      expect(report?.results[0]?.added).toHaveLength(6);
+      expect(writes.length - before).toBe(prune ? 1 : 0);
+      const left = [...(stores.get(role) ?? [])];
+      expect(left.filter((s) => s.includes(':gone-ns:'))).toHaveLength(prune ? 0 : 6);
+      expect(left.filter((s) => s.includes(':keep-me:'))).toHaveLength(6);
+    }
   });
 });

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
+import { planAzureCredentials } from '../../shared/azure-credentials-planner.ts';
+import { planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
+import {
+  ownedNamespacesAws,
+  ownedNamespacesAzure,
+  ownedNamespacesGcp,
+  revokeAwsNamespace,
+  revokeAzureNamespace,
+  revokeGcpNamespace,
+} from '../../shared/ownership.ts';
+import { desiredGrant } from '../../shared/subjects.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/astro-data';
+const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/ABC';
+const HOST = 'oidc.eks.us-east-1.amazonaws.com/id/ABC';
+const POOL = 'astro-gke.svc.id.goog';
+const grant = (namespace: string) => desiredGrant({ namespace, selection: { airflowVersion: '2.10.3' } });
+
+describe('AWS ownership', () => {
+  const personal = {
+    Sid: 'Manual',
+    Effect: 'Allow',
+    Principal: { Federated: `arn:aws:iam::123456789012:oidc-provider/${HOST}` },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+    Condition: { StringEquals: { [`${HOST}:sub`]: 'system:serviceaccount:gone:gone-worker-serviceaccount' } },
+  };
+  const base = { Version: '2012-10-17', Statement: [personal] };
+  const withBoth = ['keep', 'gone'].reduce<unknown>(
+    (policy, ns) => planAwsTrustPolicy({ policy, roleArn: ROLE, issuer: ISSUER, grant: grant(ns) }).policy,
+    base,
+  );
+
+  it('owns only namespaces in its own statements', () => {
+    expect([...ownedNamespacesAws(withBoth)].sort()).toEqual(['gone', 'keep']);
+    expect([...ownedNamespacesAws(base)]).toEqual([]);
+  });
+
+  it('removes a namespace from its statements, leaves a person’s statement naming it, and drops an emptied statement', () => {
+    const plan = revokeAwsNamespace(withBoth, 'gone');
+    // The person's statement already granted gone's worker, so our statement only ever held the other five.
+    expect(plan.removed).toHaveLength(5);
+    expect(plan.next.Statement).toContainEqual(personal);
+    expect(ownedNamespacesAws(plan.next)).toEqual(new Set(['keep']));
+    const empty = revokeAwsNamespace(plan.next, 'keep');
+    expect(empty.next.Statement).toEqual([personal]);
+    expect(revokeAwsNamespace(empty.next, 'keep')).toMatchObject({ changed: false, removed: [] });
+  });
+});
+
+describe('GCP ownership', () => {
+  const withBoth = ['keep', 'gone'].reduce<unknown>(
+    (policy, ns) => planGcpPolicy({ policy, grant: grant(ns), pool: POOL }).policy,
+    {
+      bindings: [
+        { role: 'roles/iam.workloadIdentityUser', members: [`serviceAccount:${POOL}[gone/some-other-app]`] },
+        { role: 'roles/viewer', members: ['user:a@example.com'] },
+      ],
+    },
+  );
+
+  it('owns Astro-named members of the unconditional binding only', () => {
+    expect([...ownedNamespacesGcp(withBoth)].sort()).toEqual(['gone', 'keep']);
+  });
+
+  it('keeps a member of the same namespace that is not an Astro service account', () => {
+    const plan = revokeGcpNamespace(withBoth, 'gone');
+    expect(plan.removed).toHaveLength(6);
+    const wiu = plan.next.bindings?.find((b) => b.role === 'roles/iam.workloadIdentityUser');
+    expect(wiu?.members).toContain(`serviceAccount:${POOL}[gone/some-other-app]`);
+    expect(plan.next.bindings?.[1]).toEqual({ role: 'roles/viewer', members: ['user:a@example.com'] });
+  });
+});
+
+describe('Azure ownership', () => {
+  const someone = {
+    name: 'gone-custom',
+    issuer: ISSUER,
+    subject: 'system:serviceaccount:gone:gone-worker-serviceaccount',
+    audiences: ['api://AzureADTokenExchange'],
+  };
+  const withBoth: unknown[] = [someone];
+  for (const ns of ['keep', 'gone']) {
+    withBoth.push(...planAzureCredentials({ existing: withBoth, issuer: `${ISSUER}/`, grant: grant(ns) }).create);
+  }
+
+  it('owns credentials named <ns>-<component> with a subject in that namespace', () => {
+    expect([...ownedNamespacesAzure(withBoth)].sort()).toEqual(['gone', 'keep']);
+  });
+
+  it('deletes only its own credentials of the namespace', () => {
+    const plan = revokeAzureNamespace(withBoth, 'gone');
+    expect(plan.removed).toEqual([
+      'gone-dag-processor',
+      'gone-kpo',
+      'gone-scheduler',
+      'gone-triggerer',
+      'gone-webserver',
+      'gone-worker',
+    ]);
+    expect(plan.next).toContainEqual(someone);
+    expect(plan.next).toHaveLength(7);
+  });
+});
