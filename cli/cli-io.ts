@@ -34,3 +34,11 @@ export function parseJsonInput(text: string, flag: string): unknown {
     throw new ValidationError(`not valid JSON (${(cause as Error).message})`, { field: flag, cause });
   }
 }
+
+/** Ends a command with an exit code after it has printed its own output (e.g. a sync with failed targets). */
+export class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'CliExit';
+  }
+}

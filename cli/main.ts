@@ -1,8 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { IdentitySyncError, UnsafePlanError } from '../shared/errors.ts';
-import { type CliIo, processIo } from './cli-io.ts';
+import { CliExit, type CliIo, processIo } from './cli-io.ts';
 import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts';
 import { planCommand } from './plan-commands.ts';
+import { syncCommand } from './sync-command.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 2;
@@ -19,7 +20,7 @@ function subjectsCommand(io: CliIo): Command {
   });
 }
 
-export function createProgram(io: CliIo): Command {
+export function createProgram(io: CliIo, env: Readonly<Record<string, string | undefined>> = {}): Command {
   const program = new Command('astro-identity-sync')
     .description(
       'Authorize Astro Deployments (workload identity) on AWS IAM roles, GCP service accounts and Azure identities.',
@@ -29,7 +30,7 @@ export function createProgram(io: CliIo): Command {
     .showHelpAfterError('(add --help for usage)')
     .enablePositionalOptions();
   // Sub-commands inherit output and exit handling only when created after these settings, so add them last.
-  program.addCommand(subjectsCommand(io)).addCommand(planCommand(io));
+  program.addCommand(subjectsCommand(io)).addCommand(planCommand(io)).addCommand(syncCommand(io, env));
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).exitOverride();
   }
@@ -44,8 +45,12 @@ function allCommands(command: Command): Command[] {
  * Runs the CLI and returns the exit code: 0 success (also when nothing changes), 2 invalid input, 3 a plan that
  * cannot be applied safely. On 2 and 3 stdout stays empty, so `... > plan.json` never captures half an answer.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = createProgram(io);
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
+  const program = createProgram(io, env);
   if (argv.length === 0) {
     program.outputHelp({ error: true });
     return EXIT_INVALID;
@@ -58,6 +63,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       // Help and version are "errors" only to commander.
       return error.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
     }
+    if (error instanceof CliExit) return error.code;
     if (error instanceof UnsafePlanError) {
       io.stderr(`error: ${error.message}\n`);
       return EXIT_UNSAFE;

@@ -2,6 +2,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Config } from '../../shared/config.ts';
+import type { DriverFactory } from '../../shared/process-batch.ts';
 import type { TargetDriver } from '../../shared/reconcile-target.ts';
 import { buildFunctionRuntime, type Env, type FunctionRuntime, readConfig } from '../common/function-runtime.ts';
 import type { PipelineLogger } from '../common/pipeline.ts';
@@ -18,14 +20,33 @@ export interface AwsRuntime extends FunctionRuntime {
   readonly busName: string | undefined;
 }
 
-export async function loadAwsRuntime(env: Env, logger: PipelineLogger): Promise<AwsRuntime> {
+/** Client settings: the SDK's default chain and region in Lambda or on a workstation; the emulator locally. */
+export function awsClientConfig(env: Env) {
   const endpoint = env.ASTRO_IDENTITY_SYNC_AWS_ENDPOINT;
-  // The local stack points every client at the emulator; in Lambda the SDK's default chain and region apply.
-  const common = {
-    region: env.AWS_REGION ?? 'us-east-1',
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   };
-  const iam = new IAMClient({ ...common, retryStrategy: new IamRetryStrategy(3) });
+}
+
+export function createIamClient(env: Env): IAMClient {
+  return new IAMClient({ ...awsClientConfig(env), retryStrategy: new IamRetryStrategy(3) });
+}
+
+export function awsDriverFactory(iam: IAMClient, config: Config): DriverFactory {
+  const limits = createTrustPolicyLimits(iam, {
+    configured: config.aws.trustPolicyMaxSize,
+    live: config.aws.useLiveQuota,
+  });
+  return (target) => {
+    if (target.cloud !== 'aws') throw new Error(`not an AWS target: ${target.id}`);
+    return createTrustPolicyDriver(iam, target.roleArn, limits) as TargetDriver<unknown>;
+  };
+}
+
+export async function loadAwsRuntime(env: Env, logger: PipelineLogger): Promise<AwsRuntime> {
+  const common = awsClientConfig(env);
+  const iam = createIamClient(env);
   const events = new EventBridgeClient(common);
   const resolve = createAwsSecretResolver(env, {
     ssm: new SSMClient(common),
@@ -33,21 +54,12 @@ export async function loadAwsRuntime(env: Env, logger: PipelineLogger): Promise<
   });
   // Lambda's environment holds at most 4 KB, so the config may live in SSM or Secrets Manager.
   const config = await readConfig(env, resolve, /^(aws-ssm|aws-sm):/);
-  const limits = createTrustPolicyLimits(iam, {
-    configured: config.aws.trustPolicyMaxSize,
-    live: config.aws.useLiveQuota,
-  });
   const runtime = await buildFunctionRuntime({
     config,
     env,
     resolve,
     logger,
-    drivers: {
-      aws: (target) => {
-        if (target.cloud !== 'aws') throw new Error(`not an AWS target: ${target.id}`);
-        return createTrustPolicyDriver(iam, target.roleArn, limits) as TargetDriver<unknown>;
-      },
-    },
+    drivers: { aws: awsDriverFactory(iam, config) },
   });
   return { ...runtime, iam, events, busName: env.ASTRO_IDENTITY_SYNC_EVENT_BUS };
 }

@@ -1,6 +1,8 @@
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
+import type { Config } from '../../shared/config.ts';
 import type { GcpMemberFormat } from '../../shared/gcp-policy-planner.ts';
+import type { DriverFactory } from '../../shared/process-batch.ts';
 import type { TargetDriver } from '../../shared/reconcile-target.ts';
 import {
   buildFunctionRuntime,
@@ -16,16 +18,13 @@ export interface GcpRuntime extends FunctionRuntime {
   readonly iam: iam_v1.Iam;
 }
 
-/**
- * Cold start on Cloud Functions: Application Default Credentials (the function's runtime service account), secrets
- * from environment variables (Secret Manager mounts them there), and one IAM client for every request.
- */
-export async function loadGcpRuntime(env: Env, logger: PipelineLogger): Promise<GcpRuntime> {
+/** One IAM client: ADC in Google Cloud (or on a workstation), a fixed token against the local emulator. */
+export function createGcpIamClient(env: Env): iam_v1.Iam {
   const rootUrl = env.ASTRO_IDENTITY_SYNC_GCP_ROOT_URL;
   const auth = rootUrl
     ? staticToken(env.ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN ?? '')
     : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
-  const client = iam({
+  return iam({
     version: 'v1',
     auth,
     ...(rootUrl ? { rootUrl } : {}),
@@ -44,23 +43,33 @@ export async function loadGcpRuntime(env: Env, logger: PipelineLogger): Promise<
         : {}),
     },
   });
-  const resolve = createEnvSecretResolver(env, 'GCP');
-  const config = await readConfig(env, resolve, /^$/);
+}
+
+export function gcpDriverFactory(client: iam_v1.Iam, config: Config): DriverFactory {
   const memberFormat: GcpMemberFormat =
     config.gcp.memberFormat === 'principal' && config.gcp.projectNumber !== undefined
       ? { kind: 'principal', projectNumber: config.gcp.projectNumber }
       : { kind: 'service-account', ...(config.gcp.projectNumber ? { projectNumber: config.gcp.projectNumber } : {}) };
+  return (target) => {
+    if (target.cloud !== 'gcp') throw new Error(`not a GCP target: ${target.id}`);
+    return createIamPolicyDriver(client, target, memberFormat) as TargetDriver<unknown>;
+  };
+}
+
+/**
+ * Cold start on Cloud Functions: Application Default Credentials (the function's runtime service account), secrets
+ * from environment variables (Secret Manager mounts them there), and one IAM client for every request.
+ */
+export async function loadGcpRuntime(env: Env, logger: PipelineLogger): Promise<GcpRuntime> {
+  const client = createGcpIamClient(env);
+  const resolve = createEnvSecretResolver(env, 'GCP');
+  const config = await readConfig(env, resolve, /^$/);
   const runtime = await buildFunctionRuntime({
     config,
     env,
     resolve,
     logger,
-    drivers: {
-      gcp: (target) => {
-        if (target.cloud !== 'gcp') throw new Error(`not a GCP target: ${target.id}`);
-        return createIamPolicyDriver(client, target, memberFormat) as TargetDriver<unknown>;
-      },
-    },
+    drivers: { gcp: gcpDriverFactory(client, config) },
   });
   return { ...runtime, iam: client };
 }

@@ -1,0 +1,123 @@
+import { Command } from 'commander';
+import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
+import { createAstroClient } from '../functions/common/astro-client.ts';
+import type { Env } from '../functions/common/function-runtime.ts';
+import { createGcpIamClient, gcpDriverFactory } from '../functions/gcp/gcp-runtime.ts';
+import { type Config, parseConfig } from '../shared/config.ts';
+import type { Deployment } from '../shared/deployment.ts';
+import { ValidationError } from '../shared/errors.ts';
+import { type EventReport, FAILURE_STATUSES } from '../shared/outcome.ts';
+import { type DriverFactory, processBatch } from '../shared/process-batch.ts';
+import type { Target } from '../shared/targets.ts';
+import { CliExit, type CliIo } from './cli-io.ts';
+
+const CHUNK = 25;
+
+interface SyncFlags {
+  config: string;
+  deployment?: string;
+  all?: boolean;
+  apply?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Drivers for the clouds the config manages, with this workstation's credentials: the AWS default chain, Google
+ * Application Default Credentials. A cloud with an empty allowlist is skipped, so no credentials are needed for it.
+ */
+export function workstationDrivers(config: Config, env: Env): Partial<Record<Target['cloud'], DriverFactory>> {
+  return {
+    ...(config.aws.allowedRoles.length > 0 ? { aws: awsDriverFactory(createIamClient(env), config) } : {}),
+    ...(config.gcp.allowedServiceAccounts.length > 0 ? { gcp: gcpDriverFactory(createGcpIamClient(env), config) } : {}),
+  };
+}
+
+function tokenFrom(ref: string, env: Env): string {
+  const value = ref.startsWith('env:') ? env[ref.slice(4)] : undefined;
+  if (!value)
+    throw new ValidationError(`set the environment variable ${ref.slice(4)} (the CLI reads env: references only)`, {
+      field: 'astro.token',
+    });
+  return value;
+}
+
+function render(report: EventReport, apply: boolean): string {
+  const lines = [`${report.deployment.name} (${report.deployment.namespace})`];
+  for (const r of report.results) {
+    const what =
+      r.status === 'planned'
+        ? `${r.added.length} to add`
+        : r.status === 'granted'
+          ? `added ${r.added.length}`
+          : r.status === 'unchanged'
+            ? 'up to date'
+            : `${r.status}: ${r.reason ?? ''}`;
+    lines.push(`  ${r.cloud} ${r.target}: ${what}`);
+    if (r.status === 'planned' || r.status === 'granted') for (const entry of r.added) lines.push(`    + ${entry}`);
+  }
+  if (!apply && report.results.some((r) => r.status === 'planned')) lines.push('  (plan only: run again with --apply)');
+  return `${lines.join('\n')}\n`;
+}
+
+export function syncCommand(io: CliIo, env: Env): Command {
+  return new Command('sync')
+    .description(
+      'reconcile Deployments from the Astro API with local credentials: a plan by default, changes with --apply',
+    )
+    .requiredOption('--config <file>', 'the config document (JSON or YAML); secrets as env:NAME')
+    .option('--deployment <id>', 'one Deployment')
+    .option('--all', 'every Deployment in the configured organization (and workspaces)')
+    .option('--apply', 'make the changes (default: print the plan and write nothing)')
+    .option('--json', 'print the reports as JSON instead of a readable diff')
+    .action(async (flags: SyncFlags) => {
+      if ((flags.deployment === undefined) === (flags.all !== true)) {
+        throw new ValidationError('give exactly one of --deployment ID or --all', { field: '--deployment' });
+      }
+      const config = parseConfig(await io.readInput(flags.config, '--config'));
+      if (config.astro === undefined)
+        throw new ValidationError('sync reads Deployments from the Astro API: add the "astro" section', {
+          field: 'astro',
+        });
+      const astro = createAstroClient({
+        baseUrl: env.ASTRO_IDENTITY_SYNC_ASTRO_API_URL ?? config.astro.baseUrl,
+        token: tokenFrom(config.astro.token, env),
+      });
+      const org = config.astro.organizationId;
+      let deployments: readonly Deployment[];
+      if (flags.deployment !== undefined) {
+        const found = await astro.get(org, flags.deployment);
+        if (found === undefined)
+          throw new ValidationError(`the Astro API does not know Deployment ${flags.deployment}`, {
+            field: '--deployment',
+          });
+        deployments = [found];
+      } else {
+        const listed = await astro.list(
+          org,
+          config.astro.workspaceIds ? { workspaceIds: [...config.astro.workspaceIds] } : {},
+        );
+        for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
+        deployments = listed.deployments;
+      }
+      const drivers = workstationDrivers(config, env);
+      const reports: EventReport[] = [];
+      for (let i = 0; i < deployments.length; i += CHUNK) {
+        const chunk = deployments
+          .slice(i, i + CHUNK)
+          .map((deployment) => ({ eventId: `sync:${deployment.id}`, type: 'deployment.updated' as const, deployment }));
+        reports.push(...(await processBatch(chunk, { config, drivers, dryRun: flags.apply !== true })));
+        if (deployments.length > CHUNK)
+          io.stderr(`[${Math.min(i + CHUNK, deployments.length)}/${deployments.length}] Deployments\n`);
+      }
+      io.stdout(
+        flags.json
+          ? `${JSON.stringify(reports, null, 2)}\n`
+          : reports.map((r) => render(r, flags.apply === true)).join(''),
+      );
+      const failed = reports.flatMap((r) => r.results).filter((r) => FAILURE_STATUSES.has(r.status)).length;
+      if (failed > 0) {
+        io.stderr(`${failed} target(s) need attention (see above)\n`);
+        throw new CliExit(1);
+      }
+    });
+}

@@ -1,0 +1,38 @@
+// @azure/functions is CommonJS and Node's ESM loader does not detect its named exports: import the module object.
+import functions from '@azure/functions';
+import { azureHandlerDeps } from './handler-deps.ts';
+import { createAzureHttpHandlers } from './http-handlers.ts';
+import { createQueueHandler } from './queue-handler.ts';
+import { createTimerHandler } from './timer-handler.ts';
+
+/**
+ * Azure Functions entry point (v4 programming model). The only file that reads process.env: everything else takes the
+ * environment as an argument, so tests and the local stack build the same handlers from their own settings.
+ */
+const { app } = functions;
+const deps = azureHandlerDeps(process.env);
+const http = createAzureHttpHandlers(deps);
+
+// Every method reaches the handler so that a GET answers our 405 JSON error instead of the host's bare 404.
+const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+// The signature is the authentication, so Astro or CI can call it without a function key.
+app.http('webhook', { route: 'webhook', authLevel: 'anonymous', methods: [...methods], handler: http.webhook });
+// Bearer token in the body's flow, plus a function key on top (x-functions-key): manual calls write on demand.
+app.http('manual', { route: 'manual', authLevel: 'function', methods: [...methods], handler: http.manual });
+
+app.storageQueue('reconciler', {
+  queueName: process.env.ASTRO_IDENTITY_SYNC_QUEUE_NAME ?? 'astro-identity-sync-events',
+  // The name of the app setting holding the storage connection (or its identity-based `__queueServiceUri` form).
+  connection: process.env.ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION ?? 'AzureWebJobsStorage',
+  handler: createQueueHandler(deps),
+});
+
+// The poller and the sweep need the Astro API section of the config, so they are opt-in: set the NCRONTAB schedules
+// (e.g. "0 */5 * * * *" and "0 0 * * * *") in the app settings to register them.
+for (const [task, schedule] of [
+  ['poll', process.env.ASTRO_IDENTITY_SYNC_POLL_SCHEDULE],
+  ['sweep', process.env.ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE],
+] as const) {
+  if (schedule) app.timer(task, { schedule, handler: createTimerHandler(deps, task) });
+}

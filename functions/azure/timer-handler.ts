@@ -1,0 +1,21 @@
+import type { InvocationContext, Timer } from '@azure/functions';
+import type { RunSummary } from '../../shared/sweep.ts';
+import { runScheduledTask, type ScheduledTask } from '../common/scheduled-task.ts';
+import { contextLogger, withInvocationLogger } from './azure-logger.ts';
+import type { AzureHandlerDeps } from './handler-deps.ts';
+
+/**
+ * Timer trigger for the poller (picks up Deployments nobody announced) or the drift sweep, the same tasks the AWS and
+ * GCP schedules run. A failed run throws so the host records a failed invocation; the next tick catches up, so
+ * nothing is retried here.
+ */
+export function createTimerHandler(deps: AzureHandlerDeps, task: ScheduledTask) {
+  return (timer: Timer, context: InvocationContext): Promise<RunSummary> => {
+    const logger = contextLogger(context, { function: task, invocationId: context.invocationId });
+    return withInvocationLogger(logger, async () => {
+      // A tick missed while the app was stopped runs late once; the lookback window covers the gap.
+      if (timer.isPastDue) logger.warn(`${task} is running late`);
+      return runScheduledTask(await deps.runtime(), task, logger);
+    });
+  };
+}

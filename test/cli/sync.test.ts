@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readInputFile } from '../../cli/cli-io.ts';
+import { main } from '../../cli/main.ts';
+import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
+import { EC2_TRUST } from '../support/aws-fixtures.ts';
+import { apiDeployment } from '../support/deployments.ts';
+
+describe('astro-identity-sync sync (backfill from a workstation)', () => {
+  let stack: AwsStack;
+  let configFile: string;
+  beforeAll(async () => {
+    stack = await startAwsStack();
+    configFile = join(tmpdir(), `sync-config-${process.pid}.yaml`);
+    writeFileSync(
+      configFile,
+      'astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }\naws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"] }\n',
+    );
+    for (let i = 0; i < 30; i++) {
+      stack.astro.upsert(
+        apiDeployment({
+          id: `clq2sync${String(i).padStart(17, '0')}`,
+          name: `sync-${i}`,
+          namespace: `sync-ns-${i}`,
+          effectiveWorkloadIdentity: `arn:aws:iam::123456789012:role/astro-s${i % 10}`,
+          airflowVersion: '3.0.1',
+          remoteExecution: { enabled: true },
+        }),
+      );
+    }
+  });
+  afterAll(() => stack.close());
+
+  async function sync(...args: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: (c: string) => void (stdout += c),
+      stderr: (c: string) => void (stderr += c),
+      readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
+    };
+    const code = await main(['sync', '--config', configFile, ...args], io, stack.env);
+    return { code, stdout, stderr };
+  }
+
+  it('prints a readable plan by default and writes nothing', async () => {
+    for (let r = 0; r < 10; r++) stack.aws.putRole(`astro-s${r}`, EC2_TRUST);
+    stack.aws.resetCalls();
+    const run = await sync('--all');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'sync-0 (sync-ns-0)\n  aws arn:aws:iam::123456789012:role/astro-s0: 2 to add\n    + system:serviceaccount:sync-ns-0:sync-ns-0-apiserver-serviceaccount',
+    );
+    expect(run.stdout).toContain('(plan only: run again with --apply)');
+    expect(run.stderr).toContain('[30/30] Deployments');
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+  });
+
+  it('applies with --apply, then has nothing left to do', async () => {
+    const applied = await sync('--all', '--apply');
+    expect(applied.code).toBe(0);
+    // Deployments go in chunks of 25 (for progress); each chunk folds its events into one write per role:
+    // 10 roles in the first chunk, 5 of them again in the second.
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(15);
+    const again = await sync('--deployment', 'clq2sync00000000000000003', '--json');
+    expect(JSON.parse(again.stdout)[0].results).toEqual([expect.objectContaining({ status: 'unchanged' })]);
+  });
+
+  it('exits 1 and says why when a target needs attention, and 2 on bad usage', async () => {
+    stack.astro.upsert(
+      apiDeployment({
+        id: 'clq2denied000000000000000',
+        name: 'denied',
+        effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/admin',
+      }),
+    );
+    const denied = await sync('--deployment', 'clq2denied000000000000000');
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toMatch(/denied: .*aws\.allowedRoles/);
+    expect((await sync()).code).toBe(2);
+    expect((await sync('--all', '--deployment', 'x')).code).toBe(2);
+  });
+});
