@@ -47,6 +47,14 @@ export interface AwsStack {
   close(): Promise<void>;
 }
 
+/**
+ * The demo's config: like the default, plus the Astro API as the source of truth, which enables the poller and
+ * the sweep (every event's Deployment is then re-read from the API).
+ */
+export function demoConfig(): string {
+  return `${defaultLocalConfig()}astro:\n  token: env:ASTRO_API_TOKEN\n  organizationId: clorg0000000000000000000\n`;
+}
+
 export function defaultLocalConfig(): string {
   return [
     'webhook:',

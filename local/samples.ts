@@ -98,3 +98,26 @@ export const gcpSample = {
     effectiveWorkloadIdentity: 'astro-data@acme-data.iam.gserviceaccount.com',
   },
 } as const;
+
+/** A Deployment nobody announced: it exists only in the Astro API, for the poller to find. */
+export const pollerSample = {
+  roleName: 'astro-reporting',
+  trustPolicy: { Version: '2012-10-17', Statement: [] as unknown[] },
+  deployment: {
+    id: 'clq2poll000000008l4fdu1ab',
+    name: 'reporting-nightly',
+    namespace: 'quiet-nebula-2468',
+    organizationId: org,
+    workspaceId: 'clws00000000000000000000',
+    workspaceName: 'Data Platform',
+    clusterId: 'clcl00000000000000000000',
+    clusterName: 'aws-us-east-1-prod',
+    cloudProvider: 'AWS',
+    region: 'us-east-1',
+    type: 'STANDARD',
+    airflowVersion: '3.0.2',
+    astroRuntimeVersion: '3.0-4',
+    oidcIssuerUrl: 'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678',
+    effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-reporting',
+  },
+} as const;

@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { renderSlackText, type SlackMessage } from '../shared/slack-message.ts';
 import { signWebhook } from '../shared/webhook-signer.ts';
-import { type AwsStack, startAwsStack } from './aws-stack.ts';
+import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
 import { runGcpDemo } from './demo-gcp.ts';
+import { runPollerDemo } from './demo-poller.ts';
 import { type GcpStack, startGcpStack } from './gcp-stack.ts';
 import { samples } from './samples.ts';
 
@@ -39,7 +40,7 @@ const basePort = Number(values.port);
 const logLevel = values.verbose ? 'INFO' : 'ERROR';
 const secret = values.secret ? { webhookSecret: values.secret } : {};
 // AWS functions on PORT, the GCP function on PORT+1 (any free ports with 0).
-const stack = await startAwsStack({ port: basePort, ...secret, logLevel });
+const stack = await startAwsStack({ port: basePort, ...secret, logLevel, config: demoConfig() });
 const gcpStack: GcpStack = await startGcpStack({ port: basePort === 0 ? 0 : basePort + 1, ...secret, logLevel });
 let failures = 0;
 try {
@@ -50,6 +51,8 @@ try {
   console.log(`  manual function URL:             ${stack.manualUrl}\n`);
 
   for (const sample of samples) stack.aws.putRole(sample.roleName, sample.trustPolicy);
+  // The Astro API is the source of truth: the functions re-read each announced Deployment from it.
+  for (const sample of samples) stack.astro.upsert(sample.deployment);
   for (const sample of samples) {
     console.log(
       bold(
@@ -86,6 +89,7 @@ try {
     if (!granted || !message || response.status !== 202) failures += 1;
   }
   if (stack.deadLetters.length > 0) failures += stack.deadLetters.length;
+  failures += await runPollerDemo(stack);
   failures += await runGcpDemo(gcpStack);
 
   if (values.once) {
