@@ -6,6 +6,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { type GcpHandlerDeps, gcpHandlerDeps } from '../functions/gcp/handler-deps.ts';
 import { createGcpHttpFunction } from '../functions/gcp/http-function.ts';
 import { createGcpPubSubFunction } from '../functions/gcp/pubsub-function.ts';
+import { createGcpScheduleFunction } from '../functions/gcp/schedule-function.ts';
 import type { QueuedEvent } from '../shared/queued-event.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
@@ -41,6 +42,8 @@ export interface GcpStack {
   readonly deadLetters: QueuedEvent[];
   /** Publishes to the topic: delivers a Pub/Sub push CloudEvent to the event function, redelivering on failure. */
   publish(message: unknown): Promise<{ attempts: number; delivered: boolean }>;
+  /** What Cloud Scheduler does: publishes `{"task"}` to the schedule topic, which triggers the schedule function. */
+  schedule(task: 'poll' | 'sweep'): Promise<{ status: number }>;
   close(): Promise<void>;
 }
 
@@ -92,8 +95,11 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
   const eventName = `astroIdentitySyncEvents${registered}`;
   http(httpName, createGcpHttpFunction(deps));
   cloudEvent(eventName, createGcpPubSubFunction(deps));
+  const scheduleName = `astroIdentitySyncSchedule${registered}`;
+  cloudEvent(scheduleName, createGcpScheduleFunction(deps));
   const httpServer = await listen(getTestServer(httpName), options.port ?? 0);
   const eventServer = await listen(getTestServer(eventName), 0);
+  const scheduleServer = await listen(getTestServer(scheduleName), 0);
   const deadLetters: QueuedEvent[] = [];
   const maxAttempts = options.maxDeliveryAttempts ?? 4;
 
@@ -110,23 +116,11 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     env,
     deadLetters,
     async publish(message) {
-      const data = Buffer.from(JSON.stringify(message)).toString('base64');
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const response = await fetch(eventServer.url, {
           method: 'POST',
           headers: { 'content-type': 'application/cloudevents+json' },
-          body: JSON.stringify({
-            specversion: '1.0',
-            type: 'google.cloud.pubsub.topic.v1.messagePublished',
-            source: '//pubsub.googleapis.com/projects/acme-platform/topics/astro-identity-sync',
-            id: randomUUID(),
-            time: new Date().toISOString(),
-            datacontenttype: 'application/json',
-            data: {
-              message: { data, messageId: randomUUID() },
-              subscription: 'projects/acme-platform/subscriptions/astro-identity-sync',
-            },
-          }),
+          body: JSON.stringify(pubsubEvent(message)),
         });
         await response.arrayBuffer();
         // Pub/Sub push: any 2xx acknowledges, anything else is redelivered.
@@ -135,8 +129,40 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
       deadLetters.push(message as QueuedEvent);
       return { attempts: maxAttempts, delivered: false };
     },
+    async schedule(task) {
+      const response = await fetch(scheduleServer.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify(pubsubEvent({ task })),
+      });
+      await response.arrayBuffer();
+      return { status: response.status };
+    },
     async close() {
-      await Promise.all([httpServer.close(), eventServer.close(), gcp.close(), slack.close(), astro.close()]);
+      await Promise.all([
+        httpServer.close(),
+        eventServer.close(),
+        scheduleServer.close(),
+        gcp.close(),
+        slack.close(),
+        astro.close(),
+      ]);
+    },
+  };
+}
+
+/** A Pub/Sub "message published" CloudEvent, as Eventarc pushes it to the function. */
+function pubsubEvent(message: unknown) {
+  return {
+    specversion: '1.0',
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    source: '//pubsub.googleapis.com/projects/acme-platform/topics/astro-identity-sync',
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: {
+      message: { data: Buffer.from(JSON.stringify(message)).toString('base64'), messageId: randomUUID() },
+      subscription: 'projects/acme-platform/subscriptions/astro-identity-sync',
     },
   };
 }
