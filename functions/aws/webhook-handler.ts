@@ -25,7 +25,12 @@ export function createWebhookHandler(deps: HandlerDeps) {
         }
         const verified = runtime.verifier({ headers: event.headers, body: rawBody(event) });
         deps.logger.appendKeys({ webhookId: verified.id, deploymentId: verified.event.data.deploymentId });
+        if (runtime.replays.isReplay(verified.id)) {
+          deps.logger.warn('duplicate webhook-id acknowledged without publishing');
+          return json(202, { id: verified.id, status: 'duplicate' });
+        }
         await publishEvents(runtime.events, runtime.busName, [{ webhookId: verified.id, event: verified.event }]);
+        runtime.replays.remember(verified.id);
         deps.logger.info('webhook accepted', { eventType: verified.event.type });
         return json(202, { id: verified.id, status: 'accepted' });
       } catch (error) {

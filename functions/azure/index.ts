@@ -18,7 +18,7 @@ const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 // The signature is the authentication, so Astro or CI can call it without a function key.
 app.http('webhook', { route: 'webhook', authLevel: 'anonymous', methods: [...methods], handler: http.webhook });
-// Bearer token in the body's flow, plus a function key on top (x-functions-key): manual calls write on demand.
+// The bearer token authenticates; the function key (x-functions-key) keeps anonymous callers away from it altogether.
 app.http('manual', { route: 'manual', authLevel: 'function', methods: [...methods], handler: http.manual });
 
 app.storageQueue('reconciler', {

@@ -1,6 +1,7 @@
 import { type Config, parseConfig } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { DriverFactory } from '../../shared/process-batch.ts';
+import { ReplayGuard } from '../../shared/replay-guard.ts';
 import { TargetLanes } from '../../shared/target-lanes.ts';
 import type { Target } from '../../shared/targets.ts';
 import { createWebhookVerifier, type WebhookVerifier } from '../../shared/webhook-verifier.ts';
@@ -23,6 +24,8 @@ export interface FunctionRuntime {
   readonly drivers: Partial<Record<Target['cloud'], DriverFactory>>;
   /** Serializes work per target across concurrent requests on this instance. */
   readonly lanes: TargetLanes;
+  /** Webhook ids already accepted by this instance within the signature tolerance. */
+  readonly replays: ReplayGuard;
 }
 
 export const CONFIG_VAR = 'ASTRO_IDENTITY_SYNC_CONFIG';
@@ -86,6 +89,7 @@ export async function buildFunctionRuntime(input: {
       : undefined,
     drivers: input.drivers,
     lanes: new TargetLanes(),
+    replays: new ReplayGuard(),
   };
 }
 

@@ -123,5 +123,11 @@ export async function handleWebhookNow(
     throw new WebhookRejectedError('invalid_input', 400, 'The webhook is not enabled: configure webhook.secrets.');
   }
   const verified = runtime.verifier(request);
-  return single(await processQueued(runtime, [{ webhookId: verified.id, event: verified.event }], logger));
+  if (runtime.replays.isReplay(verified.id)) {
+    logger.warn('duplicate webhook-id acknowledged without processing', { webhookId: verified.id });
+    return { status: 200, body: { id: verified.id, status: 'duplicate' } };
+  }
+  const response = single(await processQueued(runtime, [{ webhookId: verified.id, event: verified.event }], logger));
+  if (response.status < 300) runtime.replays.remember(verified.id);
+  return response;
 }

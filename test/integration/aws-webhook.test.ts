@@ -44,6 +44,23 @@ describe('AWS webhook function', () => {
     expect(detail.event.data.deployment.executor).toBeUndefined();
   });
 
+  it('acknowledges a replayed webhook-id without publishing it again, but retries one that failed', async () => {
+    const first = await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_replay_1' });
+    const replay = await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_replay_1' });
+    expect(first.json).toEqual({ id: 'msg_replay_1', status: 'accepted' });
+    expect(replay).toEqual({ status: 202, json: { id: 'msg_replay_1', status: 'duplicate' } });
+    expect(stack.aws.count('PutEvents')).toBe(1);
+    await stack.idle();
+
+    stack.aws.setFaults({ failEventEntries: () => true });
+    expect((await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_replay_2' })).status).toBe(503);
+    stack.aws.setFaults({});
+    expect((await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_replay_2' })).json).toMatchObject({
+      status: 'accepted',
+    });
+    await stack.idle();
+  });
+
   it.each([
     ['a tampered body', { tamper: true }, 401, 'invalid_signature'],
     ['a signature from another secret', { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }, 401, 'invalid_signature'],

@@ -65,6 +65,15 @@ describe('GCP function through the Functions Framework', () => {
     expect(stack.gcp.calls.map((c) => c.method)).toEqual(['getIamPolicy']);
   });
 
+  it('acknowledges a replayed webhook-id without touching IAM', async () => {
+    const body = JSON.stringify(deploymentEvent(gcpDeployment()));
+    await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_gcp_replay' });
+    stack.gcp.resetCalls();
+    const replay = await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_gcp_replay' });
+    expect(replay).toEqual({ status: 200, json: { id: 'msg_gcp_replay', status: 'duplicate' } });
+    expect(stack.gcp.calls).toHaveLength(0);
+  });
+
   it('keeps conditional and unrelated bindings exactly', async () => {
     const conditional = {
       role: WIU,
@@ -213,7 +222,9 @@ describe('GCP function through the Functions Framework', () => {
     });
 
     it('processes the recorded Pub/Sub push shape (structured CloudEvent)', async () => {
-      const fixture = JSON.parse(readFileSync(new URL('../fixtures/gcp/pubsub-cloudevent.json', import.meta.url), 'utf8'));
+      const fixture = JSON.parse(
+        readFileSync(new URL('../fixtures/gcp/pubsub-cloudevent.json', import.meta.url), 'utf8'),
+      );
       fixture.data.message.data = Buffer.from(JSON.stringify(queued(gcpDeployment()))).toString('base64');
       const response = await fetch(stack.eventUrl, {
         method: 'POST',

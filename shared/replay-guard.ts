@@ -1,0 +1,29 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * Remembers the webhook ids this instance has accepted during the signature tolerance (5 minutes). A replayed request
+ * (an attacker's copy or a sender's retry) is acknowledged as a duplicate and not processed again. It is an
+ * optimization, not the safety net: another instance may still see the copy, and processing it again writes nothing
+ * because a converged target costs one read.
+ */
+export class ReplayGuard {
+  private readonly seen: LRUCache<string, true>;
+
+  constructor(options: { ttlMs?: number; max?: number } = {}) {
+    // Timestamps up to 5 minutes in the future are accepted too, so an id must be remembered for twice the tolerance.
+    this.seen = new LRUCache({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 10 * 60_000, ttlAutopurge: false });
+  }
+
+  /** An id already handled successfully within the window. */
+  isReplay(id: string): boolean {
+    return this.seen.has(id);
+  }
+
+  /**
+   * Records an id once its event was handled successfully; a request that failed is not remembered, so the sender's
+   * retry with the same id is processed again.
+   */
+  remember(id: string): void {
+    this.seen.set(id, true);
+  }
+}

@@ -1,0 +1,232 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/aws/event-publisher.ts';
+import { parseTask } from '../../functions/common/scheduled-task.ts';
+import { AWS_FUNCTIONS, type AwsFunction } from '../../scripts/artifacts.ts';
+import { awsActions, type FoundAction, reachableFiles, tsFilesUnder } from './code-permissions.ts';
+import { type Block, expr, list, loadModule, MODULE_DIRS, type TfModule } from './terraform-files.ts';
+
+/**
+ * The AWS roles grant what the code calls, and nothing else. Expected actions come from the TypeScript (every
+ * `new <Name>Command(` of an @aws-sdk client and every Powertools provider), actual ones from the policy documents
+ * in infra/aws, following source_policy_documents and including dynamic (conditional) statements.
+ */
+
+interface Statement {
+  readonly doc: string;
+  readonly sid: string;
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly conditional: boolean;
+}
+
+/** Actions the platform performs with the function's role, not the code: logs and the async on_failure destination. */
+const PLATFORM_ACTIONS = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
+/** Account-level reads that IAM cannot scope to a resource; the only actions allowed on "*". */
+const UNSCOPABLE_READS = new Set(['iam:GetAccountSummary']);
+const WRITERS = ['reconciler', 'manual', 'scheduled'] as const satisfies readonly AwsFunction[];
+
+let aws: TfModule;
+beforeAll(async () => {
+  aws = await loadModule(MODULE_DIRS.aws);
+});
+
+function policyDoc(name: string): Block {
+  const doc = aws.data.aws_iam_policy_document?.[name];
+  if (doc === undefined) throw new Error(`data.aws_iam_policy_document.${name} is missing`);
+  return doc;
+}
+
+function statements(name: string, conditional = false): Statement[] {
+  const doc = policyDoc(name);
+  const out: Statement[] = [];
+  for (const source of list(doc.source_policy_documents)) {
+    const ref = /^\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}$/.exec(source);
+    if (ref?.[1] === undefined) throw new Error(`${name}: unsupported source_policy_documents entry ${source}`);
+    out.push(...statements(ref[1], conditional));
+  }
+  const plain = (doc.statement ?? []) as Block[];
+  const dynamic = ((doc.dynamic as Block | undefined)?.statement ?? []) as Block[];
+  const toStatement = (s: Block, isConditional: boolean): Statement => ({
+    doc: name,
+    sid: String(s.sid ?? ''),
+    actions: list(s.actions),
+    resources: list(s.resources),
+    conditional: isConditional,
+  });
+  out.push(...plain.map((s) => toStatement(s, conditional)));
+  for (const d of dynamic) out.push(...((d.content ?? []) as Block[]).map((s) => toStatement(s, true)));
+  return out;
+}
+
+/** The policy attached to each function's role: aws_iam_role_policy.function -> local.function_policies[key]. */
+function functionPolicy(fn: AwsFunction): Statement[] {
+  const attached = aws.resources.aws_iam_role_policy?.function;
+  expect(attached?.policy).toBe('${local.function_policies[each.key]}');
+  expect(attached?.for_each).toBe('${local.functions}');
+  const policies = aws.locals.function_policies as Record<string, string>;
+  const ref = /^\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}$/.exec(policies[fn] ?? '');
+  if (ref?.[1] === undefined) throw new Error(`local.function_policies.${fn} is not a policy document`);
+  return statements(ref[1]);
+}
+
+function actionsOf(found: readonly FoundAction[], conditional?: boolean): string[] {
+  return [
+    ...new Set(found.filter((f) => conditional === undefined || Boolean(f.conditional) === conditional).map((f) => f.action)),
+  ].sort();
+}
+
+function granted(policy: readonly Statement[], conditional?: boolean): string[] {
+  return [
+    ...new Set(
+      policy.filter((s) => conditional === undefined || s.conditional === conditional).flatMap((s) => s.actions),
+    ),
+  ].sort();
+}
+
+const entry = (fn: AwsFunction) => `functions/aws/${fn}.ts`;
+
+describe('AWS function roles', () => {
+  it('the scan finds the calls the README promises (a guard against a scanner that finds nothing)', () => {
+    const all = actionsOf(awsActions([...tsFilesUnder('functions/aws'), ...tsFilesUnder('functions/common')]));
+    expect(all).toEqual(
+      expect.arrayContaining([
+        'events:PutEvents',
+        'iam:GetAccountSummary',
+        'iam:GetRole',
+        'iam:UpdateAssumeRolePolicy',
+        'secretsmanager:GetSecretValue',
+        'ssm:GetParameter',
+      ]),
+    );
+  });
+
+  it.each(WRITERS)('%s: grants exactly the IAM/STS/SSM/Secrets Manager/KMS/EventBridge actions its code calls', (fn) => {
+    const found = awsActions(reachableFiles(entry(fn)));
+    const policy = functionPolicy(fn);
+    const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a));
+    // Unconditional grants == unconditional calls; conditional ones (kms:Decrypt for customer-managed keys) alike.
+    expect(own(granted(policy)), 'granted vs called').toEqual(actionsOf(found));
+    expect(own(granted(policy, true)).filter((a) => a.startsWith('kms:'))).toEqual(actionsOf(found, true));
+    expect(granted(policy).filter((a) => PLATFORM_ACTIONS.has(a) && !a.startsWith('logs:'))).toEqual(
+      (aws.locals.async_functions as string[]).includes(fn) ? ['sqs:SendMessage'] : [],
+    );
+  });
+
+  it('webhook: events:PutEvents on the bus and the config/secret reads, no IAM at all', () => {
+    const reads = actionsOf(awsActions(['functions/aws/secret-resolver.ts']));
+    const policy = functionPolicy('webhook');
+    expect(actionsOf(awsActions(reachableFiles(entry('webhook'))))).toContain('events:PutEvents');
+    expect(granted(policy).filter((a) => !a.startsWith('logs:'))).toEqual([...reads, 'events:PutEvents'].sort());
+    const put = policy.find((s) => s.actions.includes('events:PutEvents'));
+    expect(put?.resources).toEqual(['${aws_cloudwatch_event_bus.this.arn}']);
+  });
+
+  it('every action found anywhere in functions/aws and functions/common is granted to some function', () => {
+    const all = actionsOf(awsActions([...tsFilesUnder('functions/aws'), ...tsFilesUnder('functions/common')]));
+    const anyRole = new Set(AWS_FUNCTIONS.flatMap((fn) => granted(functionPolicy(fn))));
+    expect(all.filter((a) => !anyRole.has(a))).toEqual([]);
+  });
+
+  it('scopes every grant: trust policies to allowed_role_arns, secrets and parameters to their ARNs, logs to the own group', () => {
+    for (const fn of AWS_FUNCTIONS) {
+      for (const s of functionPolicy(fn)) {
+        const resources = s.resources.join(' ');
+        if (s.actions.includes('iam:UpdateAssumeRolePolicy') || s.actions.includes('iam:GetRole')) {
+          expect(s.resources).toEqual(['${var.allowed_role_arns}']);
+        }
+        if (s.actions.includes('secretsmanager:GetSecretValue')) expect(resources).toBe('${local.readable_secret_arns}');
+        if (s.actions.includes('ssm:GetParameter')) expect(resources).toBe('${local.readable_parameter_arns}');
+        if (s.actions.includes('kms:Decrypt')) expect(resources).toBe('${var.kms_key_arn}');
+        if (s.actions.some((a) => a.startsWith('logs:'))) {
+          expect(s.resources).toEqual([`\${aws_cloudwatch_log_group.function["${fn}"].arn}:*`]);
+        }
+        if (s.actions.includes('sqs:SendMessage')) expect(s.resources).toEqual(['${aws_sqs_queue.dead_letter.arn}']);
+      }
+    }
+  });
+
+  it('allowed_role_arns refuses "*" and every role of an account', () => {
+    const condition = String(((aws.variables.allowed_role_arns?.validation ?? []) as Block[])[0]?.condition ?? '');
+    const source = /regex\("([^"]+)"/.exec(condition)?.[1];
+    expect(source).toBeDefined();
+    const pattern = new RegExp(source ?? '$^');
+    expect(pattern.test('*')).toBe(false);
+    expect(pattern.test('arn:aws:iam::*:role/astro-*')).toBe(false);
+    expect(pattern.test('arn:aws:iam::123456789012:role/astro-*')).toBe(true);
+    expect(condition).toContain('!endswith(arn, ":role/*")');
+    expect(condition).toContain('length(var.allowed_role_arns) > 0');
+  });
+});
+
+describe('every AWS policy document', () => {
+  it('allows "*" only for account-level reads, and no wildcard actions', () => {
+    const docs = Object.keys(aws.data.aws_iam_policy_document ?? {});
+    expect(docs.length).toBeGreaterThan(5);
+    for (const name of docs) {
+      for (const s of statements(name)) {
+        expect(s.actions.filter((a) => a.includes('*')), `${name}/${s.sid}`).toEqual([]);
+        if (s.resources.includes('*')) {
+          expect(s.actions.filter((a) => !UNSCOPABLE_READS.has(a)), `${name}/${s.sid} on "*"`).toEqual([]);
+        }
+      }
+    }
+  });
+
+  it('lets the scheduler role invoke the scheduled function only', () => {
+    const scheduler = statements('scheduler');
+    expect(granted(scheduler)).toEqual(['lambda:InvokeFunction']);
+    expect(scheduler.flatMap((s) => s.resources)).toEqual([
+      '${aws_lambda_function.this["scheduled"].arn}',
+      '${aws_lambda_function.this["scheduled"].arn}:*',
+    ]);
+    expect(aws.resources.aws_iam_role_policy?.scheduler?.policy).toBe('${data.aws_iam_policy_document.scheduler.json}');
+  });
+
+  it('opens Function URLs to the public only where the code authenticates (webhook; manual when NONE)', () => {
+    for (const [name, permission] of Object.entries(aws.resources.aws_lambda_permission ?? {})) {
+      if (permission.principal !== '*') continue;
+      expect(String(permission.function_name), name).toMatch(/this\["(webhook|manual)"\]/);
+      if (permission.action === 'lambda:InvokeFunctionUrl') expect(permission.function_url_auth_type, name).toBe('NONE');
+      else expect(permission.invoked_via_function_url, name).toBe(true);
+      if (String(permission.function_name).includes('manual')) expect(expr(permission.count)).toContain('"NONE"');
+    }
+  });
+});
+
+describe('AWS wiring', () => {
+  it('routes exactly what the webhook publishes to the reconciler, with retries and a dead-letter queue', () => {
+    expect(aws.locals.event_source).toBe(EVENT_SOURCE);
+    expect(aws.locals.event_detail_type).toBe(EVENT_DETAIL_TYPE);
+    const target = aws.resources.aws_cloudwatch_event_target?.reconciler;
+    expect(target?.arn).toBe('${aws_lambda_function.this["reconciler"].arn}');
+    expect((target?.retry_policy as Block[])[0]).toBeDefined();
+    expect((target?.dead_letter_config as Block[])[0]?.arn).toBe('${aws_sqs_queue.dead_letter.arn}');
+    const dlqPolicy = statements('dead_letter_queue');
+    expect(dlqPolicy).toHaveLength(1);
+    expect(JSON.stringify(policyDoc('dead_letter_queue'))).toContain('events.amazonaws.com');
+  });
+
+  it('sends failed async invocations to the dead-letter queue and alarms on it', () => {
+    expect(aws.locals.async_functions).toEqual(['reconciler', 'scheduled']);
+    const invoke = aws.resources.aws_lambda_function_event_invoke_config?.async;
+    expect(JSON.stringify(invoke?.destination_config)).toContain('${aws_sqs_queue.dead_letter.arn}');
+    const alarm = aws.resources.aws_cloudwatch_metric_alarm?.dead_letters;
+    expect(alarm?.metric_name).toBe('ApproximateNumberOfMessagesVisible');
+    expect(alarm?.threshold).toBe(0);
+    expect(alarm?.comparison_operator).toBe('GreaterThanThreshold');
+  });
+
+  it('schedules poll every 5 minutes and sweep hourly with inputs the scheduled function accepts', () => {
+    const schedules = aws.locals.schedules as Record<string, { expression: string; input: string }>;
+    expect(schedules.poll?.expression).toBe('rate(5 minutes)');
+    expect(schedules.sweep?.expression).toBe('rate(1 hour)');
+    for (const [task, schedule] of Object.entries(schedules)) expect(parseTask(JSON.parse(schedule.input))).toBe(task);
+  });
+
+  it('reserves one concurrent reconciler by default', () => {
+    expect(aws.variables.reconciler_reserved_concurrency?.default).toBe(1);
+    const fns = aws.locals.functions as Record<string, Block>;
+    expect(fns.reconciler?.concurrency).toBe('${var.reconciler_reserved_concurrency}');
+    expect(aws.resources.aws_lambda_function?.this?.reserved_concurrent_executions).toBe('${each.value.concurrency}');
+  });
+});

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { QueueResult } from '../../functions/azure/queue-handler.ts';
+import { type AzureStack, identityResourceId, startAzureStack } from '../../local/azure-stack.ts';
+import type { EventReport } from '../../shared/outcome.ts';
+import { azureDeployment, credentials, queuedEvent, sendWebhook } from '../support/azure-fixtures.ts';
+
+const NS = 'galactic-drift-4242';
+const name = (c: string) => `${NS}-${c}`;
+
+function reportOf(result: QueueResult | undefined): EventReport | undefined {
+  return result !== undefined && 'reports' in result ? result.reports[0] : undefined;
+}
+
+describe('Azure queue trigger', () => {
+  let stack: AzureStack;
+  let identity: string;
+  let count = 0;
+  beforeAll(async () => {
+    stack = await startAzureStack();
+  });
+  afterAll(() => stack.close());
+  beforeEach(() => {
+    count += 1;
+    identity = `astro-queue-${count}`;
+    stack.seedIdentity(identity);
+    stack.azure.setFaults({});
+    stack.azure.resetCalls();
+    stack.slack.reset();
+  });
+
+  it.each([
+    ['an object (the host parsed the JSON)', (m: unknown) => m],
+    ['a string', (m: unknown) => JSON.stringify(m)],
+    ['bytes', (m: unknown) => new TextEncoder().encode(JSON.stringify(m))],
+  ])('processes a valid message delivered as %s', async (_shape, encode) => {
+    const delivery = await stack.enqueue(encode(queuedEvent(azureDeployment({}, identity), `msg_q_${count}`)));
+    expect(delivery).toMatchObject({ attempts: 1, poisoned: false });
+    const report = reportOf(delivery.result);
+    expect(report?.eventId).toBe(`msg_q_${count}`);
+    expect(report?.results[0]).toMatchObject({ status: 'granted' });
+    expect(report?.results[0]?.added).toHaveLength(6);
+    expect(credentials(stack, identity)).toHaveLength(6);
+    expect(stack.slack.messages).toHaveLength(1);
+  });
+
+  it('throws on a retryable failure so the host retries, and poisons the message after 5 deliveries', async () => {
+    stack.azure.setFaults({ serverErrorRate: 1, ops: ['list'] });
+    const poisoned = stack.poison.length;
+    const message = queuedEvent(azureDeployment({}, identity));
+    const delivery = await stack.enqueue(message);
+    expect(delivery).toMatchObject({ attempts: 5, poisoned: true, result: undefined });
+    expect(delivery.errors.every((e) => /retryable way/.test(e))).toBe(true);
+    expect(stack.poison.slice(poisoned)).toEqual([{ message, errors: delivery.errors }]);
+    // Each delivery: one list with the SDK's 3 retries; nothing was ever written.
+    expect(stack.azure.count('list')).toBe(20);
+    expect(stack.azure.count('createOrUpdate')).toBe(0);
+  });
+
+  it('completes (no retry) when the failure needs a person: a missing identity', async () => {
+    const missing = azureDeployment({ effectiveWorkloadIdentity: identityResourceId('astro-missing') });
+    const delivery = await stack.enqueue(queuedEvent(missing));
+    expect(delivery).toMatchObject({ attempts: 1, poisoned: false });
+    expect(reportOf(delivery.result)?.results[0]).toMatchObject({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(/not found \(check subscription, resource group, name\)/),
+    });
+    expect(JSON.stringify(stack.slack.messages[0])).toMatch(/not found/);
+  });
+
+  it.each([
+    ['text that is not JSON', 'deployment created!'],
+    ['JSON without an event', { webhookId: 'msg_x' }],
+    ['an event with a bad namespace', queuedEvent(azureDeployment({ namespace: '*' }))],
+  ])('drops %s after one delivery, with zero ARM calls', async (_name, message) => {
+    const poisoned = stack.poison.length;
+    const before = stack.logs.length;
+    const delivery = await stack.enqueue(message);
+    expect(delivery).toMatchObject({ attempts: 1, poisoned: false, result: { dropped: expect.any(String) } });
+    expect(stack.poison.length).toBe(poisoned);
+    expect(stack.azure.calls).toHaveLength(0);
+    const logged = stack.logs.slice(before).find((l) => l.level === 'error');
+    expect(logged?.text).toMatch(/dropping a malformed queue message/);
+    expect(logged?.text).toMatch(/"dequeueCount":1/);
+  });
+
+  it('resumes a grant that crashed between two writes: the redelivery creates the rest', async () => {
+    // The third create fails with 500 on every SDK attempt (1 + 3 retries): two credentials exist, four do not.
+    stack.azure.setFaults({ sequence: ['ok', 'ok', ...Array(4).fill('server-error')], ops: ['createOrUpdate'] });
+    const delivery = await stack.enqueue(queuedEvent(azureDeployment({}, identity)));
+    expect(delivery).toMatchObject({ attempts: 2, poisoned: false });
+    expect(delivery.errors).toHaveLength(1);
+    const report = reportOf(delivery.result);
+    expect(report?.results[0]).toMatchObject({
+      status: 'granted',
+      added: ['kpo', 'scheduler', 'triggerer', 'worker'].map(name),
+      present: ['apiserver', 'dag-processor'].map(name),
+    });
+    expect(credentials(stack, identity)).toHaveLength(6);
+    // Slack heard both deliveries: the failure naming what was created, then the completion naming both lists.
+    const [failed, completed] = stack.slack.messages.map((m) => JSON.stringify(m));
+    expect(failed).toMatch(new RegExp(`failed.*created ${name('apiserver')}, created ${name('dag-processor')} before`));
+    expect(completed).toMatch(new RegExp(`${name('worker')}.*${name('apiserver')}`));
+  });
+
+  it('resumes through the webhook too: 502 retryable first, then the next event completes', async () => {
+    stack.azure.setFaults({ sequence: ['ok', 'ok', ...Array(4).fill('server-error')], ops: ['createOrUpdate'] });
+    const first = await sendWebhook(stack, azureDeployment({}, identity), { id: `msg_resume_${count}` });
+    expect(first.status).toBe(502);
+    expect(first.json.results?.[0]).toMatchObject({ status: 'failed', retryable: true, added: [] });
+    expect(first.json.results?.[0]?.reason).toMatch(
+      /InternalServerError.*created .*-apiserver, created .*-dag-processor before/,
+    );
+    // A new webhook-id: an instance's replay guard acknowledges a re-sent id as a duplicate without processing it.
+    const again = await sendWebhook(stack, azureDeployment({}, identity), { id: `msg_resume_${count}_next` });
+    expect(again.status).toBe(200);
+    expect(again.json.results?.[0]).toMatchObject({
+      status: 'granted',
+      added: ['kpo', 'scheduler', 'triggerer', 'worker'].map(name),
+      present: ['apiserver', 'dag-processor'].map(name),
+    });
+  });
+});
