@@ -121,3 +121,32 @@ export const pollerSample = {
     effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-reporting',
   },
 } as const;
+
+/** An AKS-based Remote Execution Deployment whose identity already federates a GitHub workflow. */
+export const azureSample = {
+  identityName: 'astro-mi-analytics',
+  existing: [
+    {
+      name: 'github-deploy',
+      issuer: 'https://token.actions.githubusercontent.com',
+      subject: 'repo:acme/dags:ref:refs/heads/main',
+      audiences: ['api://AzureADTokenExchange'],
+    },
+  ],
+  deployment: {
+    id: 'clq2azr0000000008l4fdu1ab',
+    name: 'finance-close',
+    namespace: 'stellar-drift-1357',
+    organizationId: org,
+    workspaceId: 'clws33333333333333333333',
+    workspaceName: 'Finance',
+    clusterId: 'clcl22222222222222222222',
+    clusterName: 'azure-westus2-prod',
+    cloudProvider: 'AZURE',
+    region: 'westus2',
+    type: 'DEDICATED',
+    airflowVersion: '3.0.2',
+    astroRuntimeVersion: '3.0-4',
+    remoteExecution: { enabled: true },
+  },
+} as const;

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { renderSlackText, type SlackMessage } from '../shared/slack-message.ts';
 import { signWebhook } from '../shared/webhook-signer.ts';
 import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
+import { type AzureStack, startAzureStack } from './azure-stack.ts';
+import { runAzureDemo } from './demo-azure.ts';
 import { runGcpDemo } from './demo-gcp.ts';
 import { runPollerDemo } from './demo-poller.ts';
 import { type GcpStack, startGcpStack } from './gcp-stack.ts';
@@ -39,9 +41,14 @@ const indent = (text: string, by = '    ') => text.replace(/^/gm, by);
 const basePort = Number(values.port);
 const logLevel = values.verbose ? 'INFO' : 'ERROR';
 const secret = values.secret ? { webhookSecret: values.secret } : {};
-// AWS functions on PORT, the GCP function on PORT+1 (any free ports with 0).
+// AWS functions on PORT, the GCP function on PORT+1, the Azure function app on PORT+2 (any free ports with 0).
 const stack = await startAwsStack({ port: basePort, ...secret, logLevel, config: demoConfig() });
 const gcpStack: GcpStack = await startGcpStack({ port: basePort === 0 ? 0 : basePort + 1, ...secret, logLevel });
+const azureStack: AzureStack = await startAzureStack({
+  port: basePort === 0 ? 0 : basePort + 2,
+  ...secret,
+  logLevel: values.verbose ? 'INFO' : 'ERROR',
+});
 let failures = 0;
 try {
   console.log(bold('astro-identity-sync local stack'));
@@ -91,6 +98,7 @@ try {
   if (stack.deadLetters.length > 0) failures += stack.deadLetters.length;
   failures += await runPollerDemo(stack);
   failures += await runGcpDemo(gcpStack);
+  failures += await runAzureDemo(azureStack);
 
   if (values.once) {
     console.log(failures === 0 ? green('All samples granted and reported.') : `${failures} sample(s) failed.`);
@@ -100,7 +108,7 @@ try {
   }
 } finally {
   if (values.once) {
-    await Promise.all([stack.close(), gcpStack.close()]);
+    await Promise.all([stack.close(), gcpStack.close(), azureStack.close()]);
     process.exitCode = failures === 0 ? 0 : 1;
   }
 }
@@ -142,5 +150,5 @@ async function serve(s: AwsStack): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   clearInterval(timer);
-  await Promise.all([s.close(), gcpStack.close()]);
+  await Promise.all([s.close(), gcpStack.close(), azureStack.close()]);
 }

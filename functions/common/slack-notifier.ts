@@ -59,6 +59,8 @@ export interface SlackNotifier {
 }
 
 const DEFAULT_RETRIES = 2;
+const OUTBOX_LIMIT = 50;
+const TRANSIENT = /http 5\d\d|429|rate_?limited|timed? ?out|ECONN|fetch failed|network|socket/i;
 const DEFAULT_MAX_RETRY_WAIT_MS = 5_000;
 const FIRST_BACKOFF_MS = 250;
 /** Per HTTP attempt; Slack answers in well under a second, so a hung connection is a failure, not a slow reply. */
@@ -239,14 +241,47 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const describe = settings.mode === 'web-api' ? webApiError : webhookError;
   const policy = settings.notify;
 
+  // Messages that failed during a Slack outage, delivered (oldest first, each once) when Slack answers again on this
+  // warm instance. Bounded, so an outage cannot grow memory without limit; the oldest are dropped and counted.
+  const outbox: SlackMessage[] = [];
+  let dropped = 0;
+  const flush = async () => {
+    while (outbox.length > 0) {
+      const [next] = outbox;
+      if (next === undefined) break;
+      await post(next);
+      outbox.shift();
+      logger.info('Slack notification delivered after an outage', { mode: settings.mode, waiting: outbox.length });
+    }
+    if (dropped > 0) {
+      logger.warn('Slack notifications dropped during an outage', { mode: settings.mode, dropped });
+      dropped = 0;
+    }
+  };
   const send = async (message: SlackMessage, context: Record<string, unknown>): Promise<NotifyResult> => {
     try {
+      await flush();
       await post(message);
       logger.info('Slack notification posted', context);
       return { posted: true };
     } catch (error) {
       const reason = redact(describe(error));
-      logger.error('Slack notification failed', { ...context, error: reason });
+      // Only an outage is worth waiting out; a bad token or channel would block every later message.
+      const transient = TRANSIENT.test(reason);
+      logger.error(
+        transient ? 'Slack notification failed; kept to resend when Slack answers' : 'Slack notification failed',
+        {
+          ...context,
+          error: reason,
+        },
+      );
+      if (transient && !outbox.includes(message)) {
+        outbox.push(message);
+        if (outbox.length > OUTBOX_LIMIT) {
+          outbox.shift();
+          dropped += 1;
+        }
+      }
       return { posted: false, error: reason };
     }
   };

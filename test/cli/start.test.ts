@@ -18,7 +18,8 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout.match(/granted: the role trusts every service account/g)).toHaveLength(2);
   expect(run.stdout).toContain('granted: roles/iam.workloadIdentityUser for every service account');
   expect(run.stdout).toContain('granted: picked up by the poller, without any webhook');
-  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(4);
+  expect(run.stdout).toContain('granted: one federated credential per service account');
+  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(5);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);

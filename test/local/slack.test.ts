@@ -134,6 +134,27 @@ describe('web-api mode (real @slack/web-api WebClient)', () => {
     expect(log.dump()).not.toContain(TOKEN);
   });
 
+  it('delivers what failed during an outage once Slack answers again, each message once and in order', async () => {
+    const notifier = createSlackNotifier(webApi(), { retries: 0, maxRetryWaitMs: 50, logger: capture().logger });
+    slack.setDown(true);
+    await notifier.notify({ ...changed, eventId: 'evt-1' });
+    await notifier.notify({ ...changed, eventId: 'evt-2' });
+    expect(slack.messages).toHaveLength(0);
+    slack.setDown(false);
+    expect(await notifier.notify({ ...changed, eventId: 'evt-3' })).toEqual({ posted: true });
+    expect(slack.messages.map((m) => /evt-\d/.exec(m.text ?? '')?.[0])).toEqual(['evt-1', 'evt-2', 'evt-3']);
+    await notifier.notify({ ...changed, eventId: 'evt-4' });
+    expect(slack.messages).toHaveLength(4);
+  });
+
+  it('does not hold back later messages behind a permanent error', async () => {
+    const notifier = createSlackNotifier(webApi(), { retries: 0, maxRetryWaitMs: 50, logger: capture().logger });
+    slack.failNext(1, { error: 'channel_not_found' });
+    await notifier.notify({ ...changed, eventId: 'evt-bad' });
+    expect(await notifier.notify({ ...changed, eventId: 'evt-good' })).toEqual({ posted: true });
+    expect(slack.messages).toHaveLength(1);
+  });
+
   it('skips no-op reports under the default policy without calling Slack', async () => {
     const result = await createSlackNotifier(webApi(), fast).notify(noOp);
     expect(result).toEqual({ posted: false, skipped: 'policy' });

@@ -1,0 +1,55 @@
+import { signWebhook } from '../shared/webhook-signer.ts';
+import {
+  type AzureStack,
+  identityResourceId,
+  LOCAL_AKS_ISSUER,
+  LOCAL_RESOURCE_GROUP,
+  LOCAL_SUBSCRIPTION,
+} from './azure-stack.ts';
+import { bold, showJson, showSlack, verdict } from './demo-output.ts';
+import { azureSample } from './samples.ts';
+
+/** Sends the Azure sample through the function app's HTTP route and shows the identity's credentials before and after. */
+export async function runAzureDemo(stack: AzureStack): Promise<number> {
+  const { identityName, existing } = azureSample;
+  const deployment = {
+    ...azureSample.deployment,
+    oidcIssuerUrl: LOCAL_AKS_ISSUER,
+    effectiveWorkloadIdentity: identityResourceId(identityName),
+  };
+  console.log(
+    bold(`\n== Azure: ${deployment.name}: Airflow ${deployment.airflowVersion}, namespace ${deployment.namespace}`),
+  );
+  console.log(`  function app (HTTP trigger, @azure/functions v4): ${stack.functionsUrl}`);
+  stack.seedIdentity(identityName);
+  for (const credential of existing) {
+    stack.azure.putCredential(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, identityName, {
+      ...credential,
+      audiences: [...credential.audiences],
+    });
+  }
+  showJson(
+    `identity ${identityName} credentials before`,
+    stack.azure.credentials(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, identityName),
+  );
+  const body = JSON.stringify({
+    type: 'deployment.created',
+    timestamp: new Date().toISOString(),
+    data: { organizationId: deployment.organizationId, deploymentId: deployment.id, deployment },
+  });
+  const headers = signWebhook({ secret: stack.webhookSecret, id: `msg_sample_${deployment.name}`, body });
+  const response = await fetch(stack.webhookUrl, { method: 'POST', headers, body });
+  const answer = (await response.json()) as { results?: Array<{ status: string }> };
+  console.log(
+    `  POST /api/webhook (signed) -> ${response.status}, results: ${JSON.stringify(answer.results?.map((r) => r.status))}`,
+  );
+  const after = stack.azure.credentials(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, identityName);
+  showJson(
+    `identity ${identityName} credentials after (${after.length}/20)`,
+    after.map((c) => `${c.name}  ${c.subject}`),
+  );
+  const ok = response.status === 200 && after.some((c) => c.name === `${deployment.namespace}-scheduler`);
+  verdict(ok, 'one federated credential per service account, created one at a time');
+  showSlack(stack.slack.messages.at(-1));
+  return ok && stack.slack.messages.length > 0 ? 0 : 1;
+}
