@@ -37,8 +37,12 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     let stdout = '';
     let stderr = '';
     const io = {
-      stdout: (c: string) => void (stdout += c),
-      stderr: (c: string) => void (stderr += c),
+      stdout: (c: string) => {
+        stdout += c;
+      },
+      stderr: (c: string) => {
+        stderr += c;
+      },
       readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
     };
     const code = await main(['sync', '--config', configFile, ...args], io, stack.env);
