@@ -142,8 +142,20 @@ export const configSchema = z
         /** Read the account's live quota (GetAccountSummary AssumeRolePolicySizeQuota) instead of the value above. */
         useLiveQuota: z.boolean().default(false),
         useEffectiveWorkloadIdentity: z.boolean().default(true),
+        /**
+         * IAM has no etag, so after a verified write we wait for a quiet window (no other change to the policy) of at
+         * least this long, or twice our own read-write cycle, before calling it done. Raise it when several writers
+         * (functions, people, pipelines) update the same roles at once.
+         */
+        settleMs: z.number().int().min(0).max(30_000).default(0),
       })
-      .default({ allowedRoles: [], trustPolicyMaxSize: 2048, useLiveQuota: false, useEffectiveWorkloadIdentity: true }),
+      .default({
+        allowedRoles: [],
+        trustPolicyMaxSize: 2048,
+        useLiveQuota: false,
+        useEffectiveWorkloadIdentity: true,
+        settleMs: 0,
+      }),
     gcp: z
       .strictObject({
         allowedServiceAccounts: globList.default([]),

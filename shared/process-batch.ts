@@ -108,8 +108,13 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
         const factory = options.drivers[target.cloud];
         if (factory === undefined) return;
         const found = options.lanes
-          ? await options.lanes.run(`${target.cloud}|${target.id}`, () => factory(target), requests, options)
-          : await reconcileTarget(factory(target), requests, options);
+          ? await options.lanes.run(
+              `${target.cloud}|${target.id}`,
+              () => factory(target),
+              requests,
+              reconcileOptionsFor(target, options),
+            )
+          : await reconcileTarget(factory(target), requests, reconcileOptionsFor(target, options));
         for (const [key, outcome] of found) outcomes.set(key, outcome);
       }),
     ),
@@ -126,6 +131,12 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' });
     }),
   }));
+}
+
+/** Per-target reconcile options: the configured quiet window applies to IAM roles, the one target without an etag. */
+export function reconcileOptionsFor(target: Target, options: BatchOptions): ReconcileOptions {
+  if (target.cloud !== 'aws' || options.settleMs !== undefined) return options;
+  return { ...options, settleMs: options.config.aws.settleMs };
 }
 
 function grantFor(

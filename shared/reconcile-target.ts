@@ -34,6 +34,12 @@ export interface TargetDriver<Doc> {
   write(current: Doc, next: Doc): Promise<void>;
   /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
+  /**
+   * The target has no optimistic concurrency (IAM trust policies have no etag): a writer that read before our write
+   * can still overwrite it after our verify read. After a verified write, wait out such a writer's read-modify-write
+   * (twice our own cycle) and check once more; a loss then is written again like any other.
+   */
+  readonly settle?: boolean;
 }
 
 export interface GrantOutcome {
@@ -49,6 +55,9 @@ export interface ReconcileOptions {
   readonly dryRun?: boolean;
   /** Read-plan-write rounds before a grant that keeps disappearing is reported as failed. */
   readonly maxAttempts?: number;
+  /** Lower bound of the settle wait for drivers that need it (default 0: twice the measured cycle). */
+  readonly settleMs?: number;
+  readonly now?: () => number;
   readonly baseDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -58,16 +67,19 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Brings one target to the state every request needs with as few calls as possible: a converged target costs one
- * read; a change costs read + one write for all requests + one read to verify. The verify read is what makes this
- * safe without an etag (AWS): when another writer replaced the document after us, our entries are missing, so we
- * plan again from what is there now and write again, with jittered backoff, a bounded number of times.
+ * read; a change costs read + one write for all requests + one read to verify (+ one settle read where the target has
+ * no etag). The verify read is what makes this safe without an etag (AWS): when another writer replaced the document
+ * after us, our entries are missing, so we plan again from what is there now and write again, with jittered backoff,
+ * a bounded number of times.
  */
 export async function reconcileTarget<Doc>(
   driver: TargetDriver<Doc>,
   requests: readonly GrantRequest[],
   options: ReconcileOptions = {},
 ): Promise<Map<string, GrantOutcome>> {
-  const maxAttempts = options.maxAttempts ?? 5;
+  // Contention costs rounds: with several instances racing on one target, each round only one writer wins.
+  const maxAttempts = options.maxAttempts ?? 8;
+  const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const baseDelayMs = options.baseDelayMs ?? 50;
@@ -90,6 +102,7 @@ export async function reconcileTarget<Doc>(
     return outcomes;
   }
   for (let attempt = 1; pending.length > 0; attempt++) {
+    const cycleStart = now();
     let next = current;
     let changed = false;
     // What this round would add; it counts as written only once the write call succeeded.
@@ -128,8 +141,10 @@ export async function reconcileTarget<Doc>(
       );
       break;
     }
+    let wrote = false;
     try {
       await driver.write(current, next);
+      wrote = true;
       for (const [key, added] of planned) written.set(key, new Set([...(written.get(key) ?? []), ...added]));
     } catch (error) {
       if (!(error instanceof WriteConflictError)) {
@@ -145,16 +160,38 @@ export async function reconcileTarget<Doc>(
       failAll(error);
       break;
     }
-    const lost = pending.some((request) => {
-      try {
-        return driver.plan(current, request).changed;
-      } catch {
-        return true; // the next round reports it
+    const lost = pending.some((request) => stillMissing(driver, current, request));
+    if (lost) {
+      await sleep(backoff(attempt, baseDelayMs, random));
+    } else if (wrote && driver.settle) {
+      // Wait for a quiet window: a writer that read before our write shows up as a change within the window. Each
+      // change doubles the window (more writers are in flight); a loss ends the wait and the next round rewrites.
+      let window = Math.max(options.settleMs ?? 0, 2 * (now() - cycleStart));
+      let seen = JSON.stringify(current);
+      for (let check = 0; check < 6; check++) {
+        await sleep(window + Math.round(random() * window));
+        try {
+          current = await driver.read();
+        } catch (error) {
+          failAll(error);
+          break;
+        }
+        const after = JSON.stringify(current);
+        if (after === seen || pending.some((request) => stillMissing(driver, current, request))) break;
+        seen = after;
+        window *= 2;
       }
-    });
-    if (lost) await sleep(backoff(attempt, baseDelayMs, random));
+    }
   }
   return outcomes;
+}
+
+function stillMissing<Doc>(driver: TargetDriver<Doc>, current: Doc, request: GrantRequest): boolean {
+  try {
+    return driver.plan(current, request).changed;
+  } catch {
+    return true; // the next round reports it
+  }
 }
 
 /** Full jitter: spreads competing writers apart so they stop overwriting each other. */

@@ -1,7 +1,7 @@
 import { componentTableFrom } from './config.ts';
 import type { Deployment } from './deployment.ts';
 import { type EventReport, FAILURE_STATUSES, type TargetResult } from './outcome.ts';
-import { type BatchItem, type BatchOptions, processBatch } from './process-batch.ts';
+import { type BatchItem, type BatchOptions, processBatch, reconcileOptionsFor } from './process-batch.ts';
 import { type GrantRequest, reconcileTarget } from './reconcile-target.ts';
 import { desiredGrant } from './subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from './targets.ts';
@@ -129,7 +129,7 @@ async function cleanupTarget(
       simulate: !prune,
     }));
   if (requests.length === 0) return [];
-  const outcomes = await reconcileTarget(driver, requests, input.batch);
+  const outcomes = await reconcileTarget(driver, requests, reconcileOptionsFor(target, input.batch));
   return requests.map((request) => {
     const outcome = outcomes.get(request.key);
     return {

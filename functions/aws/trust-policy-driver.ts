@@ -88,6 +88,7 @@ export function createTrustPolicyDriver(
       return { changed: plan.changed, added: plan.added, next: plan.policy };
     },
     owned: (current) => ownedNamespacesAws(current),
+    settle: true,
     async write(_current, next) {
       try {
         await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next) }));

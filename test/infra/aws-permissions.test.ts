@@ -61,8 +61,8 @@ function statements(name: string, conditional = false): Statement[] {
 /** The policy attached to each function's role: aws_iam_role_policy.function -> local.function_policies[key]. */
 function functionPolicy(fn: AwsFunction): Statement[] {
   const attached = aws.resources.aws_iam_role_policy?.function;
-  expect(attached?.policy).toBe('${local.function_policies[each.key]}');
-  expect(attached?.for_each).toBe('${local.functions}');
+  expect(attached?.policy).toBe(`\${local.function_policies[each.key]}`);
+  expect(attached?.for_each).toBe(`\${local.functions}`);
   const policies = aws.locals.function_policies as Record<string, string>;
   const ref = /^\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}$/.exec(policies[fn] ?? '');
   if (ref?.[1] === undefined) throw new Error(`local.function_policies.${fn} is not a policy document`);
@@ -71,7 +71,9 @@ function functionPolicy(fn: AwsFunction): Statement[] {
 
 function actionsOf(found: readonly FoundAction[], conditional?: boolean): string[] {
   return [
-    ...new Set(found.filter((f) => conditional === undefined || Boolean(f.conditional) === conditional).map((f) => f.action)),
+    ...new Set(
+      found.filter((f) => conditional === undefined || Boolean(f.conditional) === conditional).map((f) => f.action),
+    ),
   ].sort();
 }
 
@@ -100,17 +102,20 @@ describe('AWS function roles', () => {
     );
   });
 
-  it.each(WRITERS)('%s: grants exactly the IAM/STS/SSM/Secrets Manager/KMS/EventBridge actions its code calls', (fn) => {
-    const found = awsActions(reachableFiles(entry(fn)));
-    const policy = functionPolicy(fn);
-    const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a));
-    // Unconditional grants == unconditional calls; conditional ones (kms:Decrypt for customer-managed keys) alike.
-    expect(own(granted(policy)), 'granted vs called').toEqual(actionsOf(found));
-    expect(own(granted(policy, true)).filter((a) => a.startsWith('kms:'))).toEqual(actionsOf(found, true));
-    expect(granted(policy).filter((a) => PLATFORM_ACTIONS.has(a) && !a.startsWith('logs:'))).toEqual(
-      (aws.locals.async_functions as string[]).includes(fn) ? ['sqs:SendMessage'] : [],
-    );
-  });
+  it.each(WRITERS)(
+    '%s: grants exactly the IAM/STS/SSM/Secrets Manager/KMS/EventBridge actions its code calls',
+    (fn) => {
+      const found = awsActions(reachableFiles(entry(fn)));
+      const policy = functionPolicy(fn);
+      const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a));
+      // Unconditional grants == unconditional calls; conditional ones (kms:Decrypt for customer-managed keys) alike.
+      expect(own(granted(policy)), 'granted vs called').toEqual(actionsOf(found));
+      expect(own(granted(policy, true)).filter((a) => a.startsWith('kms:'))).toEqual(actionsOf(found, true));
+      expect(granted(policy).filter((a) => PLATFORM_ACTIONS.has(a) && !a.startsWith('logs:'))).toEqual(
+        (aws.locals.async_functions as string[]).includes(fn) ? ['sqs:SendMessage'] : [],
+      );
+    },
+  );
 
   it('webhook: events:PutEvents on the bus and the config/secret reads, no IAM at all', () => {
     const reads = actionsOf(awsActions(['functions/aws/secret-resolver.ts']));
@@ -118,7 +123,7 @@ describe('AWS function roles', () => {
     expect(actionsOf(awsActions(reachableFiles(entry('webhook'))))).toContain('events:PutEvents');
     expect(granted(policy).filter((a) => !a.startsWith('logs:'))).toEqual([...reads, 'events:PutEvents'].sort());
     const put = policy.find((s) => s.actions.includes('events:PutEvents'));
-    expect(put?.resources).toEqual(['${aws_cloudwatch_event_bus.this.arn}']);
+    expect(put?.resources).toEqual([`\${aws_cloudwatch_event_bus.this.arn}`]);
   });
 
   it('every action found anywhere in functions/aws and functions/common is granted to some function', () => {
@@ -132,15 +137,16 @@ describe('AWS function roles', () => {
       for (const s of functionPolicy(fn)) {
         const resources = s.resources.join(' ');
         if (s.actions.includes('iam:UpdateAssumeRolePolicy') || s.actions.includes('iam:GetRole')) {
-          expect(s.resources).toEqual(['${var.allowed_role_arns}']);
+          expect(s.resources).toEqual([`\${var.allowed_role_arns}`]);
         }
-        if (s.actions.includes('secretsmanager:GetSecretValue')) expect(resources).toBe('${local.readable_secret_arns}');
-        if (s.actions.includes('ssm:GetParameter')) expect(resources).toBe('${local.readable_parameter_arns}');
-        if (s.actions.includes('kms:Decrypt')) expect(resources).toBe('${var.kms_key_arn}');
+        if (s.actions.includes('secretsmanager:GetSecretValue'))
+          expect(resources).toBe(`\${local.readable_secret_arns}`);
+        if (s.actions.includes('ssm:GetParameter')) expect(resources).toBe(`\${local.readable_parameter_arns}`);
+        if (s.actions.includes('kms:Decrypt')) expect(resources).toBe(`\${var.kms_key_arn}`);
         if (s.actions.some((a) => a.startsWith('logs:'))) {
           expect(s.resources).toEqual([`\${aws_cloudwatch_log_group.function["${fn}"].arn}:*`]);
         }
-        if (s.actions.includes('sqs:SendMessage')) expect(s.resources).toEqual(['${aws_sqs_queue.dead_letter.arn}']);
+        if (s.actions.includes('sqs:SendMessage')) expect(s.resources).toEqual([`\${aws_sqs_queue.dead_letter.arn}`]);
       }
     }
   });
@@ -164,9 +170,15 @@ describe('every AWS policy document', () => {
     expect(docs.length).toBeGreaterThan(5);
     for (const name of docs) {
       for (const s of statements(name)) {
-        expect(s.actions.filter((a) => a.includes('*')), `${name}/${s.sid}`).toEqual([]);
+        expect(
+          s.actions.filter((a) => a.includes('*')),
+          `${name}/${s.sid}`,
+        ).toEqual([]);
         if (s.resources.includes('*')) {
-          expect(s.actions.filter((a) => !UNSCOPABLE_READS.has(a)), `${name}/${s.sid} on "*"`).toEqual([]);
+          expect(
+            s.actions.filter((a) => !UNSCOPABLE_READS.has(a)),
+            `${name}/${s.sid} on "*"`,
+          ).toEqual([]);
         }
       }
     }
@@ -176,17 +188,20 @@ describe('every AWS policy document', () => {
     const scheduler = statements('scheduler');
     expect(granted(scheduler)).toEqual(['lambda:InvokeFunction']);
     expect(scheduler.flatMap((s) => s.resources)).toEqual([
-      '${aws_lambda_function.this["scheduled"].arn}',
-      '${aws_lambda_function.this["scheduled"].arn}:*',
+      `\${aws_lambda_function.this["scheduled"].arn}`,
+      `\${aws_lambda_function.this["scheduled"].arn}:*`,
     ]);
-    expect(aws.resources.aws_iam_role_policy?.scheduler?.policy).toBe('${data.aws_iam_policy_document.scheduler.json}');
+    expect(aws.resources.aws_iam_role_policy?.scheduler?.policy).toBe(
+      `\${data.aws_iam_policy_document.scheduler.json}`,
+    );
   });
 
   it('opens Function URLs to the public only where the code authenticates (webhook; manual when NONE)', () => {
     for (const [name, permission] of Object.entries(aws.resources.aws_lambda_permission ?? {})) {
       if (permission.principal !== '*') continue;
       expect(String(permission.function_name), name).toMatch(/this\["(webhook|manual)"\]/);
-      if (permission.action === 'lambda:InvokeFunctionUrl') expect(permission.function_url_auth_type, name).toBe('NONE');
+      if (permission.action === 'lambda:InvokeFunctionUrl')
+        expect(permission.function_url_auth_type, name).toBe('NONE');
       else expect(permission.invoked_via_function_url, name).toBe(true);
       if (String(permission.function_name).includes('manual')) expect(expr(permission.count)).toContain('"NONE"');
     }
@@ -198,9 +213,9 @@ describe('AWS wiring', () => {
     expect(aws.locals.event_source).toBe(EVENT_SOURCE);
     expect(aws.locals.event_detail_type).toBe(EVENT_DETAIL_TYPE);
     const target = aws.resources.aws_cloudwatch_event_target?.reconciler;
-    expect(target?.arn).toBe('${aws_lambda_function.this["reconciler"].arn}');
-    expect((target?.retry_policy as Block[])[0]).toBeDefined();
-    expect((target?.dead_letter_config as Block[])[0]?.arn).toBe('${aws_sqs_queue.dead_letter.arn}');
+    expect(target?.arn).toBe(`\${aws_lambda_function.this["reconciler"].arn}`);
+    expect((target?.retry_policy as Block[] | undefined)?.[0]).toBeDefined();
+    expect((target?.dead_letter_config as Block[] | undefined)?.[0]?.arn).toBe(`\${aws_sqs_queue.dead_letter.arn}`);
     const dlqPolicy = statements('dead_letter_queue');
     expect(dlqPolicy).toHaveLength(1);
     expect(JSON.stringify(policyDoc('dead_letter_queue'))).toContain('events.amazonaws.com');
@@ -209,7 +224,7 @@ describe('AWS wiring', () => {
   it('sends failed async invocations to the dead-letter queue and alarms on it', () => {
     expect(aws.locals.async_functions).toEqual(['reconciler', 'scheduled']);
     const invoke = aws.resources.aws_lambda_function_event_invoke_config?.async;
-    expect(JSON.stringify(invoke?.destination_config)).toContain('${aws_sqs_queue.dead_letter.arn}');
+    expect(JSON.stringify(invoke?.destination_config)).toContain(`\${aws_sqs_queue.dead_letter.arn}`);
     const alarm = aws.resources.aws_cloudwatch_metric_alarm?.dead_letters;
     expect(alarm?.metric_name).toBe('ApproximateNumberOfMessagesVisible');
     expect(alarm?.threshold).toBe(0);
@@ -226,7 +241,7 @@ describe('AWS wiring', () => {
   it('reserves one concurrent reconciler by default', () => {
     expect(aws.variables.reconciler_reserved_concurrency?.default).toBe(1);
     const fns = aws.locals.functions as Record<string, Block>;
-    expect(fns.reconciler?.concurrency).toBe('${var.reconciler_reserved_concurrency}');
-    expect(aws.resources.aws_lambda_function?.this?.reserved_concurrent_executions).toBe('${each.value.concurrency}');
+    expect(fns.reconciler?.concurrency).toBe(`\${var.reconciler_reserved_concurrency}`);
+    expect(aws.resources.aws_lambda_function?.this?.reserved_concurrent_executions).toBe(`\${each.value.concurrency}`);
   });
 });

@@ -76,7 +76,10 @@ export function awsActions(files: readonly string[]): FoundAction[] {
     const packageOf = new Map<string, string>();
     for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(@aws-sdk\/client-[a-z0-9-]+)'/g)) {
       for (const name of (m[1] ?? '').split(',')) {
-        const clean = name.replace(/\btype\b/, '').trim().split(/\s+as\s+/)[0];
+        const clean = name
+          .replace(/\btype\b/, '')
+          .trim()
+          .split(/\s+as\s+/)[0];
         if (clean) packageOf.set(clean, m[2] ?? '');
       }
     }
@@ -85,7 +88,8 @@ export function awsActions(files: readonly string[]): FoundAction[] {
       const pkg = packageOf.get(`${command}Command`);
       if (pkg === undefined) throw new Error(`${file}: new ${command}Command( is not imported from an @aws-sdk client`);
       const prefix = AWS_SERVICE_PREFIX[pkg];
-      if (prefix === undefined) throw new Error(`${file}: add ${pkg} to AWS_SERVICE_PREFIX in test/infra/code-permissions.ts`);
+      if (prefix === undefined)
+        throw new Error(`${file}: add ${pkg} to AWS_SERVICE_PREFIX in test/infra/code-permissions.ts`);
       found.push({ action: `${prefix}:${command}`, file });
     }
     if (/new\s+SSMProvider\s*\(/.test(text)) {

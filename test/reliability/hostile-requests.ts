@@ -69,13 +69,11 @@ export function hostileRequest(secret: string): fc.Arbitrary<HostileRequest> {
       },
       body: bytes,
     })),
-    fc
-      .string({ minLength: 1, maxLength: 60 })
-      .map((signature) => ({
-        kind: 'forged signature',
-        headers: { ...signed(secret, valid), 'webhook-signature': signature },
-        body: valid,
-      })),
+    fc.string({ minLength: 1, maxLength: 60 }).map((signature) => ({
+      kind: 'forged signature',
+      headers: { ...signed(secret, valid), 'webhook-signature': signature },
+      body: valid,
+    })),
     fc.constantFrom('webhook-id', 'webhook-timestamp', 'webhook-signature').map((header) => {
       const headers = signed(secret, valid);
       delete headers[header];
@@ -88,13 +86,11 @@ export function hostileRequest(secret: string): fc.Arbitrary<HostileRequest> {
         body: valid,
       })),
     ),
-    fc
-      .string({ minLength: 1, maxLength: 12 })
-      .map((ts) => ({
-        kind: 'timestamp garbage',
-        headers: { ...signed(secret, valid), 'webhook-timestamp': `${ts}x` },
-        body: valid,
-      })),
+    fc.string({ minLength: 1, maxLength: 12 }).map((ts) => ({
+      kind: 'timestamp garbage',
+      headers: { ...signed(secret, valid), 'webhook-timestamp': `${ts}x` },
+      body: valid,
+    })),
     fc
       .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/jsonp', '', 'multipart/form-data')
       .map((type) => ({

@@ -19,7 +19,13 @@ describe('parseConfig: documents and defaults', () => {
     prune: false,
     poll: { lookbackMinutes: 15 },
     wildcard: { enabled: false },
-    aws: { allowedRoles: [], trustPolicyMaxSize: 2048, useLiveQuota: false, useEffectiveWorkloadIdentity: true },
+    aws: {
+      allowedRoles: [],
+      trustPolicyMaxSize: 2048,
+      useLiveQuota: false,
+      useEffectiveWorkloadIdentity: true,
+      settleMs: 0,
+    },
     gcp: {
       allowedServiceAccounts: [],
       pools: { byClusterId: {} },

@@ -1,0 +1,228 @@
+# Least privilege, one role per function. The permissions each function's code needs are checked against these
+# documents by test/infra (every `new <Name>Command(` and Powertools provider in functions/aws and functions/common).
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssumesThisAccountOnly"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name                 = "${var.name_prefix}-${each.key}"
+  description          = "astro-identity-sync ${each.key} function"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${var.name_prefix}-${each.key}"
+  role   = aws_iam_role.function[each.key].id
+  policy = local.function_policies[each.key]
+}
+
+locals {
+  function_policies = {
+    webhook    = data.aws_iam_policy_document.webhook.json
+    reconciler = data.aws_iam_policy_document.reconciler.json
+    manual     = data.aws_iam_policy_document.manual.json
+    scheduled  = data.aws_iam_policy_document.scheduled.json
+  }
+}
+
+# Every function reads its config and secrets at cold start (functions/aws/secret-resolver.ts: Powertools
+# SecretsProvider and SSMProvider with decryption).
+data "aws_iam_policy_document" "read_config" {
+  dynamic "statement" {
+    for_each = length(local.readable_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadOwnSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.readable_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.readable_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadConfigParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.readable_parameter_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "DecryptOwnSecretsOnly"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values = [
+          "secretsmanager.${data.aws_region.current.region}.amazonaws.com",
+          "ssm.${data.aws_region.current.region}.amazonaws.com",
+        ]
+      }
+    }
+  }
+}
+
+# The trust-policy writers (functions/aws/trust-policy-driver.ts).
+data "aws_iam_policy_document" "write_trust_policies" {
+  statement {
+    sid       = "ReadAndWriteAllowlistedTrustPolicies"
+    actions   = ["iam:GetRole", "iam:UpdateAssumeRolePolicy"]
+    resources = var.allowed_role_arns
+  }
+
+  # An account-level read (AssumeRolePolicySizeQuota); IAM offers no resource to scope it to.
+  statement {
+    sid       = "ReadTrustPolicyQuota"
+    actions   = ["iam:GetAccountSummary"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "webhook" {
+  source_policy_documents = [data.aws_iam_policy_document.read_config.json]
+
+  statement {
+    sid       = "PublishToOwnBus"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["webhook"].arn}:*"]
+  }
+}
+
+data "aws_iam_policy_document" "reconciler" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_config.json,
+    data.aws_iam_policy_document.write_trust_policies.json,
+  ]
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["reconciler"].arn}:*"]
+  }
+
+  # The async invoke config's on_failure destination is sent with the function's own role.
+  statement {
+    sid       = "SendFailedEventsToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+}
+
+data "aws_iam_policy_document" "manual" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_config.json,
+    data.aws_iam_policy_document.write_trust_policies.json,
+  ]
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["manual"].arn}:*"]
+  }
+}
+
+data "aws_iam_policy_document" "scheduled" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_config.json,
+    data.aws_iam_policy_document.write_trust_policies.json,
+  ]
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["scheduled"].arn}:*"]
+  }
+
+  statement {
+    sid       = "SendFailedRunsToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+}
+
+# EventBridge delivers undeliverable events to the dead-letter queue with its service principal.
+data "aws_iam_policy_document" "dead_letter_queue" {
+  statement {
+    sid       = "EventBridgeRuleDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.deployment_changed.arn]
+    }
+  }
+}
+
+# EventBridge Scheduler invokes the scheduled function, and nothing else.
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    sid     = "SchedulerAssumesThisAccountOnly"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name                 = "${var.name_prefix}-scheduler"
+  description          = "EventBridge Scheduler invoking the astro-identity-sync scheduled function"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid     = "InvokeScheduledFunctionOnly"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      aws_lambda_function.this["scheduled"].arn,
+      "${aws_lambda_function.this["scheduled"].arn}:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "${var.name_prefix}-scheduler"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}

@@ -1,0 +1,74 @@
+/**
+ * Proves the benchmark's measurement functions work, on the smallest sizes and without the AWS CLI. Asserts call
+ * counts and correctness only, never timings.
+ */
+import { describe, expect, it } from 'vitest';
+import { measureBurst } from '../../bench/burst.ts';
+import { measureColdStart } from '../../bench/cold-start.ts';
+import { compareWithManual } from '../../bench/compare-manual.ts';
+import { measureEventCosts } from '../../bench/event-costs.ts';
+import { EC2_TRUST, manualSubjects } from '../../bench/fixtures.ts';
+import { manualEdit } from '../../bench/manual-cli.ts';
+import { createIamClient } from '../../functions/aws/aws-runtime.ts';
+import { createTrustPolicyDriver } from '../../functions/aws/trust-policy-driver.ts';
+
+/** Read + verify read, plus the settle re-read when the driver declares an etag-less target that needs it. */
+function changedReads(): number {
+  const iam = createIamClient({});
+  const driver = createTrustPolicyDriver(iam, 'arn:aws:iam::123456789012:role/astro-x', {
+    maxSize: () => Promise.resolve(2048),
+  });
+  iam.destroy();
+  return 2 + ((driver as { settle?: unknown }).settle === true ? 1 : 0);
+}
+
+describe('benchmark measurement functions (smallest sizes)', () => {
+  it('edits a trust policy the way the scripted manual path does, idempotently', () => {
+    const subjects = manualSubjects('nebular-gravity-1234', '2.10.3');
+    const once = manualEdit(structuredClone(EC2_TRUST), subjects);
+    const twice = manualEdit(structuredClone(once), subjects);
+    expect(twice).toEqual(once);
+    expect(JSON.stringify(once)).toContain('system:serviceaccount:nebular-gravity-1234:nebular-gravity-1234-kpo');
+    expect((once.Statement as unknown[]).length).toBe(2);
+  });
+
+  it('part 1: reports the CLI rows as skipped and grants 1 Deployment through the reconciler handler', async () => {
+    const result = await compareWithManual({ sizes: [1], cli: { available: false }, runs: 1 });
+    const cli = result.rows.find((r) => r.path === 'aws-cli');
+    expect(cli?.status).toBe('skipped');
+    expect(cli?.note).toMatch(/apt-get install -y awscli/);
+    for (const mode of ['per-event', 'sqs-batch'] as const) {
+      const row = result.rows.find((r) => r.path === mode);
+      expect(row).toMatchObject({ status: 'measured', deployments: 1, writes: 1, granted: 1 });
+      expect(row?.iamCalls).toBe(1 + changedReads());
+    }
+  });
+
+  it('part 2: converged = 1 call, changed = 1 write + its reads, 10 events on one role = 1 write', async () => {
+    const result = await measureEventCosts({ events: 1, latencyMs: 0, warmup: 0 });
+    const reads = changedReads();
+    expect(result.levels.map((l) => l.level)).toEqual(['handler', 'core']);
+    for (const { converged, changed } of result.levels) {
+      expect(converged.iamCallsPerEvent).toEqual([1]);
+      expect(converged.writesPerEvent).toEqual([0]);
+      expect(changed.iamCallsPerEvent).toEqual([1 + reads]);
+      expect(changed.writesPerEvent).toEqual([1]);
+    }
+    expect(result.batch).toEqual({ events: 10, reads, writes: 1, granted: 10 });
+  });
+
+  it('part 4: a small burst through the stack and through processBatch loses nothing', async () => {
+    const rows = await measureBurst({ deployments: 4, roles: 2 });
+    expect(rows.map((r) => r.path)).toEqual(['stack', 'one-batch', 'lanes']);
+    for (const row of rows) expect(row).toMatchObject({ lost: 0, failedEvents: 0, deployments: 4, roles: 2 });
+    expect(rows[0]).toMatchObject({ writes: 4, putEvents: 4 });
+    expect(rows[1]?.writes).toBe(2); // one write per role for the whole batch
+  });
+
+  it('part 3: measures module load for one artifact without building', async () => {
+    const result = await measureColdStart({ runs: 1, allowBuild: false, ids: ['aws/reconciler'] });
+    expect(result.rows.map((r) => r.id)).toEqual(['aws/reconciler']);
+    expect(Number.isFinite(result.rows[0]?.loadMedianMs)).toBe(true);
+    expect(Number.isFinite(result.bareNodeMedianMs)).toBe(true);
+  });
+});

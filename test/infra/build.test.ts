@@ -1,0 +1,320 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, type Artifact, type BuildManifest, DIST_DIR, MANIFEST_FILE } from '../../scripts/artifacts.ts';
+import { LAMBDA_BUNDLE_BUDGET, missingEntriesMessage } from '../../scripts/build.ts';
+import { esbuildOptions } from '../../scripts/bundle.ts';
+import { LAMBDA_SKIPPED_CREDENTIAL_PROVIDERS } from '../../scripts/bundle-plugins.ts';
+import { deterministicZip, readZip } from '../../scripts/deterministic-zip.ts';
+import { FUNCTIONS_FRAMEWORK } from '../../scripts/package-files.ts';
+import { loadModule, MODULE_DIRS, REPO } from './terraform-files.ts';
+
+/**
+ * Runs `npm run build` once and checks what it wrote: the manifest, the zips' contents and determinism, the bundle
+ * budget, and that each bundle starts the way its platform starts it (Lambda imports the handler, the Functions
+ * Framework serves the GCP bundle installed beside it, the Azure worker's core API sees the registrations).
+ */
+
+const run = promisify(execFile);
+let manifest: BuildManifest;
+let buildOutput = '';
+const scratch = mkdtempSync(join(tmpdir(), 'astro-identity-sync-build-'));
+
+beforeAll(async () => {
+  const { stdout } = await run('npm', ['run', 'build', '--silent'], {
+    cwd: REPO,
+    env: { ...process.env, BUILD_ONLY: '' },
+    maxBuffer: 10 * 1024 * 1024,
+  });
+  buildOutput = stdout;
+  manifest = JSON.parse(readFileSync(join(REPO, DIST_DIR, MANIFEST_FILE), 'utf8')) as BuildManifest;
+}, 180_000);
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const entryOf = (artifact: Artifact) => {
+  const entry = manifest.entries[artifact.entry];
+  if (entry === undefined) throw new Error(`${artifact.entry} is not in the manifest`);
+  return entry;
+};
+const zipOf = (artifact: Artifact) => readFileSync(join(REPO, DIST_DIR, artifact.zip));
+
+/** Unpacks an artifact's zip into a scratch directory (what the platform unpacks). */
+function unpack(artifact: Artifact): string {
+  const dir = join(scratch, artifact.id.replace('/', '-'));
+  mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(readZip(zipOf(artifact)))) writeFileSync(join(dir, name), bytes);
+  return dir;
+}
+
+describe('npm run build', () => {
+  it('builds every artifact and lists it in dist/build-manifest.json with its size and hashes', () => {
+    expect(Object.keys(manifest.entries).sort()).toEqual(ARTIFACTS.map((a) => a.entry).sort());
+    for (const artifact of ARTIFACTS) {
+      const entry = entryOf(artifact);
+      const zip = zipOf(artifact);
+      expect(entry.file).toBe(`${DIST_DIR}/${artifact.zip}`);
+      expect(entry.bytes).toBe(zip.byteLength);
+      expect(entry.sha256).toBe(createHash('sha256').update(zip).digest('hex'));
+      expect(entry.base64sha256).toBe(createHash('sha256').update(zip).digest('base64'));
+      expect(entry.sources).toContain(artifact.entry);
+    }
+    for (const artifact of ARTIFACTS) expect(buildOutput).toContain(artifact.id);
+    expect(buildOutput).toMatch(/bundle \(minified\)\s+zip/);
+  });
+
+  it('packages exactly the files each platform needs', () => {
+    const names = (artifact: Artifact) => Object.keys(readZip(zipOf(artifact))).sort();
+    for (const artifact of ARTIFACTS) {
+      const expected = {
+        aws: ['index.mjs', 'index.mjs.map'],
+        gcp: ['index.js', 'index.js.map', 'package.json'],
+        azure: ['host.json', 'index.js', 'index.js.map', 'package.json'],
+      }[artifact.cloud];
+      expect(names(artifact), artifact.id).toEqual(expected);
+      const code = new TextDecoder().decode(readZip(zipOf(artifact))[artifact.bundle]);
+      expect(code.trimEnd().endsWith(`//# sourceMappingURL=${artifact.bundle}.map`)).toBe(true);
+    }
+  });
+
+  it('writes deterministic zips: sorted entries, fixed timestamps, the same bytes in every time zone', () => {
+    for (const artifact of ARTIFACTS) {
+      const zip = zipOf(artifact);
+      const again = deterministicZip(readZip(zip));
+      expect(Buffer.from(again).equals(zip), artifact.id).toBe(true);
+    }
+    const files = { 'b.txt': 'b', 'a.txt': 'a' };
+    const previous = process.env.TZ;
+    try {
+      process.env.TZ = 'UTC';
+      const utc = deterministicZip(files);
+      process.env.TZ = 'Asia/Kolkata';
+      expect(Buffer.from(deterministicZip(files)).equals(Buffer.from(utc))).toBe(true);
+      expect(Object.keys(readZip(utc))).toEqual(['a.txt', 'b.txt']);
+    } finally {
+      if (previous === undefined) delete process.env.TZ;
+      else process.env.TZ = previous;
+    }
+  });
+
+  it('keeps every Lambda bundle under 1 MiB minified, with the AWS SDK bundled (pinned)', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.cloud === 'aws')) {
+      const entry = entryOf(artifact);
+      expect(entry.bundle.bytes, artifact.id).toBeLessThan(LAMBDA_BUNDLE_BUDGET);
+      expect(entry.packages).toContain('@aws-sdk/client-iam');
+    }
+  });
+
+  it('fails naming the entry points that do not exist', () => {
+    const ghost: Artifact = { ...(ARTIFACTS[0] as Artifact), id: 'aws/ghost', entry: 'functions/aws/ghost.ts' };
+    const message = missingEntriesMessage([ghost, ...ARTIFACTS.slice(1)]);
+    expect(message).toContain('functions/aws/ghost.ts (aws/ghost)');
+    expect(message).toContain('BUILD_ONLY=');
+    expect(missingEntriesMessage(ARTIFACTS)).toBeUndefined();
+  });
+});
+
+describe('the bundles start', () => {
+  it('Lambda: each zip holds an ES module exporting handler', async () => {
+    const lambdas = ARTIFACTS.filter((a) => a.cloud === 'aws');
+    // A plain Node process, as in Lambda (and without vitest transforming a megabyte of bundle per import).
+    const files = lambdas.map((artifact) => join(unpack(artifact), 'index.mjs'));
+    const probe = `for (const f of ${JSON.stringify(files)}) console.log(typeof (await import(f)).handler);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], {
+      env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' },
+    });
+    expect(stdout.trim().split('\n')).toEqual(lambdas.map(() => 'function'));
+  });
+
+  it('Lambda: the default credential chain still answers from the environment without the skipped providers', async () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.cloud === 'aws')) {
+      const bundled = entryOf(artifact).packages;
+      for (const skipped of Object.keys(LAMBDA_SKIPPED_CREDENTIAL_PROVIDERS)) expect(bundled).not.toContain(skipped);
+      expect(bundled).not.toContain('@aws-sdk/nested-clients');
+    }
+    // The SDK's own default chain, bundled with the Lambda options, run with and without environment credentials.
+    const lambdaOptions = esbuildOptions(
+      ARTIFACTS.filter((a) => a.cloud === 'aws'),
+      REPO,
+    );
+    const { entryPoints: _entries, outdir: _outdir, outExtension: _extension, ...lambda } = lambdaOptions;
+    const probe = await build({
+      ...lambda,
+      outfile: 'probe.mjs',
+      sourcemap: false,
+      stdin: {
+        resolveDir: REPO,
+        loader: 'ts',
+        contents: `import { defaultProvider } from '@aws-sdk/credential-provider-node';
+defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => console.log('error', e.name, e.message));`,
+      },
+    });
+    const file = join(scratch, 'credentials-probe.mjs');
+    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+    const env = { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true' };
+    const withKeys = await run(process.execPath, [file], {
+      env: { ...env, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' },
+    });
+    expect(withKeys.stdout.trim()).toBe('key AKIAEXAMPLE');
+    const without = await run(process.execPath, [file], { env });
+    expect(without.stdout.trim()).toMatch(/^error CredentialsProviderError /);
+  });
+
+  it('Cloud Functions: the Functions Framework installed from package.json serves all three targets', async () => {
+    const artifact = ARTIFACTS.find((a) => a.cloud === 'gcp') as Artifact;
+    const dir = unpack(artifact);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const root = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(pkg).toMatchObject({ type: 'module', main: 'index.js' });
+    expect(pkg.dependencies).toEqual({ [FUNCTIONS_FRAMEWORK]: root.dependencies[FUNCTIONS_FRAMEWORK] });
+    expect(entryOf(artifact).packages).not.toContain(FUNCTIONS_FRAMEWORK);
+    // What the buildpack's `npm install` provides: the framework (and its dependencies) next to the bundle.
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+
+    const http = await serveFunction(dir, 'astroIdentitySync');
+    const events = await serveFunction(dir, 'astroIdentitySyncEvents');
+    const schedule = await serveFunction(dir, 'astroIdentitySyncSchedule');
+    try {
+      expect(http.log()).toContain('Signature type: http');
+      expect((await fetch(`${http.url}/`)).status).toBe(405);
+
+      // A Pub/Sub push body (what the module's push subscriptions send) reaches the CloudEvent function.
+      expect(events.log()).toContain('Signature type: cloudevent');
+      const push = (data: unknown, id: string) =>
+        JSON.stringify({
+          subscription: 'projects/p/subscriptions/s',
+          message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId: id, attributes: {} },
+        });
+      const headers = { 'content-type': 'application/json' };
+      const queued = await fetch(`${events.url}/projects/p/topics/t`, {
+        method: 'POST',
+        headers,
+        body: push({}, 'm-1'),
+      });
+      expect(queued.status).toBeLessThan(300);
+      await waitFor(() => events.log().includes('dropping a malformed message'));
+      expect(events.log()).toContain('"messageId":"m-1"');
+
+      const task = await fetch(`${schedule.url}/projects/p/topics/s`, {
+        method: 'POST',
+        headers,
+        body: push({ task: 'nap' }, 'm-2'),
+      });
+      expect(task.status).toBeLessThan(300);
+      await waitFor(() => schedule.log().includes('dropping a malformed schedule message'));
+    } finally {
+      for (const server of [http, events, schedule]) server.stop();
+    }
+  }, 30_000);
+
+  it('Azure: the bundle registers its functions through the worker core API, with host.json queue retries', async () => {
+    const artifact = ARTIFACTS.find((a) => a.cloud === 'azure') as Artifact;
+    const dir = unpack(artifact);
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({
+      type: 'module',
+      main: 'index.js',
+    });
+    const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8'));
+    expect(host.extensionBundle).toEqual({ id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' });
+    expect(host.extensions.queues.maxDequeueCount).toBe(5);
+    // The worker answers require('@azure/functions-core') itself; a stand-in records what the app registers.
+    const core = join(dir, 'node_modules', '@azure', 'functions-core');
+    mkdirSync(core, { recursive: true });
+    writeFileSync(
+      join(core, 'index.js'),
+      `globalThis.registered = [];
+module.exports = {
+  version: 'test', hostVersion: '4.0.0', Disposable: class { dispose() {} },
+  setProgrammingModel(model) { globalThis.model = model.name + '@' + model.version; },
+  getProgrammingModel() {}, registerHook() { return { dispose() {} }; },
+  registerFunction(metadata) { globalThis.registered.push(metadata); return { dispose() {} }; },
+};`,
+    );
+    writeFileSync(
+      join(dir, 'probe.mjs'),
+      "await import('./index.js'); console.log(JSON.stringify({ model: globalThis.model, registered: globalThis.registered }));",
+    );
+    // The timer schedules are the app settings the Terraform module sets.
+    const timers = (await loadModule(MODULE_DIRS.azure)).locals.timer_schedules as Record<string, string>;
+    const { stdout } = await run(process.execPath, ['probe.mjs'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...timers },
+    });
+    const { model, registered } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      model: string;
+      registered: Array<{ name: string; bindings: Record<string, Record<string, unknown>> }>;
+    };
+    expect(model).toMatch(/^@azure\/functions@4\./);
+    const trigger = (name: string) =>
+      Object.values(registered.find((r) => r.name === name)?.bindings ?? {}).find((b) =>
+        String(b.type).endsWith('Trigger'),
+      );
+    expect(trigger('webhook')).toMatchObject({ type: 'httpTrigger', route: 'webhook', authLevel: 'anonymous' });
+    expect(trigger('manual')).toMatchObject({ type: 'httpTrigger', route: 'manual', authLevel: 'function' });
+    expect(trigger('reconciler')).toMatchObject({
+      type: 'queueTrigger',
+      queueName: 'astro-identity-sync-events',
+      connection: 'AzureWebJobsStorage',
+    });
+    expect(trigger('poll')).toMatchObject({ type: 'timerTrigger', schedule: '0 */5 * * * *' });
+    expect(trigger('sweep')).toMatchObject({ type: 'timerTrigger', schedule: '0 0 * * * *' });
+    expect(registered.map((r) => r.name).sort()).toEqual(['manual', 'poll', 'reconciler', 'sweep', 'webhook']);
+  }, 30_000);
+});
+
+interface Served {
+  readonly url: string;
+  log(): string;
+  stop(): void;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Starts the Functions Framework the way the Cloud Functions runtime does: from node_modules, on the source dir. */
+async function serveFunction(dir: string, target: string): Promise<Served> {
+  const port = await freePort();
+  const main = join(dir, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+  const child = spawn(process.execPath, [main, `--target=${target}`, `--source=${dir}`, `--port=${port}`], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const served: Served = { url: `http://127.0.0.1:${port}`, log: () => output, stop: () => child.kill() };
+  await waitFor(
+    () => output.includes('Serving function'),
+    () => `${target} did not start:\n${output}`,
+  );
+  return served;
+}
+
+async function waitFor(ready: () => boolean, describe: () => string = () => 'timed out', ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(describe());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

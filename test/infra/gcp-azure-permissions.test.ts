@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTask } from '../../functions/common/scheduled-task.ts';
+import { azureActions, gcpPermissions, registeredNames, tsFilesUnder } from './code-permissions.ts';
+import { type Block, expr, list, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
+
+/**
+ * GCP: the custom role holds exactly the service-account policy calls the code makes, and is bound on each target
+ * service account, never on a project. Azure: the custom role holds exactly the federated-credential actions the code
+ * performs (delete only with prune), and is assigned on each target identity, never on a resource group or
+ * subscription.
+ */
+
+let gcp: TfModule;
+let azure: TfModule;
+beforeAll(async () => {
+  [gcp, azure] = await Promise.all([loadModule(MODULE_DIRS.gcp), loadModule(MODULE_DIRS.azure)]);
+});
+
+const resourcesOf = (m: TfModule, type: string): Record<string, Block> => m.resources[type] ?? {};
+
+describe('GCP', () => {
+  it('the custom role has exactly the permissions the code uses: getIamPolicy and setIamPolicy', () => {
+    const used = gcpPermissions(tsFilesUnder('functions/gcp'));
+    expect(used).toEqual(['iam.serviceAccounts.getIamPolicy', 'iam.serviceAccounts.setIamPolicy']);
+    expect([...(gcp.locals.target_sa_permissions as string[])].sort()).toEqual(used);
+    const roles = [
+      ...Object.values(resourcesOf(gcp, 'google_project_iam_custom_role')),
+      ...Object.values(resourcesOf(gcp, 'google_organization_iam_custom_role')),
+    ];
+    expect(roles).toHaveLength(2);
+    for (const role of roles) expect(role.permissions).toBe(`\${local.target_sa_permissions}`);
+  });
+
+  it('binds the role on each target service account, and nothing at project, folder or organization level', () => {
+    const bindings = resourcesOf(gcp, 'google_service_account_iam_member');
+    expect(bindings.target?.for_each).toBe(`\${toset(var.target_service_accounts)}`);
+    expect(bindings.target?.role).toBe(`\${local.target_sa_role}`);
+    expect(bindings.target?.member).toBe(`serviceAccount:\${google_service_account.runtime.email}`);
+    expect(String(bindings.target?.service_account_id)).toContain(`/serviceAccounts/\${each.value}`);
+    const levelBindings = [...Object.keys(gcp.resources)].filter((type) =>
+      /^google_(project|folder|organization)_iam_(member|binding|policy)$/.test(type),
+    );
+    expect(levelBindings).toEqual([]);
+    const usesRole = Object.entries(gcp.resources).flatMap(([type, byName]) =>
+      Object.entries(byName)
+        .filter(([, block]) => /local\.target_sa_role\b/.test(JSON.stringify(block)))
+        .map(([name]) => `${type}.${name}`),
+    );
+    expect(usesRole).toEqual(['google_service_account_iam_member.target']);
+  });
+
+  it('gives the runtime service account nothing else than the target role and its own secrets', () => {
+    const grants = Object.entries(gcp.resources).flatMap(([type, byName]) =>
+      Object.entries(byName)
+        .filter(([, block]) => String(block.member ?? '').includes('google_service_account.runtime'))
+        .map(([name, block]) => `${type}.${name}:${block.role}`),
+    );
+    expect(grants.sort()).toEqual([
+      'google_secret_manager_secret_iam_member.runtime:roles/secretmanager.secretAccessor',
+      `google_service_account_iam_member.target:\${local.target_sa_role}`,
+    ]);
+  });
+
+  it('makes the HTTP function public only through the explicit allow_unauthenticated_http', () => {
+    expect('default' in (gcp.variables.allow_unauthenticated_http ?? {})).toBe(false);
+    const publics = Object.entries(gcp.resources).flatMap(([type, byName]) =>
+      Object.entries(byName)
+        .filter(([, block]) => block.member === 'allUsers' || block.member === 'allAuthenticatedUsers')
+        .map(([name, block]) => ({ id: `${type}.${name}`, block })),
+    );
+    expect(publics.map((p) => p.id)).toEqual(['google_cloud_run_service_iam_member.http_public']);
+    expect(publics[0]?.block.count).toBe(`\${var.allow_unauthenticated_http ? 1 : 0}`);
+    expect(publics[0]?.block.service).toBe(`\${google_cloudfunctions2_function.http.name}`);
+  });
+
+  it('deploys the three entry points index.ts registers, Pub/Sub ones internal only', () => {
+    const registered = registeredNames('functions/gcp/index.ts', ['http', 'cloudEvent']);
+    const entryPoints = gcp.locals.entry_points as Record<string, string>;
+    expect(Object.values(entryPoints).sort()).toEqual([...registered.keys()].sort());
+    const functions = resourcesOf(gcp, 'google_cloudfunctions2_function');
+    for (const [name, fn] of Object.entries(functions)) {
+      const build = (fn.build_config as Block[] | undefined)?.[0];
+      expect(build?.entry_point).toBe(`\${local.entry_points.${name}}`);
+      const kind = registered.get(entryPoints[name] ?? '');
+      const service = (fn.service_config as Block[] | undefined)?.[0];
+      expect(service?.ingress_settings).toBe(kind === 'http' ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY');
+      expect(service?.service_account_email).toBe(`\${google_service_account.runtime.email}`);
+      const secrets = (service?.dynamic as Block | undefined)?.secret_environment_variables;
+      expect(secrets, `${name} mounts the secrets`).toBeDefined();
+    }
+  });
+
+  it('retries queued events and dead-letters them (push), or retries through Eventarc', () => {
+    const events = resourcesOf(gcp, 'google_pubsub_subscription').events;
+    const deadLetter = (events?.dead_letter_policy as Block[] | undefined)?.[0];
+    expect(deadLetter?.dead_letter_topic).toBe(`\${google_pubsub_topic.dead_letter.id}`);
+    expect(deadLetter?.max_delivery_attempts).toBe(`\${var.max_delivery_attempts}`);
+    expect((events?.retry_policy as Block[] | undefined)?.[0]).toBeDefined();
+    expect(String((events?.push_config as Block[] | undefined)?.[0]?.push_endpoint)).toContain(
+      `\${google_cloudfunctions2_function.events.service_config[0].uri}`,
+    );
+    expect(resourcesOf(gcp, 'google_pubsub_subscription').dead_letter?.topic).toBe(
+      `\${google_pubsub_topic.dead_letter.id}`,
+    );
+    for (const name of ['events', 'schedule']) {
+      const fn = resourcesOf(gcp, 'google_cloudfunctions2_function')[name];
+      const dynamic = (fn?.dynamic ?? {}) as Block;
+      const trigger = ((dynamic.event_trigger ?? []) as Block[])[0];
+      expect(expr(trigger?.for_each)).toBe('local.push ? [] : [1]');
+      const content = ((trigger?.content ?? []) as Block[])[0];
+      expect(content?.retry_policy).toBe('RETRY_POLICY_RETRY');
+    }
+  });
+
+  it('schedules poll every 5 minutes and sweep hourly with data the schedule function accepts', () => {
+    const schedules = gcp.locals.schedules as Record<string, { schedule: string; data: string }>;
+    expect(schedules.poll?.schedule).toBe('*/5 * * * *');
+    expect(schedules.sweep?.schedule).toBe('0 * * * *');
+    for (const [task, s] of Object.entries(schedules)) expect(parseTask(JSON.parse(s.data))).toBe(task);
+    const job = resourcesOf(gcp, 'google_cloud_scheduler_job').task;
+    expect((job?.pubsub_target as Block[] | undefined)?.[0]?.topic_name).toBe(`\${google_pubsub_topic.schedule.id}`);
+  });
+});
+
+describe('Azure', () => {
+  const base = 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials';
+
+  it('the custom role has exactly the actions the code performs, delete only with prune', () => {
+    const used = azureActions(tsFilesUnder('functions/azure'));
+    expect(used).toEqual(expect.arrayContaining([`${base}/read`, `${base}/write`]));
+    expect(azure.locals.federated_credential_actions).toEqual([`${base}/read`, `${base}/write`]);
+    expect(azure.locals.federated_credential_prune_actions).toEqual([`${base}/delete`]);
+    expect(used.filter((a) => !a.endsWith('/delete'))).toEqual([`${base}/read`, `${base}/write`]);
+    const role = resourcesOf(azure, 'azurerm_role_definition').federated_credentials;
+    const permissions = (role?.permissions as Block[] | undefined)?.[0];
+    expect(expr(permissions?.actions)).toBe(
+      'var.prune ? concat(local.federated_credential_actions, local.federated_credential_prune_actions) : local.federated_credential_actions',
+    );
+    expect(list(permissions?.not_actions)).toEqual([]);
+    expect(permissions?.data_actions).toBeUndefined();
+    expect(Object.keys(resourcesOf(azure, 'azurerm_role_definition'))).toEqual(['federated_credentials']);
+  });
+
+  it('assigns the role on each target identity only', () => {
+    const assignments = resourcesOf(azure, 'azurerm_role_assignment');
+    expect(assignments.target?.for_each).toBe(`\${toset(var.target_identity_ids)}`);
+    expect(assignments.target?.scope).toBe(`\${each.value}`);
+    expect(assignments.target?.principal_id).toBe(`\${azurerm_user_assigned_identity.function.principal_id}`);
+    const usingRole = Object.entries(assignments).filter(([, a]) =>
+      String(a.role_definition_id ?? '').includes('azurerm_role_definition.federated_credentials'),
+    );
+    expect(usingRole.map(([name]) => name)).toEqual(['target']);
+    // Every other assignment is scoped to a single resource of this module, never a group or subscription.
+    const scopes = Object.fromEntries(Object.entries(assignments).map(([name, a]) => [name, a.scope]));
+    expect(scopes).toEqual({
+      target: `\${each.value}`,
+      deployer_secrets: `\${azurerm_key_vault.this.id}`,
+      function_secrets: `\${azurerm_key_vault_secret.this[each.key].resource_versionless_id}`,
+    });
+  });
+
+  it('runs the queue trigger and the timers the code registers, with the settings the code reads', () => {
+    const registered = registeredNames('functions/azure/index.ts', ['http', 'storageQueue', 'timer']);
+    expect([...registered.keys()]).toEqual(expect.arrayContaining(['webhook', 'manual', 'reconciler']));
+    // Timers are registered when their schedule settings are set: the module sets exactly the ones the code reads.
+    const read = [
+      ...readFileSync(join(REPO, 'functions/azure/index.ts'), 'utf8').matchAll(/process\.env\.(\w+_SCHEDULE)\b/g),
+    ];
+    const timers = azure.locals.timer_schedules as Record<string, string>;
+    expect(Object.keys(timers).sort()).toEqual(read.map((m) => m[1]).sort());
+    const app = resourcesOf(azure, 'azurerm_function_app_flex_consumption').this;
+    const settings = expr(app?.app_settings);
+    for (const key of ['ASTRO_IDENTITY_SYNC_CONFIG', 'ASTRO_IDENTITY_SYNC_QUEUE_NAME', 'AZURE_CLIENT_ID']) {
+      expect(settings).toContain(key);
+    }
+    expect(settings).toContain(`@Microsoft.KeyVault(SecretUri=\${azurerm_key_vault_secret.this[key].versionless_id})`);
+    expect(settings).toContain('var.schedules_enabled ? local.timer_schedules : {}');
+    expect(settings).not.toContain('FUNCTIONS_WORKER_RUNTIME');
+    expect(azure.variables.queue_name?.default).toBe('astro-identity-sync-events');
+  });
+});
