@@ -20,16 +20,26 @@ export const manualRequestSchema = z
 
 export type ManualRequest = z.output<typeof manualRequestSchema>;
 
+/** Where the manual token may also travel when `Authorization` carries an AWS SigV4 signature (Function URL AWS_IAM). */
+export const MANUAL_TOKEN_HEADER = 'x-astro-identity-sync-token';
+
 /**
- * Checks `Authorization: Bearer <token>` in constant time. Both sides are hashed first so neither the length nor a
- * prefix of the token leaks through timing.
+ * Checks `Authorization: Bearer <token>` (or the token header) in constant time. Both sides are hashed first so
+ * neither the length nor a prefix of the token leaks through timing.
  */
 export function assertBearer(headers: HeaderBag, token: string): void {
-  const header = normalizeHeaders(headers).authorization ?? '';
+  const normalized = normalizeHeaders(headers);
+  const header = normalized[MANUAL_TOKEN_HEADER]
+    ? `Bearer ${normalized[MANUAL_TOKEN_HEADER]}`
+    : (normalized.authorization ?? '');
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   const digest = (value: string) => createHash('sha256').update(value).digest();
   if (!match?.[1] || !timingSafeEqual(digest(match[1]), digest(token))) {
-    throw new WebhookRejectedError('unauthorized', 401, 'Missing or wrong "Authorization: Bearer <manual token>".');
+    throw new WebhookRejectedError(
+      'unauthorized',
+      401,
+      `Missing or wrong manual token: send "Authorization: Bearer <token>" (or "${MANUAL_TOKEN_HEADER}: <token>" when the URL uses AWS_IAM auth).`,
+    );
   }
 }
 

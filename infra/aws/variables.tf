@@ -50,7 +50,7 @@ variable "allowed_role_arns" {
 }
 
 variable "manual_url_auth_type" {
-  description = "Authorization of the manual function's URL: \"NONE\" (the default: the bearer token authenticates, compared in constant time) or \"AWS_IAM\" (SigV4 on top). AWS_IAM needs the code to accept the manual token outside the Authorization header, which SigV4 occupies; until it does, every AWS_IAM call is answered 401."
+  description = "Authorization of the manual function's URL: \"NONE\" (the default: the bearer token authenticates, compared in constant time) or \"AWS_IAM\" (SigV4 on top). With AWS_IAM, SigV4 occupies the Authorization header, so send the manual token in the x-astro-identity-sync-token header."
   type        = string
   default     = "NONE"
 

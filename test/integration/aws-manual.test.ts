@@ -44,6 +44,20 @@ describe('AWS manual invocation', () => {
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(1);
   });
 
+  it('accepts the token in its own header, so the Function URL can also require AWS_IAM (SigV4 in Authorization)', async () => {
+    const response = await fetch(stack.manualUrl, {
+      method: 'POST',
+      headers: {
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIA.../20261123/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=abc',
+        'x-astro-identity-sync-token': stack.manualToken,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ deployment: apiDeployment(), dryRun: true }),
+    });
+    expect(response.status).toBe(200);
+  });
+
   it('answers 422 for a denied target', async () => {
     const { status, json } = await invoke({
       deployment: apiDeployment({ effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/admin' }),
