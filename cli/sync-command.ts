@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
+import { azureDriverFactory } from '../functions/azure/azure-runtime.ts';
+import { readAzureClientSettings } from '../functions/azure/azure-settings.ts';
+import { createMsiClients } from '../functions/azure/msi-clients.ts';
 import { createAstroClient } from '../functions/common/astro-client.ts';
 import type { Env } from '../functions/common/function-runtime.ts';
 import { createGcpIamClient, gcpDriverFactory } from '../functions/gcp/gcp-runtime.ts';
@@ -23,12 +26,16 @@ interface SyncFlags {
 
 /**
  * Drivers for the clouds the config manages, with this workstation's credentials: the AWS default chain, Google
- * Application Default Credentials. A cloud with an empty allowlist is skipped, so no credentials are needed for it.
+ * Application Default Credentials, and Azure's DefaultAzureCredential (which includes `az login`). A cloud with an
+ * empty allowlist is skipped, so no credentials are needed for it.
  */
 export function workstationDrivers(config: Config, env: Env): Partial<Record<Target['cloud'], DriverFactory>> {
   return {
     ...(config.aws.allowedRoles.length > 0 ? { aws: awsDriverFactory(createIamClient(env), config) } : {}),
     ...(config.gcp.allowedServiceAccounts.length > 0 ? { gcp: gcpDriverFactory(createGcpIamClient(env), config) } : {}),
+    ...(config.azure.allowedIdentities.length > 0
+      ? { azure: azureDriverFactory(createMsiClients(readAzureClientSettings(env)), config) }
+      : {}),
   };
 }
 

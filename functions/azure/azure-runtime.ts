@@ -1,4 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
+import type { Config } from '../../shared/config.ts';
+import type { DriverFactory } from '../../shared/process-batch.ts';
 import type { TargetDriver } from '../../shared/reconcile-target.ts';
 import {
   buildFunctionRuntime,
@@ -53,14 +55,16 @@ export async function loadAzureRuntime(
     env,
     resolve,
     logger,
-    drivers: {
-      azure: (target) => {
-        if (target.cloud !== 'azure') throw new Error(`not an Azure target: ${target.id}`);
-        return createFederatedCredentialsDriver(msi(target.subscriptionId), target, {
-          maxCredentials: config.azure.maxCredentials,
-        }) as TargetDriver<unknown>;
-      },
-    },
+    drivers: { azure: azureDriverFactory(msi, config) },
   });
   return { ...runtime, settings, msi };
+}
+
+export function azureDriverFactory(msi: MsiClients, config: Config): DriverFactory {
+  return (target) => {
+    if (target.cloud !== 'azure') throw new Error(`not an Azure target: ${target.id}`);
+    return createFederatedCredentialsDriver(msi(target.subscriptionId), target, {
+      maxCredentials: config.azure.maxCredentials,
+    }) as TargetDriver<unknown>;
+  };
 }

@@ -87,3 +87,61 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     expect((await sync('--all', '--deployment', 'x')).code).toBe(2);
   });
 });
+
+describe('sync on GCP and Azure', () => {
+  it('plans and applies on every cloud the config manages', async () => {
+    const { startGcpStack, LOCAL_POOL } = await import('../../local/gcp-stack.ts');
+    const azureStack = await import('../../local/azure-stack.ts');
+    const gcp = await startGcpStack();
+    const azure = await azureStack.startAzureStack({});
+    try {
+      const sa = 'astro-sync@acme-data.iam.gserviceaccount.com';
+      gcp.gcp.putServiceAccount(sa);
+      azure.seedIdentity('astro-sync');
+      gcp.astro.upsert(
+        apiDeployment({
+          id: 'clq2gsync0000000000000000',
+          name: 'g',
+          namespace: 'gsync-ns',
+          cloudProvider: 'GCP',
+          effectiveWorkloadIdentity: sa,
+        }),
+      );
+      gcp.astro.upsert(
+        apiDeployment({
+          id: 'clq2async0000000000000000',
+          name: 'a',
+          namespace: 'async-ns',
+          cloudProvider: 'AZURE',
+          oidcIssuerUrl: azureStack.LOCAL_AKS_ISSUER,
+          effectiveWorkloadIdentity: azureStack.identityResourceId('astro-sync'),
+        }),
+      );
+      const file = join(tmpdir(), `sync-multi-${process.pid}.yaml`);
+      writeFileSync(
+        file,
+        `astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }
+gcp: { allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"], pools: { default: ${LOCAL_POOL} } }
+azure: { allowedIdentities: ["${azureStack.LOCAL_SUBSCRIPTION}/${azureStack.LOCAL_RESOURCE_GROUP}/astro-*"] }
+`,
+      );
+      const env = { ...azure.env, ...gcp.env };
+      let stdout = '';
+      const io = {
+        stdout: (c: string) => {
+          stdout += c;
+        },
+        stderr: () => undefined,
+        readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
+      };
+      expect(await main(['sync', '--config', file, '--all', '--apply'], io, env)).toBe(0);
+      expect(stdout).toContain('gcp astro-sync@acme-data.iam.gserviceaccount.com: added 6');
+      expect(stdout).toMatch(/azure .*astro-sync: added 6/);
+      expect(
+        azure.azure.credentials(azureStack.LOCAL_SUBSCRIPTION, azureStack.LOCAL_RESOURCE_GROUP, 'astro-sync'),
+      ).toHaveLength(6);
+    } finally {
+      await Promise.all([gcp.close(), azure.close()]);
+    }
+  });
+});
