@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WebhookRejectedError } from '../../shared/errors.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
-import { toErrorResponse } from '../common/http-error.ts';
+import { logAndAnswer } from '../common/http-error.ts';
 import type { PipelineLogger } from '../common/pipeline.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -36,16 +36,8 @@ export function assertPost(event: HttpEvent): void {
   }
 }
 
-/** Maps any error to the `{"error": {...}}` answer; rejections are warnings, the rest errors with the stack. */
+/** Maps any error to the `{"error": {...}}` answer, logged once. */
 export function errorResult(error: unknown, logger: PipelineLogger): HttpResult {
-  const response = toErrorResponse(error);
-  if (response.status >= 500)
-    logger.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
-  else
-    logger.warn('request rejected', {
-      status: response.status,
-      code: response.body.error.code,
-      reason: response.body.error.message,
-    });
+  const response = logAndAnswer(error, logger);
   return json(response.status, response.body);
 }

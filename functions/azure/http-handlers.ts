@@ -1,7 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { WebhookRejectedError } from '../../shared/errors.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
-import { toErrorResponse } from '../common/http-error.ts';
+import { logAndAnswer } from '../common/http-error.ts';
 import type { PipelineLogger } from '../common/pipeline.ts';
 import { type FlowRequest, type FlowResponse, handleManual, handleWebhookNow } from '../common/request-flows.ts';
 import { contextLogger, withInvocationLogger } from './azure-logger.ts';
@@ -40,16 +40,7 @@ export async function readRawBody(request: HttpRequest): Promise<Uint8Array> {
 
 /** Rejections are warnings; anything answered with 5xx is an error with its stack (never a secret: see toErrorResponse). */
 function errorResult(error: unknown, logger: PipelineLogger): HttpResponseInit {
-  const response = toErrorResponse(error);
-  if (response.status >= 500) {
-    logger.error('request failed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  } else {
-    logger.warn('request rejected', {
-      status: response.status,
-      code: response.body.error.code,
-      reason: response.body.error.message,
-    });
-  }
+  const response = logAndAnswer(error, logger);
   return json(response.status, response.body);
 }
 

@@ -1,5 +1,6 @@
 import { AstroApiError } from '../../shared/astro-api.ts';
 import { IdentitySyncError, WebhookRejectedError } from '../../shared/errors.ts';
+import type { PipelineLogger } from './pipeline.ts';
 
 export interface ErrorResponse {
   readonly status: number;
@@ -20,4 +21,22 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     return { status: 400, body: { error: { code: error.code, message: error.message } } };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'Internal error; see the function logs.' } } };
+}
+
+/**
+ * The error answer every runtime sends, logged once: a rejection is a warning with its code and reason; a 5xx is an
+ * error with the stack (the answer itself stays generic, so nothing internal or secret reaches the caller).
+ */
+export function logAndAnswer(error: unknown, logger: PipelineLogger): ErrorResponse {
+  const response = toErrorResponse(error);
+  if (response.status >= 500) {
+    logger.error('request failed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  } else {
+    logger.warn('request rejected', {
+      status: response.status,
+      code: response.body.error.code,
+      reason: response.body.error.message,
+    });
+  }
+  return response;
 }

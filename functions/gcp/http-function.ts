@@ -1,7 +1,7 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { WebhookRejectedError } from '../../shared/errors.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
-import { toErrorResponse } from '../common/http-error.ts';
+import { logAndAnswer } from '../common/http-error.ts';
 import { handleManual, handleWebhookNow } from '../common/request-flows.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 
@@ -38,15 +38,7 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
           : await handleWebhookNow(runtime, request, logger);
       res.status(response.status).json(response.body);
     } catch (error) {
-      const response = toErrorResponse(error);
-      if (response.status >= 500)
-        logger.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
-      else
-        logger.warn('request rejected', {
-          status: response.status,
-          code: response.body.error.code,
-          reason: response.body.error.message,
-        });
+      const response = logAndAnswer(error, logger);
       res.status(response.status).json(response.body);
     }
   };
