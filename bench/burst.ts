@@ -1,0 +1,153 @@
+/**
+ * Part 4: a burst. 200 Deployments created at once across 10 roles, on DEDICATED clusters with the namespace
+ * wildcard enabled (one `system:serviceaccount:<ns>:*` pattern each, so 20 per role fit the default 2048 quota).
+ *
+ * - stack: the real path. 200 signed webhooks posted concurrently to the webhook Function URL, PutEvents to the
+ *   emulated bus, the bus delivering each event to the reconciler handler one at a time (reserved concurrency 1),
+ *   Slack notified per change. Converged = every webhook answered and every delivery finished.
+ * - one batch: processBatch over the 200 at once (an SQS batch, the sync CLI): one read-plan-write-verify per role.
+ * - lanes: 200 concurrent one-event processBatch calls on one warm instance sharing TargetLanes.
+ * Zero lost: every namespace's pattern is checked in its role's final trust policy.
+ */
+import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
+import type { AwsEmulator } from '../local/aws-emulator/server.ts';
+import { startAwsEmulator } from '../local/aws-emulator/server.ts';
+import { defaultLocalConfig, startAwsStack } from '../local/aws-stack.ts';
+import { parseConfig } from '../shared/config.ts';
+import { processBatch } from '../shared/process-batch.ts';
+import { TargetLanes } from '../shared/target-lanes.ts';
+import { signWebhook } from '../shared/webhook-signer.ts';
+import {
+  type BenchDeployment,
+  batchItem,
+  benchConfig,
+  benchDeployments,
+  deploymentEvent,
+  EC2_TRUST,
+  handlerEnv,
+  roleArn,
+  seededRandom,
+} from './fixtures.ts';
+
+export type BurstPath = 'stack' | 'one-batch' | 'lanes';
+
+export interface BurstRow {
+  readonly path: BurstPath;
+  readonly deployments: number;
+  readonly roles: number;
+  /** Until every namespace is granted (stack: every delivery finished). */
+  readonly convergeMs: number;
+  /** Stack only: until all 200 webhooks were answered 202. */
+  readonly acceptedMs?: number;
+  readonly reads: number;
+  readonly writes: number;
+  readonly putEvents?: number;
+  readonly lost: number;
+  readonly failedEvents: number;
+  readonly slackMessages?: number;
+}
+
+const roleName = (i: number, roles: number) => `astro-burst-${String(i % roles).padStart(2, '0')}`;
+
+function setUp(aws: AwsEmulator, count: number, roles: number, seed: number): BenchDeployment[] {
+  for (let r = 0; r < roles; r++) aws.putRole(roleName(r, roles), EC2_TRUST);
+  return benchDeployments(count, { roleArn: (i) => roleArn(roleName(i, roles)), seed });
+}
+
+/** Deployments whose `<ns>:*` pattern is missing from their role at the end. */
+function countLost(aws: AwsEmulator, deployments: readonly BenchDeployment[], roles: number): number {
+  const texts = new Map<string, string>();
+  for (let r = 0; r < roles; r++) texts.set(roleName(r, roles), aws.getTrustPolicyText(roleName(r, roles)));
+  return deployments.filter((d, i) => {
+    const text = texts.get(roleName(i, roles)) ?? '';
+    return !text.includes(`"system:serviceaccount:${d.namespace}:*"`);
+  }).length;
+}
+
+function iamCounts(aws: AwsEmulator) {
+  return { reads: aws.count('GetRole'), writes: aws.count('UpdateAssumeRolePolicy') };
+}
+
+export async function burstThroughStack(count: number, roles: number): Promise<BurstRow> {
+  const stack = await startAwsStack({
+    config: `${defaultLocalConfig()}wildcard:\n  enabled: true\n`,
+    logLevel: 'SILENT',
+  });
+  try {
+    const deployments = setUp(stack.aws, count, roles, 42);
+    stack.aws.resetCalls();
+    const started = performance.now();
+    const statuses = await Promise.all(
+      deployments.map(async (d, i) => {
+        const body = JSON.stringify(deploymentEvent(d.raw));
+        const headers = signWebhook({ secret: stack.webhookSecret, id: `msg_burst_${i}`, body });
+        const response = await fetch(stack.webhookUrl, { method: 'POST', headers, body });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    const acceptedMs = performance.now() - started;
+    await stack.idle();
+    const convergeMs = performance.now() - started;
+    const rejected = statuses.filter((s) => s !== 202).length;
+    return {
+      path: 'stack',
+      deployments: count,
+      roles,
+      convergeMs,
+      acceptedMs,
+      ...iamCounts(stack.aws),
+      putEvents: stack.aws.count('PutEvents'),
+      lost: countLost(stack.aws, deployments, roles),
+      failedEvents: rejected + stack.deadLetters.length,
+      slackMessages: stack.slack.messages.length,
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+export async function burstThroughBatch(count: number, roles: number, path: 'one-batch' | 'lanes'): Promise<BurstRow> {
+  const aws = await startAwsEmulator();
+  const configText = benchConfig({ wildcard: true });
+  const iam = createIamClient(handlerEnv(aws.url, configText));
+  try {
+    const config = parseConfig(configText);
+    const deployments = setUp(aws, count, roles, 42);
+    const items = deployments.map((d, i) => batchItem(d.raw, `msg_burst_${i}`));
+    const options = {
+      config,
+      drivers: { aws: awsDriverFactory(iam, config) },
+      lanes: new TargetLanes(),
+      random: seededRandom(), // the reconciler's jitter: fixed, so runs repeat
+    };
+    aws.resetCalls();
+    const started = performance.now();
+    const reports =
+      path === 'one-batch'
+        ? await processBatch(items, options)
+        : (await Promise.all(items.map((item) => processBatch([item], options)))).flat();
+    const convergeMs = performance.now() - started;
+    const failedEvents = reports.filter((r) => r.results.some((x) => x.status !== 'granted')).length;
+    return {
+      path,
+      deployments: count,
+      roles,
+      convergeMs,
+      ...iamCounts(aws),
+      lost: countLost(aws, deployments, roles),
+      failedEvents,
+    };
+  } finally {
+    iam.destroy();
+    await aws.close();
+  }
+}
+
+export async function measureBurst(options: { deployments: number; roles: number }): Promise<BurstRow[]> {
+  return [
+    await burstThroughStack(options.deployments, options.roles),
+    await burstThroughBatch(options.deployments, options.roles, 'one-batch'),
+    await burstThroughBatch(options.deployments, options.roles, 'lanes'),
+  ];
+}

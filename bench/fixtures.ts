@@ -1,0 +1,167 @@
+/**
+ * Deterministic inputs for every benchmark: Astro-like namespaces from a fixed seed, Deployments as the Astro API
+ * returns them, role ARNs, configs and the events each entry point takes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
+import type { Deployment } from '../shared/deployment.ts';
+import { deploymentSchema } from '../shared/deployment.ts';
+import type { BatchItem } from '../shared/process-batch.ts';
+
+export const BENCH_SEED = 20_261_108;
+export const BENCH_ACCOUNT = '123456789012';
+export const BENCH_ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/B3NCH0123456789ABCDEF0123456789A';
+/** A quota large enough for 50 Deployments (300 exact subjects) on one shared role; the config allows up to 65536. */
+export const LARGE_QUOTA = 65_536;
+
+export const EC2_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'Ec2', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+/** mulberry32: a tiny seeded PRNG, so every run benchmarks the same namespaces. */
+export function seededRandom(seed = BENCH_SEED): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ADJECTIVES = ['nebular', 'cosmic', 'stellar', 'quasarian', 'galactic', 'lunar', 'solar', 'orbital', 'radiant'];
+const NOUNS = ['gravity', 'lens', 'orbit', 'nebula', 'comet', 'pulsar', 'horizon', 'quasar', 'meteor', 'aurora'];
+
+export interface BenchDeployment {
+  readonly namespace: string;
+  readonly airflowVersion: string;
+  readonly raw: Record<string, unknown>;
+}
+
+/** `count` unique Astro-style namespaces (`stellar-orbit-4821`), Airflow 2 and 3 mixed, from a fixed seed. */
+export function benchDeployments(
+  count: number,
+  options: { roleArn: (index: number) => string; seed?: number; prefix?: string },
+): BenchDeployment[] {
+  const random = seededRandom(options.seed ?? BENCH_SEED);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const seen = new Set<string>();
+  const result: BenchDeployment[] = [];
+  for (let attempt = 0; result.length < count && attempt < count * 20; attempt++) {
+    const namespace = `${options.prefix ?? ''}${pick(ADJECTIVES)}-${pick(NOUNS)}-${1000 + Math.floor(random() * 9000)}`;
+    if (seen.has(namespace)) continue;
+    seen.add(namespace);
+    const index = result.length;
+    const airflow2 = random() < 0.5;
+    const airflowVersion = airflow2 ? '2.10.3' : '3.0.2';
+    const raw = {
+      id: `clbench${String(index).padStart(6, '0')}${namespace.replace(/-/g, '').slice(0, 12)}`,
+      name: `bench-${index}`,
+      namespace,
+      organizationId: 'clorgbench00000000000000',
+      workspaceId: 'clwsbench000000000000000',
+      clusterId: 'clclbench000000000000000',
+      cloudProvider: 'AWS',
+      region: 'us-east-1',
+      type: 'DEDICATED',
+      airflowVersion,
+      astroRuntimeVersion: airflow2 ? '12.4.0' : '3.0-1',
+      status: 'HEALTHY',
+      createdAt: '2026-11-20T10:00:00Z',
+      updatedAt: '2026-11-20T10:00:00Z',
+      oidcIssuerUrl: BENCH_ISSUER,
+      effectiveWorkloadIdentity: options.roleArn(index),
+    };
+    result.push({ namespace, airflowVersion, raw });
+  }
+  if (result.length < count) throw new Error(`could not generate ${count} unique namespaces`);
+  return result;
+}
+
+export function roleArn(roleName: string): string {
+  return `arn:aws:iam::${BENCH_ACCOUNT}:role/${roleName}`;
+}
+
+/** The reconciler's config: AWS only, Slack off (the CLI path has no Slack either), quota as given. */
+export function benchConfig(options: { maxSize?: number; wildcard?: boolean } = {}): string {
+  return JSON.stringify({
+    aws: { allowedRoles: [`arn:aws:iam::${BENCH_ACCOUNT}:role/astro-*`], trustPolicyMaxSize: options.maxSize ?? 2048 },
+    wildcard: { enabled: options.wildcard === true },
+    slack: { mode: 'off' },
+  });
+}
+
+/** The environment the AWS functions read, pointed at the emulator. */
+export function handlerEnv(endpoint: string, config: string): Record<string, string> {
+  return {
+    ASTRO_IDENTITY_SYNC_CONFIG: config,
+    ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: endpoint,
+    AWS_REGION: 'us-east-1',
+    LOG_LEVEL: 'SILENT',
+  };
+}
+
+export function deploymentEvent(raw: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'deployment.created',
+    timestamp: '2026-11-20T10:00:05Z',
+    data: { organizationId: raw.organizationId, deploymentId: raw.id, deployment: raw },
+  };
+}
+
+/** The event the rule hands the reconciler (the webhook published `{webhookId, event}` as the detail). */
+export function eventBridgeEvent(raw: Record<string, unknown>, webhookId: string): EventBridgeEvent<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': EVENT_DETAIL_TYPE,
+    source: EVENT_SOURCE,
+    account: BENCH_ACCOUNT,
+    time: '2026-11-20T10:00:06Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { webhookId, event: deploymentEvent(raw) },
+  };
+}
+
+/** An SQS batch as the event source mapping delivers it (EventBridge -> SQS keeps the whole envelope). */
+export function sqsEvent(raws: ReadonlyArray<Record<string, unknown>>, firstId: number): SQSEvent {
+  return {
+    Records: raws.map((raw, i) => {
+      const envelope = eventBridgeEvent(raw, `msg_bench_${firstId + i}`);
+      return {
+        messageId: `m-${firstId + i}`,
+        receiptHandle: `r-${firstId + i}`,
+        body: JSON.stringify(envelope),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: '0',
+          SenderId: 'bench',
+          ApproximateFirstReceiveTimestamp: '0',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:us-east-1:${BENCH_ACCOUNT}:astro-identity-sync`,
+        awsRegion: 'us-east-1',
+      };
+    }),
+  };
+}
+
+export function batchItem(raw: Record<string, unknown>, eventId: string): BatchItem {
+  const deployment: Deployment = deploymentSchema.parse(raw);
+  return { eventId, type: 'deployment.created', deployment };
+}
+
+/** The subjects a person copies from the Astro UI for one Deployment (the six service accounts). */
+export function manualSubjects(namespace: string, airflowVersion: string): string[] {
+  const web = airflowVersion.startsWith('2.') ? 'webserver' : 'apiserver';
+  const accounts = ['dag-processor', 'scheduler', 'triggerer', web, 'worker'].map(
+    (c) => `${namespace}-${c}-serviceaccount`,
+  );
+  return [...accounts, `${namespace}-kpo`].map((sa) => `system:serviceaccount:${namespace}:${sa}`);
+}
