@@ -153,6 +153,10 @@ export async function reconcileTarget<Doc>(
       }
       await sleep(backoff(attempt, baseDelayMs, random));
     }
+    // Without an etag, a writer that read before our write may still overwrite it: wait out such a writer's
+    // read-modify-write (twice our own cycle) before the verify read, so one read checks both.
+    let window = Math.max(options.settleMs ?? 0, 2 * (now() - cycleStart));
+    if (wrote && driver.settle) await sleep(window + Math.round(random() * window));
     try {
       // Verify (after a write) or re-read (after a conflict); the next round plans from what is really there.
       current = await driver.read();
@@ -160,27 +164,25 @@ export async function reconcileTarget<Doc>(
       failAll(error);
       break;
     }
-    const lost = pending.some((request) => stillMissing(driver, current, request));
-    if (lost) {
-      await sleep(backoff(attempt, baseDelayMs, random));
-    } else if (wrote && driver.settle) {
-      // Wait for a quiet window: a writer that read before our write shows up as a change within the window. Each
-      // change doubles the window (more writers are in flight); a loss ends the wait and the next round rewrites.
-      let window = Math.max(options.settleMs ?? 0, 2 * (now() - cycleStart));
-      let seen = JSON.stringify(current);
-      for (let check = 0; check < 6; check++) {
-        await sleep(window + Math.round(random() * window));
-        try {
-          current = await driver.read();
-        } catch (error) {
-          failAll(error);
-          break;
-        }
-        const after = JSON.stringify(current);
-        if (after === seen || pending.some((request) => stillMissing(driver, current, request))) break;
-        seen = after;
-        window *= 2;
+    // Quiet when the target holds exactly what we wrote. If someone else wrote meanwhile (our entries still there),
+    // more writers may be in flight: wait a doubled window and look again, at most twice, so sustained contention
+    // cannot hold an event forever (a loss after that is what the hourly sweep repairs).
+    let seen = JSON.stringify(next);
+    for (let check = 0; wrote && driver.settle && check < 2; check++) {
+      const latest = JSON.stringify(current);
+      if (latest === seen || pending.some((request) => stillMissing(driver, current, request))) break;
+      seen = latest;
+      window *= 2;
+      await sleep(window + Math.round(random() * window));
+      try {
+        current = await driver.read();
+      } catch (error) {
+        failAll(error);
+        break;
       }
+    }
+    if (pending.some((request) => stillMissing(driver, current, request))) {
+      await sleep(backoff(attempt, baseDelayMs, random));
     }
   }
   return outcomes;

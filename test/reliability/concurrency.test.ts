@@ -35,10 +35,12 @@ const queued = (i: number, overrides: Record<string, unknown>) =>
   });
 
 describe(`concurrency: ${EVENTS} events at once on one target, from ${INSTANCES} instances that share nothing`, () => {
-  it('AWS: one role; IAM has no etag, so the verify read finds every lost update and writes again', async () => {
+  it('AWS: one role; IAM has no etag, so the verify read finds every lost update and writes again', {
+    timeout: 90_000,
+  }, async () => {
     const stack = await startAwsStack({
-      // Five writers race on one role with no etag; a 150 ms quiet window outlasts their read-modify-write cycles.
-      config: `aws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 16384, settleMs: 150 }\nwildcard: { enabled: true }\n`,
+      // Five writers race on one role with no etag; a 300 ms quiet window outlasts their read-modify-write cycles on a busy 2-core machine.
+      config: `aws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 16384, settleMs: 300 }\nwildcard: { enabled: true }\n`,
       asyncRetries: 2,
     });
     closers.push(() => stack.close());
