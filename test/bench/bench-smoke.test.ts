@@ -9,8 +9,6 @@ import { compareWithManual } from '../../bench/compare-manual.ts';
 import { measureEventCosts } from '../../bench/event-costs.ts';
 import { EC2_TRUST, manualSubjects } from '../../bench/fixtures.ts';
 import { manualEdit } from '../../bench/manual-cli.ts';
-import { createIamClient } from '../../functions/aws/aws-runtime.ts';
-import { createTrustPolicyDriver } from '../../functions/aws/trust-policy-driver.ts';
 
 /** Read + verify read, plus the settle re-read when the driver declares an etag-less target that needs it. */
 /** A changed event reads twice: before planning, and once to verify (after the quiet window IAM needs). */
