@@ -127,11 +127,11 @@ data "aws_iam_policy_document" "reconciler" {
     resources = ["${aws_cloudwatch_log_group.function["reconciler"].arn}:*"]
   }
 
-  # The async invoke config's on_failure destination is sent with the function's own role.
+  # Not called by the code: the Lambda service polls the events queue for the event source mapping with this role.
   statement {
-    sid       = "SendFailedEventsToDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
+    sid       = "PollEventsQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.events.arn]
   }
 }
 
@@ -173,6 +173,24 @@ data "aws_iam_policy_document" "dead_letter_queue" {
     sid       = "EventBridgeRuleDeadLetters"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.deployment_changed.arn]
+    }
+  }
+}
+
+# The rule delivers matching events to the events queue with the EventBridge service principal, and nothing else may.
+data "aws_iam_policy_document" "events_queue" {
+  statement {
+    sid       = "EventBridgeRuleDelivers"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.events.arn]
     principals {
       type        = "Service"
       identifiers = ["events.amazonaws.com"]

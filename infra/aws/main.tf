@@ -1,12 +1,13 @@
 # astro-identity-sync on AWS: four Lambda functions from the zips `npm run build` writes (dist/aws/<function>.zip).
 #
 #   webhook    Function URL (auth NONE: the Standard Webhooks signature authenticates) -> PutEvents on the bus
-#   reconciler EventBridge rule target; the only event-driven writer of trust policies (reserved concurrency 1)
+#   reconciler SQS event source (the "events" queue the EventBridge rule feeds), batches of up to 10; the only
+#              event-driven writer of trust policies (reserved concurrency 1)
 #   manual     Function URL (bearer token; AWS_IAM optional, see manual_url_auth_type); synchronous, dry runs
 #   scheduled  EventBridge Scheduler: {"task":"poll"} every 5 minutes, {"task":"sweep"} hourly
 #
-# Failed events end in one SQS dead-letter queue (EventBridge target DLQ and the Lambda async on_failure
-# destination), watched by a CloudWatch alarm.
+# Failed events end in one SQS dead-letter queue (EventBridge target DLQ, the events queue's redrive policy and the
+# scheduled function's async on_failure destination), watched by a CloudWatch alarm.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -62,8 +63,13 @@ locals {
     sweep = { expression = "rate(1 hour)", input = "{\"task\":\"sweep\"}" }
   }
 
-  # Functions invoked asynchronously: Lambda retries them, then sends the event to the dead-letter queue.
-  async_functions = ["reconciler", "scheduled"]
+  # Functions invoked asynchronously: Lambda retries them, then sends the event to the dead-letter queue. The
+  # reconciler is not one of them: its event source mapping polls the events queue and invokes it synchronously.
+  async_functions = ["scheduled"]
+
+  # AWS guidance for an SQS event source: a visibility timeout of at least 6x the function timeout (plus the batching
+  # window), so a batch being processed, or retried after throttling, does not reappear and run twice.
+  events_visibility_timeout = 6 * local.functions.reconciler.timeout + var.reconciler_maximum_batching_window_in_seconds
 
   secret_names = {
     webhook = "webhook-secret"
@@ -251,7 +257,7 @@ resource "aws_cloudwatch_event_bus" "this" {
 
 resource "aws_cloudwatch_event_rule" "deployment_changed" {
   name           = "${var.name_prefix}-deployment-changed"
-  description    = "Deployment events from the astro-identity-sync webhook to the reconciler"
+  description    = "Deployment events from the astro-identity-sync webhook to the reconciler's events queue"
   event_bus_name = aws_cloudwatch_event_bus.this.name
   event_pattern = jsonencode({
     source        = [local.event_source]
@@ -264,10 +270,10 @@ resource "aws_cloudwatch_event_target" "reconciler" {
   rule           = aws_cloudwatch_event_rule.deployment_changed.name
   event_bus_name = aws_cloudwatch_event_bus.this.name
   target_id      = "reconciler"
-  arn            = aws_lambda_function.this["reconciler"].arn
+  arn            = aws_sqs_queue.events.arn
 
-  # Delivery to Lambda (throttling at reserved concurrency 1 included) is retried for a day; what still cannot be
-  # delivered goes to the dead-letter queue instead of being dropped.
+  # Delivery to the events queue is retried for a day; what still cannot be delivered goes to the dead-letter queue
+  # instead of being dropped.
   retry_policy {
     maximum_event_age_in_seconds = 86400
     maximum_retry_attempts       = 185
@@ -278,12 +284,57 @@ resource "aws_cloudwatch_event_target" "reconciler" {
   }
 }
 
-resource "aws_lambda_permission" "events" {
-  statement_id  = "AstroIdentitySyncEventBridge"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["reconciler"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.deployment_changed.arn
+# --- Events queue: the rule feeds it, the reconciler drains it in batches -----------------------------------------
+
+# Batching is what makes N events on one role cost one trust-policy write. The EventBridge envelope is the message
+# body (functions/aws/reconciler-handler.ts reads its detail). After events_max_receive_count receives a message
+# goes to the dead-letter queue.
+resource "aws_sqs_queue" "events" {
+  name                       = "${var.name_prefix}-events"
+  visibility_timeout_seconds = local.events_visibility_timeout
+  message_retention_seconds  = 345600
+  sqs_managed_sse_enabled    = true
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
+    maxReceiveCount     = var.events_max_receive_count
+  })
+  tags = var.tags
+}
+
+resource "aws_sqs_queue_policy" "events" {
+  queue_url = aws_sqs_queue.events.id
+  policy    = data.aws_iam_policy_document.events_queue.json
+}
+
+# The Lambda service polls the queue with the reconciler's role (sqs:ReceiveMessage, DeleteMessage,
+# GetQueueAttributes) and invokes it synchronously with up to reconciler_batch_size messages. Retryable failures come
+# back as batchItemFailures: only those messages return to the queue, after the visibility timeout.
+#
+# Two pollers at most (the minimum SQS allows), while the reconciler keeps its reserved concurrency (1 by default),
+# which still serializes the trust-policy writes: a second batch is throttled and returns to the queue after the
+# visibility timeout, counting as a receive toward events_max_receive_count.
+resource "aws_lambda_event_source_mapping" "reconciler" {
+  event_source_arn                   = aws_sqs_queue.events.arn
+  function_name                      = aws_lambda_function.this["reconciler"].arn
+  batch_size                         = var.reconciler_batch_size
+  maximum_batching_window_in_seconds = var.reconciler_maximum_batching_window_in_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = 2
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.reconciler_batch_size <= 10 || var.reconciler_maximum_batching_window_in_seconds >= 1
+      error_message = "A reconciler_batch_size above 10 needs reconciler_maximum_batching_window_in_seconds of at least 1."
+    }
+  }
+
+  # The role must allow polling before Lambda validates the mapping.
+  depends_on = [aws_iam_role_policy.function]
 }
 
 # --- Schedules -----------------------------------------------------------------------------------------------------

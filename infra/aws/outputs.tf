@@ -23,6 +23,16 @@ output "event_bus_name" {
   value       = aws_cloudwatch_event_bus.this.name
 }
 
+output "events_queue_url" {
+  description = "SQS queue the EventBridge rule feeds and the reconciler drains in batches."
+  value       = aws_sqs_queue.events.id
+}
+
+output "events_queue_arn" {
+  description = "ARN of the events queue."
+  value       = aws_sqs_queue.events.arn
+}
+
 output "dead_letter_queue_url" {
   description = "SQS queue holding events and runs that failed after all retries."
   value       = aws_sqs_queue.dead_letter.id

@@ -67,7 +67,7 @@ variable "manual_url_invoker_arns" {
 }
 
 variable "reconciler_reserved_concurrency" {
-  description = "Reserved concurrency of the reconciler. 1 (the default) serializes its trust-policy writes, which IAM cannot make conditional; higher values rely on the verify-and-retry loop alone."
+  description = "Reserved concurrency of the reconciler. 1 (the default) serializes its trust-policy writes, which IAM cannot make conditional, even though the SQS event source mapping runs up to 2 pollers; higher values rely on the verify-and-retry loop alone."
   type        = number
   default     = 1
 
@@ -77,8 +77,41 @@ variable "reconciler_reserved_concurrency" {
   }
 }
 
+variable "reconciler_batch_size" {
+  description = "Most messages of the events queue per reconciler invocation. Events on one role in a batch cost one trust-policy write. Above 10 needs reconciler_maximum_batching_window_in_seconds of at least 1."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reconciler_batch_size >= 1 && var.reconciler_batch_size <= 10000 && floor(var.reconciler_batch_size) == var.reconciler_batch_size
+    error_message = "reconciler_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "reconciler_maximum_batching_window_in_seconds" {
+  description = "Seconds the event source mapping gathers messages before invoking the reconciler with a batch smaller than reconciler_batch_size. 0-300."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.reconciler_maximum_batching_window_in_seconds >= 0 && var.reconciler_maximum_batching_window_in_seconds <= 300 && floor(var.reconciler_maximum_batching_window_in_seconds) == var.reconciler_maximum_batching_window_in_seconds
+    error_message = "reconciler_maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "events_max_receive_count" {
+  description = "Receives of a message of the events queue (failed or throttled reconciler batches included) before it moves to the dead-letter queue (the redrive policy's maxReceiveCount)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.events_max_receive_count >= 1 && var.events_max_receive_count <= 1000 && floor(var.events_max_receive_count) == var.events_max_receive_count
+    error_message = "events_max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
 variable "async_retry_attempts" {
-  description = "Lambda retries of a failed asynchronous invocation (reconciler from EventBridge, scheduled from the scheduler) before the event goes to the dead-letter queue. 0-2."
+  description = "Lambda retries of a failed asynchronous invocation of the scheduled function (from the scheduler) before the run goes to the dead-letter queue. 0-2."
   type        = number
   default     = 2
 

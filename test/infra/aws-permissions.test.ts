@@ -21,6 +21,12 @@ interface Statement {
 
 /** Actions the platform performs with the function's role, not the code: logs and the async on_failure destination. */
 const PLATFORM_ACTIONS = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
+/**
+ * Actions the Lambda service performs with the reconciler's role to poll the events queue for the event source
+ * mapping, not the code; allowed for the reconciler only, and only on that queue.
+ */
+const EVENT_SOURCE_ACTIONS = ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
+const EVENT_SOURCE_FUNCTION: AwsFunction = 'reconciler';
 /** Account-level reads that IAM cannot scope to a resource; the only actions allowed on "*". */
 const UNSCOPABLE_READS = new Set(['iam:GetAccountSummary']);
 const WRITERS = ['reconciler', 'manual', 'scheduled'] as const satisfies readonly AwsFunction[];
@@ -107,13 +113,15 @@ describe('AWS function roles', () => {
     (fn) => {
       const found = awsActions(reachableFiles(entry(fn)));
       const policy = functionPolicy(fn);
-      const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a));
+      const polls = fn === EVENT_SOURCE_FUNCTION ? EVENT_SOURCE_ACTIONS : [];
+      const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a) && !polls.includes(a));
       // Unconditional grants == unconditional calls; conditional ones (kms:Decrypt for customer-managed keys) alike.
       expect(own(granted(policy)), 'granted vs called').toEqual(actionsOf(found));
       expect(own(granted(policy, true)).filter((a) => a.startsWith('kms:'))).toEqual(actionsOf(found, true));
       expect(granted(policy).filter((a) => PLATFORM_ACTIONS.has(a) && !a.startsWith('logs:'))).toEqual(
         (aws.locals.async_functions as string[]).includes(fn) ? ['sqs:SendMessage'] : [],
       );
+      expect(granted(policy).filter((a) => EVENT_SOURCE_ACTIONS.includes(a))).toEqual(polls);
     },
   );
 
@@ -147,6 +155,12 @@ describe('AWS function roles', () => {
           expect(s.resources).toEqual([`\${aws_cloudwatch_log_group.function["${fn}"].arn}:*`]);
         }
         if (s.actions.includes('sqs:SendMessage')) expect(s.resources).toEqual([`\${aws_sqs_queue.dead_letter.arn}`]);
+        if (s.actions.some((a) => EVENT_SOURCE_ACTIONS.includes(a))) {
+          expect(fn, `${fn}/${s.sid}: polls the events queue`).toBe(EVENT_SOURCE_FUNCTION);
+          expect([...s.actions].sort()).toEqual(EVENT_SOURCE_ACTIONS);
+          expect(s.resources).toEqual([`\${aws_sqs_queue.events.arn}`]);
+          expect(s.conditional).toBe(false);
+        }
       }
     }
   });
@@ -209,11 +223,11 @@ describe('every AWS policy document', () => {
 });
 
 describe('AWS wiring', () => {
-  it('routes exactly what the webhook publishes to the reconciler, with retries and a dead-letter queue', () => {
+  it('routes exactly what the webhook publishes to the events queue, with retries and a dead-letter queue', () => {
     expect(aws.locals.event_source).toBe(EVENT_SOURCE);
     expect(aws.locals.event_detail_type).toBe(EVENT_DETAIL_TYPE);
     const target = aws.resources.aws_cloudwatch_event_target?.reconciler;
-    expect(target?.arn).toBe(`\${aws_lambda_function.this["reconciler"].arn}`);
+    expect(target?.arn).toBe(`\${aws_sqs_queue.events.arn}`);
     expect((target?.retry_policy as Block[] | undefined)?.[0]).toBeDefined();
     expect((target?.dead_letter_config as Block[] | undefined)?.[0]?.arn).toBe(`\${aws_sqs_queue.dead_letter.arn}`);
     const dlqPolicy = statements('dead_letter_queue');
@@ -221,8 +235,49 @@ describe('AWS wiring', () => {
     expect(JSON.stringify(policyDoc('dead_letter_queue'))).toContain('events.amazonaws.com');
   });
 
+  it('lets only the rule send to the events queue, which is encrypted and redrives to the dead-letter queue', () => {
+    const queue = aws.resources.aws_sqs_queue?.events;
+    expect(queue?.sqs_managed_sse_enabled).toBe(true);
+    const redrive = expr(queue?.redrive_policy);
+    expect(redrive).toContain('aws_sqs_queue.dead_letter.arn');
+    expect(redrive).toContain('var.events_max_receive_count');
+    expect(aws.variables.events_max_receive_count?.default).toBe(5);
+    // AWS guidance for Lambda event sources: visibility timeout >= 6x the function timeout.
+    expect(queue?.visibility_timeout_seconds).toBe(`\${local.events_visibility_timeout}`);
+    const fns = aws.locals.functions as Record<string, Block>;
+    expect(expr(aws.locals.events_visibility_timeout)).toContain('6 * local.functions.reconciler.timeout');
+    expect(typeof fns.reconciler?.timeout).toBe('number');
+    expect(aws.resources.aws_sqs_queue_policy?.events?.policy).toBe(
+      `\${data.aws_iam_policy_document.events_queue.json}`,
+    );
+    const policy = statements('events_queue');
+    expect(policy).toHaveLength(1);
+    expect(policy[0]?.actions).toEqual(['sqs:SendMessage']);
+    expect(policy[0]?.resources).toEqual([`\${aws_sqs_queue.events.arn}`]);
+    const doc = JSON.stringify(policyDoc('events_queue'));
+    expect(doc).toContain('events.amazonaws.com');
+    expect(doc).toContain('aws:SourceArn');
+    expect(doc).toContain('aws_cloudwatch_event_rule.deployment_changed.arn');
+  });
+
+  it('drains the events queue into the reconciler in batches, reporting failed items only', () => {
+    const mapping = aws.resources.aws_lambda_event_source_mapping?.reconciler;
+    expect(mapping?.event_source_arn).toBe(`\${aws_sqs_queue.events.arn}`);
+    expect(mapping?.function_name).toBe(`\${aws_lambda_function.this["reconciler"].arn}`);
+    expect(mapping?.batch_size).toBe(`\${var.reconciler_batch_size}`);
+    expect(mapping?.maximum_batching_window_in_seconds).toBe(`\${var.reconciler_maximum_batching_window_in_seconds}`);
+    expect(aws.variables.reconciler_batch_size?.default).toBe(10);
+    expect(aws.variables.reconciler_maximum_batching_window_in_seconds?.default).toBe(5);
+    expect(mapping?.function_response_types).toEqual(['ReportBatchItemFailures']);
+    expect((mapping?.scaling_config as Block[] | undefined)?.[0]?.maximum_concurrency).toBe(2);
+    // EventBridge no longer invokes the reconciler directly.
+    for (const [name, permission] of Object.entries(aws.resources.aws_lambda_permission ?? {})) {
+      expect(String(permission.function_name), name).not.toContain('reconciler');
+    }
+  });
+
   it('sends failed async invocations to the dead-letter queue and alarms on it', () => {
-    expect(aws.locals.async_functions).toEqual(['reconciler', 'scheduled']);
+    expect(aws.locals.async_functions).toEqual(['scheduled']);
     const invoke = aws.resources.aws_lambda_function_event_invoke_config?.async;
     expect(JSON.stringify(invoke?.destination_config)).toContain(`\${aws_sqs_queue.dead_letter.arn}`);
     const alarm = aws.resources.aws_cloudwatch_metric_alarm?.dead_letters;
