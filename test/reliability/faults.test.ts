@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe(`faults: ${AWS_EVENTS + GCP_EVENTS + AZURE_IDENTITIES * PER_IDENTITY} events across three clouds all converge`, () => {
   it(`AWS: ${AWS_EVENTS} events with throttling, 5xx and a concurrent writer on 20% of writes`, {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const stack = await startAwsStack({
       config: `webhook: { secrets: ["env:WEBHOOK_SECRET"] }\naws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 8192 }\nwildcard: { enabled: true }\n`,
