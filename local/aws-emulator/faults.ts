@@ -1,3 +1,4 @@
+import { SeededRoller } from '../seeded-roller.ts';
 import type { EventEntry } from './state.ts';
 
 /** Fault injection settings. `setFaults` replaces them as a whole; `setFaults({})` clears everything. */
@@ -30,44 +31,25 @@ export interface Faults {
 
 export type InjectedFault = 'throttle' | 'server-error';
 
-/** mulberry32: tiny, fast, and fully determined by its seed, so fault sequences replay identically. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
 export class FaultInjector {
   #faults: Faults = {};
   #sequence: Array<InjectedFault | 'ok'> = [];
-  #random: () => number;
+  #dice: SeededRoller;
 
   constructor(private readonly defaultSeed: number) {
-    this.#random = mulberry32(defaultSeed);
+    this.#dice = new SeededRoller(defaultSeed);
   }
 
   set(faults: Faults): void {
     this.#faults = { ...faults };
     this.#sequence = [...(faults.sequence ?? [])];
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
-    this.#random = mulberry32(faults.seed ?? this.defaultSeed);
+    this.#dice.reseed(faults.seed ?? this.defaultSeed);
   }
 
   get latencyMs(): number {
     return Math.max(0, this.#faults.latencyMs ?? 0);
-  }
-
-  /** Rate 0 never draws from the RNG and rate 1 always fires, so simple scripted scenarios need no seed. */
-  #roll(rate: number | undefined): boolean {
-    if (rate === undefined || rate <= 0) return false;
-    if (rate >= 1) return true;
-    return this.#random() < rate;
   }
 
   /** Decides whether this request is answered by an injected throttle or server error instead. */
@@ -76,14 +58,14 @@ export class FaultInjector {
     if (actions !== undefined && !actions.includes(action)) return undefined;
     const scripted = this.#sequence.shift();
     if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
-    if (this.#roll(this.#faults.throttleRate)) return 'throttle';
-    if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
+    if (this.#dice.roll(this.#faults.throttleRate)) return 'throttle';
+    if (this.#dice.roll(this.#faults.serverErrorRate)) return 'server-error';
     return undefined;
   }
 
   /** Returns the document a concurrent writer leaves behind, or undefined when no race happens this time. */
   concurrentOverwrite(before: unknown, after: unknown): { document: unknown } | undefined {
-    if (!this.#roll(this.#faults.concurrentWriterRate)) return undefined;
+    if (!this.#dice.roll(this.#faults.concurrentWriterRate)) return undefined;
     const writer = this.#faults.concurrentWriter;
     return { document: writer ? writer(before, after) : before };
   }

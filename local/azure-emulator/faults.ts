@@ -1,3 +1,4 @@
+import { SeededRoller } from '../seeded-roller.ts';
 /** Operation names used in the call log and in `AzureFaults.ops`. */
 export type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete';
 
@@ -28,32 +29,20 @@ export interface AzureFaults {
 
 export type InjectedFault = 'throttle' | 'server-error' | 'conflict';
 
-/** mulberry32: tiny and fully determined by its seed, so a fault scenario replays identically. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class AzureFaultInjector {
   #faults: AzureFaults = {};
   #sequence: Array<InjectedFault | 'ok'> = [];
-  #random: () => number;
+  #dice: SeededRoller;
 
   constructor(private readonly defaultSeed: number) {
-    this.#random = mulberry32(defaultSeed);
+    this.#dice = new SeededRoller(defaultSeed);
   }
 
   set(faults: AzureFaults): void {
     this.#faults = { ...faults };
     this.#sequence = [...(faults.sequence ?? [])];
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
-    this.#random = mulberry32(faults.seed ?? this.defaultSeed);
+    this.#dice.reseed(faults.seed ?? this.defaultSeed);
   }
 
   get latencyMs(): number {
@@ -68,13 +57,6 @@ export class AzureFaultInjector {
     return this.#faults.serverErrorStatus ?? 500;
   }
 
-  /** Rate 0 never draws from the RNG and rate 1 always fires, so simple scenarios need no seed. */
-  #roll(rate: number | undefined): boolean {
-    if (rate === undefined || rate <= 0) return false;
-    if (rate >= 1) return true;
-    return this.#random() < rate;
-  }
-
   pick(op: string): InjectedFault | undefined {
     const { ops } = this.#faults;
     if (ops !== undefined && !ops.includes(op)) return undefined;
@@ -82,8 +64,8 @@ export class AzureFaultInjector {
       const scripted = this.#sequence.shift();
       if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
     }
-    if (this.#roll(this.#faults.throttleRate)) return 'throttle';
-    if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
+    if (this.#dice.roll(this.#faults.throttleRate)) return 'throttle';
+    if (this.#dice.roll(this.#faults.serverErrorRate)) return 'server-error';
     return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { SeededRoller } from '../seeded-roller.ts';
 /** Fault injection settings. `setFaults` replaces them as a whole; `setFaults({})` clears everything. */
 export interface GcpFaults {
   /** Added to every response, error responses included. */
@@ -24,44 +25,25 @@ export interface GcpFaults {
 
 export type GcpInjectedFault = 'rate-limit' | 'server-error' | 'internal-error';
 
-/** mulberry32: tiny, fast, and fully determined by its seed, so fault sequences replay identically. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
 export class GcpFaultInjector {
   #faults: GcpFaults = {};
   #sequence: Array<GcpInjectedFault | 'ok'> = [];
-  #random: () => number;
+  #dice: SeededRoller;
 
   constructor(private readonly defaultSeed: number) {
-    this.#random = mulberry32(defaultSeed);
+    this.#dice = new SeededRoller(defaultSeed);
   }
 
   set(faults: GcpFaults): void {
     this.#faults = { ...faults };
     this.#sequence = [...(faults.sequence ?? [])];
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
-    this.#random = mulberry32(faults.seed ?? this.defaultSeed);
+    this.#dice.reseed(faults.seed ?? this.defaultSeed);
   }
 
   get latencyMs(): number {
     return Math.max(0, this.#faults.latencyMs ?? 0);
-  }
-
-  /** Rate 0 never draws from the RNG and rate 1 always fires, so simple scripted scenarios need no seed. */
-  #roll(rate: number | undefined): boolean {
-    if (rate === undefined || rate <= 0) return false;
-    if (rate >= 1) return true;
-    return this.#random() < rate;
   }
 
   /** Decides whether this request is answered by an injected 429 / 5xx instead of the real operation. */
@@ -70,13 +52,13 @@ export class GcpFaultInjector {
     if (methods !== undefined && !methods.includes(method)) return undefined;
     const scripted = this.#sequence.shift();
     if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
-    if (this.#roll(this.#faults.rateLimitRate)) return 'rate-limit';
-    if (this.#roll(this.#faults.serverErrorRate)) return 'server-error';
+    if (this.#dice.roll(this.#faults.rateLimitRate)) return 'rate-limit';
+    if (this.#dice.roll(this.#faults.serverErrorRate)) return 'server-error';
     return undefined;
   }
 
   /** Whether another writer races the caller right after this getIamPolicy. */
   concurrentWrite(): boolean {
-    return this.#roll(this.#faults.concurrentWriterRate);
+    return this.#dice.roll(this.#faults.concurrentWriterRate);
   }
 }
