@@ -1,78 +1,48 @@
-import type { iam_v1 } from '@googleapis/iam';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EMULATOR_TOKEN, googleCallError as failure, iamClientFor } from '../../local/gcp-emulator/iam-client.ts';
-import { type GcpEmulator, startGcpEmulator } from '../../local/gcp-emulator/server.ts';
+import { useGcpEmulator } from '../support/gcp-emulator-suite.ts';
 
 // Fault injection of the GCP IAM emulator and how the real @googleapis/iam client (gaxios) reacts to it.
 
 const SA = 'astro-sync+gcp@customer-proj.iam.gserviceaccount.com';
-const RESOURCE = `projects/-/serviceAccounts/${SA}`;
 const WI_ROLE = 'roles/iam.workloadIdentityUser';
 const POOL = 'astro-gke-prod.svc.id.goog';
 const ksa = (ns: string, name = `${ns}-worker-serviceaccount`) => `serviceAccount:${POOL}[${ns}/${name}]`;
 
-let emu: GcpEmulator;
-let client: iam_v1.Iam;
-
-async function read(version = 3, c = client): Promise<iam_v1.Schema$Policy> {
-  const res = await c.projects.serviceAccounts.getIamPolicy({
-    resource: RESOURCE,
-    'options.requestedPolicyVersion': version,
-  });
-  return res.data;
-}
-
-async function write(policy: iam_v1.Schema$Policy, c = client): Promise<iam_v1.Schema$Policy> {
-  return (await c.projects.serviceAccounts.setIamPolicy({ resource: RESOURCE, requestBody: { policy } })).data;
-}
-
-beforeAll(async () => {
-  emu = await startGcpEmulator();
-  client = iamClientFor(emu);
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(() => {
-  emu.setFaults({});
-  emu.putServiceAccount(SA);
-  emu.resetCalls();
-});
+const { suite, read, write } = useGcpEmulator(SA);
 
 describe('fault injection', () => {
   it('answers 429 RESOURCE_EXHAUSTED; the client does not retry POSTs by default', async () => {
-    emu.setFaults({ sequence: ['rate-limit'] });
+    suite.emu.setFaults({ sequence: ['rate-limit'] });
     const error = await failure(write({ bindings: [] }));
     expect(error).toMatchObject({ gaxios: true, status: 429, rpcStatus: 'RESOURCE_EXHAUSTED' });
     expect(error.message).toMatch(/^Quota exceeded for quota metric 'Write requests'/);
-    expect(emu.count('setIamPolicy')).toBe(1);
-    expect(emu.calls[0]?.body).toEqual({ policy: { bindings: [] } });
+    expect(suite.emu.count('setIamPolicy')).toBe(1);
+    expect(suite.emu.calls[0]?.body).toEqual({ policy: { bindings: [] } });
   });
 
   it('answers 503 UNAVAILABLE (and 500 INTERNAL), also without default retries', async () => {
-    emu.setFaults({ serverErrorRate: 1 });
+    suite.emu.setFaults({ serverErrorRate: 1 });
     expect(await failure(read())).toMatchObject({ status: 503, rpcStatus: 'UNAVAILABLE' });
-    emu.setFaults({ sequence: ['internal-error'] });
+    suite.emu.setFaults({ sequence: ['internal-error'] });
     expect(await failure(read())).toMatchObject({ status: 500, rpcStatus: 'INTERNAL' });
-    expect(emu.count('getIamPolicy')).toBe(2);
+    expect(suite.emu.count('getIamPolicy')).toBe(2);
   });
 
   it('lets a client that opts POST into gaxios retries ride out scripted faults', async () => {
     const retryConfig = { httpMethodsToRetry: ['POST'], retry: 3, retryDelay: 1, retryDelayMultiplier: 1 };
-    emu.setFaults({ sequence: ['rate-limit', 'server-error'], methods: ['getIamPolicy'] });
-    const policy = await read(3, iamClientFor(emu, EMULATOR_TOKEN, { retryConfig }));
+    suite.emu.setFaults({ sequence: ['rate-limit', 'server-error'], methods: ['getIamPolicy'] });
+    const policy = await read(3, iamClientFor(suite.emu, EMULATOR_TOKEN, { retryConfig }));
     expect(policy.etag).toBeDefined();
-    expect(emu.calls.map((c) => c.status)).toEqual([429, 503, 200]);
+    expect(suite.emu.calls.map((c) => c.status)).toEqual([429, 503, 200]);
   });
 
   it('restricts faults to the listed methods and replays rates from the seed', async () => {
-    emu.setFaults({ rateLimitRate: 1, methods: ['setIamPolicy'] });
+    suite.emu.setFaults({ rateLimitRate: 1, methods: ['setIamPolicy'] });
     const policy = await read();
     expect(await failure(write(policy))).toMatchObject({ status: 429 });
     const outcomes = async () => {
-      emu.setFaults({ rateLimitRate: 0.5, seed: 7 });
+      suite.emu.setFaults({ rateLimitRate: 0.5, seed: 7 });
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++)
         statuses.push(
@@ -90,23 +60,23 @@ describe('fault injection', () => {
   });
 
   it('adds latency to every response', async () => {
-    emu.setFaults({ latencyMs: 120 });
+    suite.emu.setFaults({ latencyMs: 120 });
     const started = performance.now();
     await read();
     expect(performance.now() - started).toBeGreaterThanOrEqual(110);
   });
 
   it('concurrentWriterRate makes the set after a get fail with 409; a fresh read-modify-write keeps both changes', async () => {
-    emu.setFaults({ concurrentWriterRate: 1 });
+    suite.emu.setFaults({ concurrentWriterRate: 1 });
     const stale = await read();
     const error = await failure(write({ ...stale, bindings: [{ role: WI_ROLE, members: [ksa('a')] }] }));
     expect(error).toMatchObject({ status: 409, rpcStatus: 'ABORTED' });
-    expect(emu.calls.map((c) => [c.method, c.status])).toEqual([
+    expect(suite.emu.calls.map((c) => [c.method, c.status])).toEqual([
       ['getIamPolicy', 200],
       ['concurrentWrite', 200],
       ['setIamPolicy', 409],
     ]);
-    emu.setFaults({});
+    suite.emu.setFaults({});
     const fresh = await read();
     const added = { role: WI_ROLE, members: [ksa('a')] };
     const result = await write({ ...fresh, bindings: [...(fresh.bindings ?? []), added] });
@@ -114,8 +84,8 @@ describe('fault injection', () => {
       { role: 'roles/iam.serviceAccountTokenCreator', members: ['user:concurrent-writer-1@example.com'] },
       added,
     ]);
-    expect(emu.count('setIamPolicy')).toBe(2);
-    emu.resetCalls();
-    expect(emu.calls).toEqual([]);
+    expect(suite.emu.count('setIamPolicy')).toBe(2);
+    suite.emu.resetCalls();
+    expect(suite.emu.calls).toEqual([]);
   });
 });

@@ -1,12 +1,10 @@
-import type { iam_v1 } from '@googleapis/iam';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { googleCallError as failure, iamClientFor } from '../../local/gcp-emulator/iam-client.ts';
-import { type GcpEmulator, startGcpEmulator } from '../../local/gcp-emulator/server.ts';
+import { describe, expect, it } from 'vitest';
+import { googleCallError as failure } from '../../local/gcp-emulator/iam-client.ts';
+import { useGcpEmulator } from '../support/gcp-emulator-suite.ts';
 
 // Policy validation and policy versions of the GCP IAM emulator, through the real @googleapis/iam client.
 
 const SA = 'astro-sync+gcp@customer-proj.iam.gserviceaccount.com';
-const RESOURCE = `projects/-/serviceAccounts/${SA}`;
 const WI_ROLE = 'roles/iam.workloadIdentityUser';
 const POOL = 'astro-gke-prod.svc.id.goog';
 const ksa = (ns: string, name = `${ns}-worker-serviceaccount`) => `serviceAccount:${POOL}[${ns}/${name}]`;
@@ -16,35 +14,7 @@ const POOL_MISSING_TEXT =
   'Identity Pool does not exist (other-gke.svc.id.goog). Please check that you specified a valid resource name as ' +
   'returned in the `name` attribute in the configuration API.';
 
-let emu: GcpEmulator;
-let client: iam_v1.Iam;
-
-async function read(version = 3, c = client): Promise<iam_v1.Schema$Policy> {
-  const res = await c.projects.serviceAccounts.getIamPolicy({
-    resource: RESOURCE,
-    'options.requestedPolicyVersion': version,
-  });
-  return res.data;
-}
-
-async function write(policy: iam_v1.Schema$Policy, c = client): Promise<iam_v1.Schema$Policy> {
-  return (await c.projects.serviceAccounts.setIamPolicy({ resource: RESOURCE, requestBody: { policy } })).data;
-}
-
-beforeAll(async () => {
-  emu = await startGcpEmulator();
-  client = iamClientFor(emu);
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(() => {
-  emu.setFaults({});
-  emu.putServiceAccount(SA);
-  emu.resetCalls();
-});
+const { suite, read, write } = useGcpEmulator(SA);
 
 describe('policy validation on write', () => {
   it('rejects a GKE member whose workload identity pool does not exist, with the exact IAM text', async () => {
@@ -56,7 +26,7 @@ describe('policy validation on write', () => {
     expect(await failure(write({ ...(await read()), bindings: [{ role: WI_ROLE, members: [late] }] }))).toMatchObject({
       status: 400,
     });
-    emu.addPool('late-gke.svc.id.goog');
+    suite.emu.addPool('late-gke.svc.id.goog');
     await expect(write({ ...(await read()), bindings: [{ role: WI_ROLE, members: [late] }] })).resolves.toBeDefined();
   });
 
@@ -139,7 +109,7 @@ describe('policy versions and conditions', () => {
   });
 
   it('renders conditions as <role>_withcond_<hash> in version 1 and refuses to take that back', async () => {
-    emu.putServiceAccount(SA, { version: 3, bindings: [{ role: WI_ROLE, members: [ksa('a')] }, conditional] });
+    suite.emu.putServiceAccount(SA, { version: 3, bindings: [{ role: WI_ROLE, members: [ksa('a')] }, conditional] });
     const v1 = await read(1);
     expect(v1.version).toBe(1);
     expect(v1.bindings?.[0]).toEqual({ role: WI_ROLE, members: [ksa('a')] });

@@ -1,7 +1,6 @@
-import type { iam_v1 } from '@googleapis/iam';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EMULATOR_TOKEN, googleCallError as failure, iamClientFor } from '../../local/gcp-emulator/iam-client.ts';
-import { type GcpEmulator, startGcpEmulator } from '../../local/gcp-emulator/server.ts';
+import { useGcpEmulator } from '../support/gcp-emulator-suite.ts';
 
 // The GCP IAM emulator driven by the real @googleapis/iam client: wire format, etags, authentication, extra fields.
 // What a failed call throws is described (and extracted) by googleCallError in local/gcp-emulator/iam-client.ts.
@@ -14,48 +13,20 @@ const ksa = (ns: string, name = `${ns}-worker-serviceaccount`) => `serviceAccoun
 const principal = (pool: string, ns: string) =>
   `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/${pool}/subject/ns/${ns}/sa/${ns}-kpo`;
 
-let emu: GcpEmulator;
-let client: iam_v1.Iam;
-
-async function read(version = 3, c = client): Promise<iam_v1.Schema$Policy> {
-  const res = await c.projects.serviceAccounts.getIamPolicy({
-    resource: RESOURCE,
-    'options.requestedPolicyVersion': version,
-  });
-  return res.data;
-}
-
-async function write(policy: iam_v1.Schema$Policy, c = client): Promise<iam_v1.Schema$Policy> {
-  return (await c.projects.serviceAccounts.setIamPolicy({ resource: RESOURCE, requestBody: { policy } })).data;
-}
+const { suite, read, write } = useGcpEmulator(SA);
 
 async function raw(path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
-  const res = await fetch(new URL(path, emu.url), { method: 'POST', ...init });
+  const res = await fetch(new URL(path, suite.emu.url), { method: 'POST', ...init });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
 const bearer = { authorization: `Bearer ${EMULATOR_TOKEN}`, 'content-type': 'application/json' };
 
-beforeAll(async () => {
-  emu = await startGcpEmulator();
-  client = iamClientFor(emu);
-});
-
-afterAll(async () => {
-  await emu.close();
-});
-
-beforeEach(() => {
-  emu.setFaults({});
-  emu.putServiceAccount(SA);
-  emu.resetCalls();
-});
-
 describe('wire protocol of the real client', () => {
   it('sends POST .../serviceAccounts/<raw email>:getIamPolicy?options.requestedPolicyVersion=3 with no body', async () => {
     const policy = await read();
     expect(policy).toEqual({ version: 1, etag: expect.stringMatching(/^Bw[A-Za-z0-9+/]{9}=$/) });
-    expect(emu.calls).toEqual([
+    expect(suite.emu.calls).toEqual([
       expect.objectContaining({
         method: 'getIamPolicy',
         email: SA,
@@ -72,7 +43,7 @@ describe('wire protocol of the real client', () => {
     const body = JSON.stringify({ options: { requestedPolicyVersion: 3 } });
     const res = await raw(path, { headers: bearer, body });
     expect(res.status).toBe(200);
-    expect(emu.calls[0]).toMatchObject({ email: SA, body: { options: { requestedPolicyVersion: 3 } } });
+    expect(suite.emu.calls[0]).toMatchObject({ email: SA, body: { options: { requestedPolicyVersion: 3 } } });
     const bad = await raw(path, { headers: bearer, body: JSON.stringify({ options: { requestedPolicyVersion: 2 } }) });
     expect(bad.status).toBe(400);
   });
@@ -93,16 +64,16 @@ describe('read-modify-write with etags', () => {
     // No conditions: IAM answers version 1 whatever version was written; member order is kept as sent.
     expect(written).toEqual({ version: 1, etag: written.etag, bindings: [{ role: WI_ROLE, members }] });
     expect(await read()).toEqual(written);
-    expect(emu.getPolicy(SA)).toEqual(written);
+    expect(suite.emu.getPolicy(SA)).toEqual(written);
     const again = await write(written);
     expect(again.etag).not.toBe(written.etag);
-    expect(emu.calls.map((c) => [c.method, c.status])).toEqual([
+    expect(suite.emu.calls.map((c) => [c.method, c.status])).toEqual([
       ['getIamPolicy', 200],
       ['setIamPolicy', 200],
       ['getIamPolicy', 200],
       ['setIamPolicy', 200],
     ]);
-    expect(emu.calls[1]?.body).toEqual({
+    expect(suite.emu.calls[1]?.body).toEqual({
       policy: { version: 3, etag: before.etag, bindings: [{ role: WI_ROLE, members }] },
     });
   });
@@ -121,35 +92,37 @@ describe('read-modify-write with etags', () => {
       rpcStatus: 'ABORTED',
       body: { error: { code: 409, status: 'ABORTED', message: error.message } },
     });
-    expect(emu.count('setIamPolicy')).toBe(2);
-    expect(emu.getPolicy(SA)).toMatchObject({ bindings: [{ role: WI_ROLE, members: [ksa('ns1')] }] });
+    expect(suite.emu.count('setIamPolicy')).toBe(2);
+    expect(suite.emu.getPolicy(SA)).toMatchObject({ bindings: [{ role: WI_ROLE, members: [ksa('ns1')] }] });
   });
 
   it('accepts a write without an etag (blind write) and flags it in the call log', async () => {
     const result = await write({ bindings: [{ role: WI_ROLE, members: [ksa('ns1')] }] });
     expect(result.bindings).toEqual([{ role: WI_ROLE, members: [ksa('ns1')] }]);
-    expect(emu.calls.map((c) => c.blindWrite)).toEqual([true]);
+    expect(suite.emu.calls.map((c) => c.blindWrite)).toEqual([true]);
     await write({ ...(await read()), bindings: [] });
-    expect(emu.calls.filter((c) => c.method === 'setIamPolicy').map((c) => c.blindWrite)).toEqual([true, false]);
+    expect(suite.emu.calls.filter((c) => c.method === 'setIamPolicy').map((c) => c.blindWrite)).toEqual([true, false]);
   });
 });
 
 describe('authentication and existence', () => {
   it('answers 403 PERMISSION_DENIED (not 404) for an unknown service account', async () => {
     const resource = 'projects/-/serviceAccounts/nobody@customer-proj.iam.gserviceaccount.com';
-    const get = await failure(client.projects.serviceAccounts.getIamPolicy({ resource }));
+    const get = await failure(suite.client.projects.serviceAccounts.getIamPolicy({ resource }));
     expect(get).toMatchObject({ status: 403, rpcStatus: 'PERMISSION_DENIED' });
     expect(get.message).toBe("Permission 'iam.serviceAccounts.getIamPolicy' denied on resource (or it may not exist).");
-    const set = await failure(client.projects.serviceAccounts.setIamPolicy({ resource, requestBody: { policy: {} } }));
+    const set = await failure(
+      suite.client.projects.serviceAccounts.setIamPolicy({ resource, requestBody: { policy: {} } }),
+    );
     expect(set.message).toBe("Permission 'iam.serviceAccounts.setIamPolicy' denied on resource (or it may not exist).");
     expect(set.body?.error?.details).toEqual([expect.objectContaining({ reason: 'IAM_PERMISSION_DENIED' })]);
   });
 
   it('answers 401 UNAUTHENTICATED for a wrong token (no refresh retry) and for a missing one', async () => {
-    const wrong = await failure(read(3, iamClientFor(emu, 'ya29.wrong')));
+    const wrong = await failure(read(3, iamClientFor(suite.emu, 'ya29.wrong')));
     expect(wrong).toMatchObject({ gaxios: true, status: 401, rpcStatus: 'UNAUTHENTICATED' });
     expect(wrong.message).toMatch(/^Request had invalid authentication credentials\./);
-    expect(emu.calls).toHaveLength(1);
+    expect(suite.emu.calls).toHaveLength(1);
     const missing = await raw(`v1/${RESOURCE}:getIamPolicy`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toContain('Bearer realm=');
@@ -167,13 +140,16 @@ describe('fields beyond bindings', () => {
   const auditConfigs = [{ service: 'allServices', auditLogConfigs: [{ logType: 'DATA_READ' }] }];
 
   it('returns stored auditConfigs and keeps them when a write leaves them out (default mask bindings,etag)', async () => {
-    emu.putServiceAccount(SA, { version: 1, auditConfigs, bindings: [{ role: WI_ROLE, members: [ksa('a')] }] });
+    suite.emu.putServiceAccount(SA, { version: 1, auditConfigs, bindings: [{ role: WI_ROLE, members: [ksa('a')] }] });
     const policy = await read();
     expect(policy.auditConfigs).toEqual(auditConfigs);
     const written = await write({ etag: policy.etag ?? null, bindings: [{ role: WI_ROLE, members: [ksa('b')] }] });
     expect(written.auditConfigs).toEqual(auditConfigs);
     const request = { policy: { etag: written.etag ?? null, auditConfigs: [] }, updateMask: 'auditConfigs' };
-    const cleared = await client.projects.serviceAccounts.setIamPolicy({ resource: RESOURCE, requestBody: request });
+    const cleared = await suite.client.projects.serviceAccounts.setIamPolicy({
+      resource: RESOURCE,
+      requestBody: request,
+    });
     expect(cleared.data).toEqual({
       version: 1,
       etag: cleared.data.etag,
