@@ -14,9 +14,9 @@ import type { AwsEmulator } from '../local/aws-emulator/server.ts';
 import { startAwsEmulator } from '../local/aws-emulator/server.ts';
 import { defaultLocalConfig, startAwsStack } from '../local/aws-stack.ts';
 import { parseConfig } from '../shared/config.ts';
-import { processBatch } from '../shared/process-batch.ts';
-import { TargetLanes } from '../shared/target-lanes.ts';
-import { signWebhook } from '../shared/webhook-signer.ts';
+import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import { processBatch } from '../shared/reconcile/process-batch.ts';
+import { TargetLanes } from '../shared/reconcile/target-lanes.ts';
 import {
   type BenchDeployment,
   batchItem,

@@ -19,11 +19,11 @@ import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
-import { parseTrustPolicyText } from '../shared/aws-policy-document.ts';
-import { planAwsTrustPolicy } from '../shared/aws-trust-policy-planner.ts';
 import { parseConfig } from '../shared/config.ts';
-import { type BatchOptions, processBatch } from '../shared/process-batch.ts';
-import { desiredGrant } from '../shared/subjects.ts';
+import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
+import { planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
+import { desiredGrant } from '../shared/plan/subjects.ts';
+import { type BatchOptions, processBatch } from '../shared/reconcile/process-batch.ts';
 import { type CostStats, type Cursor, type Process, sampleLevel, stats } from './event-samples.ts';
 import * as fx from './fixtures.ts';
 import { meterClient, microseconds, timedSleep, timeSync } from './meters.ts';

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
-import type { Deployment } from '../shared/deployment.ts';
-import { deploymentSchema } from '../shared/deployment.ts';
-import type { BatchItem } from '../shared/process-batch.ts';
+import type { Deployment } from '../shared/intake/deployment.ts';
+import { deploymentSchema } from '../shared/intake/deployment.ts';
+import type { BatchItem } from '../shared/reconcile/process-batch.ts';
 
 export const BENCH_SEED = 20_261_108;
 export const BENCH_ACCOUNT = '123456789012';

@@ -8,7 +8,7 @@ import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import type { AwsEmulator } from '../local/aws-emulator/server.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
-import type { EventReport } from '../shared/outcome.ts';
+import type { EventReport } from '../shared/report/outcome.ts';
 import { type BenchDeployment, eventBridgeEvent, handlerEnv, manualSubjects, sqsEvent } from './fixtures.ts';
 
 export type FeedMode = 'per-event' | 'sqs-batch';

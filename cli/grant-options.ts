@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type DesiredGrant, desiredGrant } from '../shared/subjects.ts';
+import { type DesiredGrant, desiredGrant } from '../shared/plan/subjects.ts';
 
 /** Flags that decide which service accounts a Deployment needs; shared by `subjects` and every `plan`. */
 export interface GrantFlags {

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { parseTrustPolicyText } from '../shared/aws-policy-document.ts';
-import { DEFAULT_TRUST_POLICY_MAX_SIZE, planAwsTrustPolicy } from '../shared/aws-trust-policy-planner.ts';
-import { AZURE_MAX_CREDENTIALS, planAzureCredentials } from '../shared/azure-credentials-planner.ts';
 import { ValidationError } from '../shared/errors.ts';
-import { planGcpPolicy } from '../shared/gcp-policy-planner.ts';
-import { assertIssuer, assertWorkloadIdentityPool, parseRoleArn } from '../shared/guardrails.ts';
+import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
+import { DEFAULT_TRUST_POLICY_MAX_SIZE, planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
+import { AZURE_MAX_CREDENTIALS, planAzureCredentials } from '../shared/plan/azure/credentials-planner.ts';
+import { planGcpPolicy } from '../shared/plan/gcp/policy-planner.ts';
+import { assertIssuer, assertWorkloadIdentityPool, parseRoleArn } from '../shared/plan/guardrails.ts';
 import { type CliIo, parseJsonInput } from './cli-io.ts';
 import { addGrantOptions, type GrantFlags, grantFrom, positiveInt } from './grant-options.ts';
 

@@ -7,11 +7,11 @@ import { createAstroClient } from '../functions/common/astro-client.ts';
 import type { Env } from '../functions/common/function-runtime.ts';
 import { createGcpIamClient, gcpDriverFactory } from '../functions/gcp/gcp-runtime.ts';
 import { type Config, parseConfig } from '../shared/config.ts';
-import type { Deployment } from '../shared/deployment.ts';
 import { ValidationError } from '../shared/errors.ts';
-import { type EventReport, FAILURE_STATUSES } from '../shared/outcome.ts';
-import { type DriverFactory, processBatch } from '../shared/process-batch.ts';
-import type { Target } from '../shared/targets.ts';
+import type { Deployment } from '../shared/intake/deployment.ts';
+import type { Target } from '../shared/plan/targets.ts';
+import { type DriverFactory, processBatch } from '../shared/reconcile/process-batch.ts';
+import { type EventReport, FAILURE_STATUSES } from '../shared/report/outcome.ts';
 import { CliExit, type CliIo } from './cli-io.ts';
 
 const CHUNK = 25;

@@ -1,4 +1,4 @@
-import { signWebhook } from '../shared/webhook-signer.ts';
+import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import {
   type AzureStack,
   identityResourceId,

@@ -1,4 +1,4 @@
-import { signWebhook } from '../shared/webhook-signer.ts';
+import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import type { GcpStack } from './gcp-stack.ts';
 import { gcpSample } from './samples.ts';

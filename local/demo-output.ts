@@ -1,4 +1,4 @@
-import { renderSlackText, type SlackMessage } from '../shared/slack-message.ts';
+import { renderSlackText, type SlackMessage } from '../shared/report/slack-message.ts';
 import type { SlackEmulatorMessage } from './slack-emulator/server.ts';
 
 const tty = process.stdout.isTTY === true;

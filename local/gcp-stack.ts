@@ -7,7 +7,7 @@ import { type GcpHandlerDeps, gcpHandlerDeps } from '../functions/gcp/handler-de
 import { createGcpHttpFunction } from '../functions/gcp/http-function.ts';
 import { createGcpPubSubFunction } from '../functions/gcp/pubsub-function.ts';
 import { createGcpScheduleFunction } from '../functions/gcp/schedule-function.ts';
-import type { QueuedEvent } from '../shared/queued-event.ts';
+import type { QueuedEvent } from '../shared/intake/queued-event.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';

@@ -4,8 +4,8 @@
  * each role's trust policy before and after and the Slack message, then keeps serving (or exits with --once).
  */
 import { parseArgs } from 'node:util';
-import { renderSlackText, type SlackMessage } from '../shared/slack-message.ts';
-import { signWebhook } from '../shared/webhook-signer.ts';
+import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import { renderSlackText, type SlackMessage } from '../shared/report/slack-message.ts';
 import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
 import { type AzureStack, startAzureStack } from './azure-stack.ts';
 import { runAzureDemo } from './demo-azure.ts';

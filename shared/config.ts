@@ -1,8 +1,14 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { COMPONENT_NAME, type ComponentTable, DEFAULT_COMPONENT_SETS, DEFAULT_SERVICE_ACCOUNTS } from './components.ts';
-import { cloudProviderSchema, clusterTypeSchema } from './deployment.ts';
 import { ValidationError } from './errors.ts';
+import { cloudProviderSchema, clusterTypeSchema } from './intake/deployment.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './intake/webhook-verifier.ts';
+import {
+  COMPONENT_NAME,
+  type ComponentTable,
+  DEFAULT_COMPONENT_SETS,
+  DEFAULT_SERVICE_ACCOUNTS,
+} from './plan/components.ts';
 import {
   assertAzureIdentityName,
   assertAzureResourceGroup,
@@ -11,8 +17,7 @@ import {
   assertProjectNumber,
   assertWorkloadIdentityPool,
   parseRoleArn,
-} from './guardrails.ts';
-import { DEFAULT_MAX_BODY_BYTES } from './webhook-verifier.ts';
+} from './plan/guardrails.ts';
 import { parseWith } from './zod-error.ts';
 
 /** Wraps a guardrail so zod reports its message at the field's own path. */

@@ -1,6 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { DeploymentEvent } from '../../shared/deployment.ts';
 import { TargetError } from '../../shared/errors.ts';
+import type { DeploymentEvent } from '../../shared/intake/deployment.ts';
 
 export const EVENT_SOURCE = 'astro-identity-sync';
 export const EVENT_DETAIL_TYPE = 'Astro Deployment Changed';

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WebhookRejectedError } from '../../shared/errors.ts';
-import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../../shared/intake/webhook-verifier.ts';
 import { logAndAnswer } from '../common/http-error.ts';
 import type { PipelineLogger } from '../common/pipeline.ts';
 

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { EventReport } from '../../shared/outcome.ts';
-import { type QueuedEvent, queuedEventSchema } from '../../shared/queued-event.ts';
+import { type QueuedEvent, queuedEventSchema } from '../../shared/intake/queued-event.ts';
+import type { EventReport } from '../../shared/report/outcome.ts';
 import { processQueued } from '../common/request-flows.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { RunSummary } from '../../shared/sweep.ts';
+import type { RunSummary } from '../../shared/reconcile/sweep.ts';
 import { parseTask, runScheduledTask } from '../common/scheduled-task.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 

@@ -4,12 +4,12 @@ import {
   type IAMClient,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { parseTrustPolicyText, type TrustPolicyDocument } from '../../shared/aws-policy-document.ts';
-import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
 import { TargetError, ValidationError } from '../../shared/errors.ts';
-import { parseRoleArn } from '../../shared/guardrails.ts';
-import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/ownership.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
+import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
+import { parseTrustPolicyText, type TrustPolicyDocument } from '../../shared/plan/aws/policy-document.ts';
+import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { parseRoleArn } from '../../shared/plan/guardrails.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { toIamTargetError } from './iam-errors.ts';
 
 export interface TrustPolicyLimits {

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../../shared/config.ts';
-import type { DriverFactory } from '../../shared/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
+import type { DriverFactory } from '../../shared/reconcile/process-batch.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import {
   buildFunctionRuntime,
   createEnvSecretResolver,

@@ -1,13 +1,13 @@
 import type { FederatedIdentityCredential, ManagedServiceIdentityClient } from '@azure/arm-msi';
+import { NameConflictError, TargetError, ValidationError, WriteConflictError } from '../../shared/errors.ts';
 import {
   type FederatedCredential,
   normalizeCredentials,
   planAzureCredentials,
-} from '../../shared/azure-credentials-planner.ts';
-import { NameConflictError, TargetError, ValidationError, WriteConflictError } from '../../shared/errors.ts';
-import { ownedNamespacesAzure, revokeAzureNamespace } from '../../shared/ownership.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
-import type { Target } from '../../shared/targets.ts';
+} from '../../shared/plan/azure/credentials-planner.ts';
+import { ownedNamespacesAzure, revokeAzureNamespace } from '../../shared/plan/azure/ownership.ts';
+import type { Target } from '../../shared/plan/targets.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { isConcurrentWrites, isDuplicateIssuerSubject, toMsiError } from './msi-errors.ts';
 
 /** In-place retries of a 409 once a write has made progress, with full-jitter backoff from this base. */

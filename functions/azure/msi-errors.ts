@@ -1,5 +1,5 @@
-import { AZURE_MAX_CREDENTIALS } from '../../shared/azure-credentials-planner.ts';
 import { DoesNotFitError, IdentitySyncError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+import { AZURE_MAX_CREDENTIALS } from '../../shared/plan/azure/credentials-planner.ts';
 
 /** What a failed @azure/arm-msi call throws: a core-rest-pipeline RestError (or an @azure/identity error). */
 interface ArmFailure {

@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
-import type { EventReport } from '../../shared/outcome.ts';
-import { type QueuedEvent, queuedEventSchema } from '../../shared/queued-event.ts';
+import { type QueuedEvent, queuedEventSchema } from '../../shared/intake/queued-event.ts';
+import type { EventReport } from '../../shared/report/outcome.ts';
 import { processQueued } from '../common/request-flows.ts';
 import { contextLogger, withInvocationLogger } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';

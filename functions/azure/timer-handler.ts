@@ -1,5 +1,5 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import type { RunSummary } from '../../shared/sweep.ts';
+import type { RunSummary } from '../../shared/reconcile/sweep.ts';
 import { runScheduledTask, type ScheduledTask } from '../common/scheduled-task.ts';
 import { contextLogger, withInvocationLogger } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';

@@ -1,4 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
+import { ValidationError } from '../../shared/errors.ts';
 import {
   ASTRO_API_BASE_URL,
   AstroApiError,
@@ -11,9 +12,8 @@ import {
   parseDeploymentResponse,
   parseDeploymentsPage,
   parseRetryAfter,
-} from '../../shared/astro-api.ts';
-import type { Deployment } from '../../shared/deployment.ts';
-import { ValidationError } from '../../shared/errors.ts';
+} from '../../shared/intake/astro-api.ts';
+import type { Deployment } from '../../shared/intake/deployment.ts';
 import type { DeploymentSource } from './batch-items.ts';
 
 /**

@@ -1,6 +1,6 @@
-import type { Deployment } from '../../shared/deployment.ts';
-import type { BatchItem } from '../../shared/process-batch.ts';
-import type { QueuedEvent } from '../../shared/queued-event.ts';
+import type { Deployment } from '../../shared/intake/deployment.ts';
+import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
+import type { BatchItem } from '../../shared/reconcile/process-batch.ts';
 
 /** Where the truth about a Deployment comes from when the Astro API is configured. */
 export interface DeploymentSource {

@@ -1,10 +1,10 @@
 import { type Config, parseConfig } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import type { DriverFactory } from '../../shared/process-batch.ts';
-import { ReplayGuard } from '../../shared/replay-guard.ts';
-import { TargetLanes } from '../../shared/target-lanes.ts';
-import type { Target } from '../../shared/targets.ts';
-import { createWebhookVerifier, type WebhookVerifier } from '../../shared/webhook-verifier.ts';
+import { ReplayGuard } from '../../shared/intake/replay-guard.ts';
+import { createWebhookVerifier, type WebhookVerifier } from '../../shared/intake/webhook-verifier.ts';
+import type { Target } from '../../shared/plan/targets.ts';
+import type { DriverFactory } from '../../shared/reconcile/process-batch.ts';
+import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 import { type AstroClient, createAstroClient } from './astro-client.ts';
 import type { Notifier, PipelineLogger } from './pipeline.ts';
 import { createSlackNotifier } from './slack-notifier.ts';

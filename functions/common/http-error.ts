@@ -1,5 +1,5 @@
-import { AstroApiError } from '../../shared/astro-api.ts';
 import { IdentitySyncError, WebhookRejectedError } from '../../shared/errors.ts';
+import { AstroApiError } from '../../shared/intake/astro-api.ts';
 import type { PipelineLogger } from './pipeline.ts';
 
 export interface ErrorResponse {

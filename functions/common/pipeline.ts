@@ -1,7 +1,7 @@
-import type { EventReport } from '../../shared/outcome.ts';
-import { reportHasFailures } from '../../shared/outcome.ts';
-import { type BatchItem, type BatchOptions, processBatch } from '../../shared/process-batch.ts';
-import type { SlackMessage } from '../../shared/slack-message.ts';
+import { type BatchItem, type BatchOptions, processBatch } from '../../shared/reconcile/process-batch.ts';
+import type { EventReport } from '../../shared/report/outcome.ts';
+import { reportHasFailures } from '../../shared/report/outcome.ts';
+import type { SlackMessage } from '../../shared/report/slack-message.ts';
 
 /** The logging surface the pipeline needs; Powertools Logger and the local console logger both fit it. */
 export interface PipelineLogger {

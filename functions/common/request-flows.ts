@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WebhookRejectedError } from '../../shared/errors.ts';
-import { assertBearer, parseManualRequest } from '../../shared/manual-request.ts';
-import { type EventReport, FAILURE_STATUSES } from '../../shared/outcome.ts';
-import type { QueuedEvent } from '../../shared/queued-event.ts';
-import type { HeaderBag } from '../../shared/webhook-verifier.ts';
+import { assertBearer, parseManualRequest } from '../../shared/intake/manual-request.ts';
+import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
+import type { HeaderBag } from '../../shared/intake/webhook-verifier.ts';
+import { type EventReport, FAILURE_STATUSES } from '../../shared/report/outcome.ts';
 import { toBatchItems } from './batch-items.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { type PipelineLogger, runPipeline } from './pipeline.ts';

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../shared/errors.ts';
-import { formatRunSummary } from '../../shared/run-summary-message.ts';
-import { escapeSlack, type SlackMessage } from '../../shared/slack-message.ts';
-import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/sweep.ts';
+import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
+import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
+import { escapeSlack, type SlackMessage } from '../../shared/report/slack-message.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import type { PipelineLogger } from './pipeline.ts';
 

@@ -13,13 +13,13 @@ import {
   IncomingWebhookRequestError,
   type FetchFunction as WebhookFetchFunction,
 } from '@slack/webhook';
-import type { EventReport } from '../../shared/outcome.ts';
+import type { EventReport } from '../../shared/report/outcome.ts';
 import {
   formatSlackMessage,
   type SlackMessage,
   type SlackNotifyPolicy,
   shouldNotify,
-} from '../../shared/slack-message.ts';
+} from '../../shared/report/slack-message.ts';
 
 /**
  * The Slack edge shared by the AWS, GCP and Azure functions. A Slack problem must never fail the grant that was just

@@ -1,9 +1,9 @@
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../../shared/config.ts';
-import type { GcpMemberFormat } from '../../shared/gcp-policy-planner.ts';
-import type { DriverFactory } from '../../shared/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
+import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
+import type { DriverFactory } from '../../shared/reconcile/process-batch.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import {
   buildFunctionRuntime,
   createEnvSecretResolver,

@@ -1,6 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { WebhookRejectedError } from '../../shared/errors.ts';
-import { DEFAULT_MAX_BODY_BYTES } from '../../shared/webhook-verifier.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../../shared/intake/webhook-verifier.ts';
 import { logAndAnswer } from '../common/http-error.ts';
 import { handleManual, handleWebhookNow } from '../common/request-flows.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';

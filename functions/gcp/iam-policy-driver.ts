@@ -1,8 +1,8 @@
 import type { iam_v1 } from '@googleapis/iam';
 import { ValidationError } from '../../shared/errors.ts';
-import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
-import { ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/ownership.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
+import { ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/plan/gcp/ownership.ts';
+import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { toGcpTargetError } from './gcp-errors.ts';
 
 /**

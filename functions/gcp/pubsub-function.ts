@@ -1,5 +1,5 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
-import { queuedEventSchema } from '../../shared/queued-event.ts';
+import { queuedEventSchema } from '../../shared/intake/queued-event.ts';
 import { processQueued } from '../common/request-flows.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 

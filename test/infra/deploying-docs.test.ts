@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
-import { createWebhookVerifier } from '../../shared/webhook-verifier.ts';
+import { createWebhookVerifier } from '../../shared/intake/webhook-verifier.ts';
 import { EXAMPLE_DIRS, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 
 /** The README's Deploying section and the example configs agree with the modules, and the sender script works. */

@@ -3,7 +3,7 @@ import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createWebhookHandler } from '../../functions/aws/webhook-handler.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 import { EC2_TRUST, signedHttpEvent } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, postSigned } from '../support/deployments.ts';
 

@@ -9,7 +9,7 @@ import {
   startAzureStack,
 } from '../../local/azure-stack.ts';
 import { DoesNotFitError, NameConflictError, TargetError, WriteConflictError } from '../../shared/errors.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
 import { credentials, subjectOf, targetId } from '../support/azure-fixtures.ts';
 
 const NS = 'stellar-orbit-9012';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { QueueResult } from '../../functions/azure/queue-handler.ts';
 import { type AzureStack, identityResourceId, startAzureStack } from '../../local/azure-stack.ts';
-import type { EventReport } from '../../shared/outcome.ts';
+import type { EventReport } from '../../shared/report/outcome.ts';
 import { azureDeployment, credentials, queuedEvent, sendWebhook } from '../support/azure-fixtures.ts';
 
 const NS = 'galactic-drift-4242';

@@ -7,7 +7,7 @@ import {
   LOCAL_SUBSCRIPTION,
   startAzureStack,
 } from '../../local/azure-stack.ts';
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 import {
   AIRFLOW3_COMPONENTS,
   AUDIENCE,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GcpStack, LOCAL_POOL, startGcpStack } from '../../local/gcp-stack.ts';
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 import { apiDeployment, deploymentEvent, postSigned } from '../support/deployments.ts';
 
 const SA = 'astro-data@acme-data.iam.gserviceaccount.com';

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AstroClientOptions, createAstroClient } from '../../functions/common/astro-client.ts';
 import { type AstroEmulator, startAstroEmulator } from '../../local/astro-emulator/server.ts';
-import { AstroApiError } from '../../shared/astro-api.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { AstroApiError } from '../../shared/intake/astro-api.ts';
 
 /** The real client over real HTTP against the emulator; backoff is kept at a few ms so the suite stays fast. */
 

@@ -2,8 +2,8 @@ import { type FetchFunction, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackNotifier, type NotifierLogger, type SlackSettings } from '../../functions/common/slack-notifier.ts';
 import { type SlackEmulator, startSlackEmulator } from '../../local/slack-emulator/server.ts';
-import type { EventReport, TargetResult } from '../../shared/outcome.ts';
-import { formatSlackMessage } from '../../shared/slack-message.ts';
+import type { EventReport, TargetResult } from '../../shared/report/outcome.ts';
+import { formatSlackMessage } from '../../shared/report/slack-message.ts';
 
 const TOKEN = 'xoxb-local-test-token';
 const CHANNEL = 'C0PLATFORM';

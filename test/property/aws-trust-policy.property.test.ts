@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonObject, type JsonObject } from '../../shared/aws-policy-document.ts';
-import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
-import { type DesiredGrant, parseSubject } from '../../shared/subjects.ts';
+import { isJsonObject, type JsonObject } from '../../shared/plan/aws/policy-document.ts';
+import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { type DesiredGrant, parseSubject } from '../../shared/plan/subjects.ts';
 import { grantArb, trustPolicyArb } from '../support/arbitraries.ts';
 import { ISSUER, ISSUER_HOST_PATH, PROVIDER_ARN, ROLE_ARN } from '../support/fixtures.ts';
 

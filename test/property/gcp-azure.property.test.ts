@@ -1,19 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DoesNotFitError, NameConflictError } from '../../shared/errors.ts';
 import {
   AZURE_AUDIENCE,
   type FederatedCredential,
   normalizeCredentials,
   planAzureCredentials,
-} from '../../shared/azure-credentials-planner.ts';
-import { DoesNotFitError, NameConflictError } from '../../shared/errors.ts';
+} from '../../shared/plan/azure/credentials-planner.ts';
 import {
   type GcpMemberFormat,
   type GcpPolicy,
   planGcpPolicy,
   WORKLOAD_IDENTITY_USER,
-} from '../../shared/gcp-policy-planner.ts';
-import { parseSubject } from '../../shared/subjects.ts';
+} from '../../shared/plan/gcp/policy-planner.ts';
+import { parseSubject } from '../../shared/plan/subjects.ts';
 import { azureCredentialsArb, gcpPolicyArb, grantArb } from '../support/arbitraries.ts';
 import { POOL, PROJECT_NUMBER } from '../support/fixtures.ts';
 

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
-import { planAzureCredentials } from '../../shared/azure-credentials-planner.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
-import { assertNamespace } from '../../shared/guardrails.ts';
-import { type DesiredGrant, desiredGrant, parseSubject } from '../../shared/subjects.ts';
+import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { planAzureCredentials } from '../../shared/plan/azure/credentials-planner.ts';
+import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
+import { assertNamespace } from '../../shared/plan/guardrails.ts';
+import { type DesiredGrant, desiredGrant, parseSubject } from '../../shared/plan/subjects.ts';
 import { COMPONENTS, hostileNamespaceArb } from '../support/arbitraries.ts';
 import { grantFor, ISSUER, POOL, ROLE_ARN } from '../support/fixtures.ts';
 

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonObject, type JsonObject } from '../../shared/aws-policy-document.ts';
-import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
-import { normalizeCredentials, planAzureCredentials } from '../../shared/azure-credentials-planner.ts';
 import { isIdentitySyncError } from '../../shared/errors.ts';
-import { planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
-import { revokeAwsNamespace, revokeAzureNamespace, revokeGcpNamespace } from '../../shared/ownership.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
+import { revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
+import { isJsonObject, type JsonObject } from '../../shared/plan/aws/policy-document.ts';
+import { MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { normalizeCredentials, planAzureCredentials } from '../../shared/plan/azure/credentials-planner.ts';
+import { revokeAzureNamespace } from '../../shared/plan/azure/ownership.ts';
+import { revokeGcpNamespace } from '../../shared/plan/gcp/ownership.ts';
+import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
 import { azureCredentialsArb, gcpPolicyArb, trustPolicyArb } from '../support/arbitraries.ts';
 
 const RUNS = process.env.STRESS === '1' ? 2000 : 200;

@@ -13,7 +13,7 @@ import {
 } from '../../local/azure-stack.ts';
 import { LOCAL_POOL, startGcpStack } from '../../local/gcp-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
-import { queuedEventSchema } from '../../shared/queued-event.ts';
+import { queuedEventSchema } from '../../shared/intake/queued-event.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, ISSUER_AWS } from '../support/deployments.ts';
 import { scaled } from './scale.ts';

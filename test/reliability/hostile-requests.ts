@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 import { apiDeployment, deploymentEvent } from '../support/deployments.ts';
 
 export interface HostileRequest {

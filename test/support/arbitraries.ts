@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { JsonObject } from '../../shared/aws-policy-document.ts';
-import { WORKLOAD_IDENTITY_USER } from '../../shared/gcp-policy-planner.ts';
-import { type DesiredGrant, desiredGrant } from '../../shared/subjects.ts';
+import type { JsonObject } from '../../shared/plan/aws/policy-document.ts';
+import { WORKLOAD_IDENTITY_USER } from '../../shared/plan/gcp/policy-planner.ts';
+import { type DesiredGrant, desiredGrant } from '../../shared/plan/subjects.ts';
 import { ISSUER_HOST_PATH, POOL, PROVIDER_ARN } from './fixtures.ts';
 
 /** fast-check generators for the property tests: hostile-ish existing documents and in-rule grants. */

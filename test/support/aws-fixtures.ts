@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 
 export const EC2_TRUST = {
   Version: '2012-10-17',

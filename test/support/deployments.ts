@@ -1,4 +1,4 @@
-import { signWebhook } from '../../shared/webhook-signer.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 
 export const ISSUER_AWS = 'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678';
 export const ROLE_DATA = 'arn:aws:iam::123456789012:role/astro-data';

@@ -1,5 +1,5 @@
-import { type Deployment, deploymentSchema } from '../../shared/deployment.ts';
-import { type ClusterType, type DesiredGrant, desiredGrant } from '../../shared/subjects.ts';
+import { type Deployment, deploymentSchema } from '../../shared/intake/deployment.ts';
+import { type ClusterType, type DesiredGrant, desiredGrant } from '../../shared/plan/subjects.ts';
 
 /** Shared constants and factories for the unit and property tests. */
 export const NAMESPACE = 'quasarian-nebula-7421';

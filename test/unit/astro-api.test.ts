@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../shared/errors.ts';
 import {
   AstroApiError,
   assertAstroId,
@@ -9,8 +10,7 @@ import {
   parseDeploymentResponse,
   parseDeploymentsPage,
   parseRetryAfter,
-} from '../../shared/astro-api.ts';
-import { ValidationError } from '../../shared/errors.ts';
+} from '../../shared/intake/astro-api.ts';
 
 const ORG = 'clorg0000000000000000000';
 const BASE = 'https://api.astronomer.io/v1';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asTrustPolicy, parseTrustPolicyText, policySize } from '../../shared/aws-policy-document.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { asTrustPolicy, parseTrustPolicyText, policySize } from '../../shared/plan/aws/policy-document.ts';
 import { PROVIDER_ARN, thrown } from '../support/fixtures.ts';
 
 const POLICY = {

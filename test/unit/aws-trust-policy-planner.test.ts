@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../shared/aws-policy-document.ts';
-import { irsaKeys, MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
 import { DoesNotFitError, ValidationError } from '../../shared/errors.ts';
+import type { JsonObject } from '../../shared/plan/aws/policy-document.ts';
+import { irsaKeys, MANAGED_SID_PREFIX, planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
 import {
   airflow3Subjects,
   grantFor,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { DoesNotFitError, NameConflictError, ValidationError } from '../../shared/errors.ts';
 import {
   AZURE_AUDIENCE,
   credentialName,
   type FederatedCredential,
   normalizeCredentials,
   planAzureCredentials,
-} from '../../shared/azure-credentials-planner.ts';
-import { DoesNotFitError, NameConflictError, ValidationError } from '../../shared/errors.ts';
+} from '../../shared/plan/azure/credentials-planner.ts';
 import { grantFor, NAMESPACE as NS, subject, thrown } from '../support/fixtures.ts';
 
 const AKS = 'https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-2222/';

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { componentTableFrom, parseConfig } from '../../shared/config.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import {
   airflowMajor,
   type ComponentTable,
@@ -6,9 +8,7 @@ import {
   DEFAULT_COMPONENT_TABLE,
   selectComponents,
   serviceAccountFor,
-} from '../../shared/components.ts';
-import { componentTableFrom, parseConfig } from '../../shared/config.ts';
-import { ValidationError } from '../../shared/errors.ts';
+} from '../../shared/plan/components.ts';
 import { thrown } from '../support/fixtures.ts';
 
 const NS = 'quasarian-nebula-7421';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentEventSchema, deploymentSchema } from '../../shared/deployment.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { deploymentEventSchema, deploymentSchema } from '../../shared/intake/deployment.ts';
 import { parseWith } from '../../shared/zod-error.ts';
 import { NAMESPACE, rawDeployment, thrown } from '../support/fixtures.ts';
 

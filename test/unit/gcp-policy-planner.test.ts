@@ -7,7 +7,7 @@ import {
   gcpMember,
   planGcpPolicy,
   WORKLOAD_IDENTITY_USER as WIU,
-} from '../../shared/gcp-policy-planner.ts';
+} from '../../shared/plan/gcp/policy-planner.ts';
 import { grantFor, NAMESPACE as NS, POOL, PROJECT_NUMBER, thrown } from '../support/fixtures.ts';
 
 const SA_FORMAT: GcpMemberFormat = { kind: 'service-account' };

@@ -17,7 +17,7 @@ import {
   issuerHostPath,
   parseRoleArn,
   printable,
-} from '../../shared/guardrails.ts';
+} from '../../shared/plan/guardrails.ts';
 import { thrown } from '../support/fixtures.ts';
 
 describe('assertNamespace', () => {

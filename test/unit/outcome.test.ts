@@ -6,7 +6,7 @@ import {
   summarizeDeployment,
   type TargetResult,
   type TargetStatus,
-} from '../../shared/outcome.ts';
+} from '../../shared/report/outcome.ts';
 import { makeDeployment, NAMESPACE, ROLE_ARN } from '../support/fixtures.ts';
 
 const result = (status: TargetStatus, added: string[] = []): TargetResult => ({

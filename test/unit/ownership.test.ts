@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
-import { planAzureCredentials } from '../../shared/azure-credentials-planner.ts';
-import { planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
-import {
-  ownedNamespacesAws,
-  ownedNamespacesAzure,
-  ownedNamespacesGcp,
-  revokeAwsNamespace,
-  revokeAzureNamespace,
-  revokeGcpNamespace,
-} from '../../shared/ownership.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
+import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
+import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { planAzureCredentials } from '../../shared/plan/azure/credentials-planner.ts';
+import { ownedNamespacesAzure, revokeAzureNamespace } from '../../shared/plan/azure/ownership.ts';
+import { ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/plan/gcp/ownership.ts';
+import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/astro-data';
 const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/ABC';

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { planAwsTrustPolicy } from '../../shared/aws-trust-policy-planner.ts';
-import { planAzureCredentials } from '../../shared/azure-credentials-planner.ts';
 import { parseConfig } from '../../shared/config.ts';
-import { deploymentEventSchema, deploymentSchema } from '../../shared/deployment.ts';
 import { NameConflictError } from '../../shared/errors.ts';
-import { planGcpPolicy } from '../../shared/gcp-policy-planner.ts';
-import { isRoleArn } from '../../shared/guardrails.ts';
-import { processBatch } from '../../shared/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
-import type { Target } from '../../shared/targets.ts';
+import { deploymentEventSchema, deploymentSchema } from '../../shared/intake/deployment.ts';
+import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { planAzureCredentials } from '../../shared/plan/azure/credentials-planner.ts';
+import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
+import { isRoleArn } from '../../shared/plan/guardrails.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
+import type { Target } from '../../shared/plan/targets.ts';
+import { processBatch } from '../../shared/reconcile/process-batch.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { apiDeployment } from '../support/deployments.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/astro-data';

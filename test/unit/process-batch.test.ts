@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
-import { deploymentSchema } from '../../shared/deployment.ts';
-import { type BatchItem, processBatch } from '../../shared/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile-target.ts';
-import type { Target } from '../../shared/targets.ts';
+import { deploymentSchema } from '../../shared/intake/deployment.ts';
+import type { Target } from '../../shared/plan/targets.ts';
+import { type BatchItem, processBatch } from '../../shared/reconcile/process-batch.ts';
+import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { apiDeployment } from '../support/deployments.ts';
 
 const config = (extra = '') =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DoesNotFitError, TargetError, WriteConflictError } from '../../shared/errors.ts';
-import { type GrantRequest, reconcileTarget, type TargetDriver } from '../../shared/reconcile-target.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
+import { type GrantRequest, reconcileTarget, type TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 
 /** A target holding a set of subjects, with scripted read/write behaviour: enough to drive every branch. */
 function fakeTarget(options: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayGuard } from '../../shared/replay-guard.ts';
+import { ReplayGuard } from '../../shared/intake/replay-guard.ts';
 
 describe('ReplayGuard', () => {
   it('knows an id only after it was remembered, and forgets it after the window', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blocksProblem } from '../../local/slack-emulator/block-limits.ts';
-import type { EventReport, TargetResult, TargetStatus } from '../../shared/outcome.ts';
+import type { EventReport, TargetResult, TargetStatus } from '../../shared/report/outcome.ts';
 import {
   escapeSlack,
   formatSlackMessage,
@@ -10,7 +10,7 @@ import {
   type SlackNotifyPolicy,
   shouldNotify,
   truncateSlackText,
-} from '../../shared/slack-message.ts';
+} from '../../shared/report/slack-message.ts';
 
 const NS = 'quasarian-nebula-1234';
 const ROLE = 'arn:aws:iam::123456789012:role/airflow-tasks';

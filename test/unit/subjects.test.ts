@@ -8,7 +8,7 @@ import {
   parseSubject,
   subjectFor,
   wildcardApplies,
-} from '../../shared/subjects.ts';
+} from '../../shared/plan/subjects.ts';
 import { airflow3Subjects, NAMESPACE as NS, subject, thrown } from '../support/fixtures.ts';
 
 describe('subjectFor / parseSubject', () => {

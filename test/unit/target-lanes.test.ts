@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { GrantRequest, TargetDriver } from '../../shared/reconcile-target.ts';
-import { desiredGrant } from '../../shared/subjects.ts';
-import { TargetLanes } from '../../shared/target-lanes.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
+import type { GrantRequest, TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
+import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 
 function slowTarget() {
   let stored = new Set<string>();

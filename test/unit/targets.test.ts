@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
-import { createAllowlists, resolveTargets, ruleMatches } from '../../shared/targets.ts';
+import { createAllowlists, resolveTargets, ruleMatches } from '../../shared/plan/targets.ts';
 import { makeDeployment, ROLE_ARN, SUBSCRIPTION_ID } from '../support/fixtures.ts';
 
 const GSA = 'astro-sync@customer-project.iam.gserviceaccount.com';

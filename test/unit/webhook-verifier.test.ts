@@ -1,8 +1,12 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError, WebhookRejectedError } from '../../shared/errors.ts';
-import { signWebhook } from '../../shared/webhook-signer.ts';
-import { createWebhookVerifier, DEFAULT_MAX_BODY_BYTES, normalizeHeaders } from '../../shared/webhook-verifier.ts';
+import { signWebhook } from '../../shared/intake/webhook-signer.ts';
+import {
+  createWebhookVerifier,
+  DEFAULT_MAX_BODY_BYTES,
+  normalizeHeaders,
+} from '../../shared/intake/webhook-verifier.ts';
 import { NAMESPACE, rawDeployment, thrown } from '../support/fixtures.ts';
 
 const secret = (seed: string) => `whsec_${Buffer.from(seed.repeat(32).slice(0, 32)).toString('base64')}`;

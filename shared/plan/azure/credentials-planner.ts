@@ -1,7 +1,7 @@
-import { isJsonObject } from './aws-policy-document.ts';
-import { DoesNotFitError, NameConflictError, ValidationError } from './errors.ts';
-import { assertFederatedCredentialName, assertIssuer } from './guardrails.ts';
-import { assertSubjectsInNamespace, type DesiredGrant } from './subjects.ts';
+import { DoesNotFitError, NameConflictError, ValidationError } from '../../errors.ts';
+import { isJsonObject } from '../aws/policy-document.ts';
+import { assertFederatedCredentialName, assertIssuer } from '../guardrails.ts';
+import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 
 export const AZURE_AUDIENCE = 'api://AzureADTokenExchange';
 export const AZURE_MAX_CREDENTIALS = 20;

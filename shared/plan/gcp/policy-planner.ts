@@ -1,7 +1,7 @@
-import { isJsonObject, type JsonObject } from './aws-policy-document.ts';
-import { DoesNotFitError, ValidationError } from './errors.ts';
-import { assertProjectNumber, assertWorkloadIdentityPool } from './guardrails.ts';
-import { assertSubjectsInNamespace, type DesiredGrant } from './subjects.ts';
+import { DoesNotFitError, ValidationError } from '../../errors.ts';
+import { isJsonObject, type JsonObject } from '../aws/policy-document.ts';
+import { assertProjectNumber, assertWorkloadIdentityPool } from '../guardrails.ts';
+import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 
 export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
 export const GCP_MAX_MEMBERS = 1500;

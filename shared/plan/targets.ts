@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
-import type { Config, TargetRule } from './config.ts';
-import type { Deployment } from './deployment.ts';
+import type { Config, TargetRule } from '../config.ts';
+import type { Deployment } from '../intake/deployment.ts';
 import { createAllowlist, isGcpServiceAccountEmail, isRoleArn } from './guardrails.ts';
 
 export type Target =

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { IdentitySyncError, ValidationError } from '../errors.ts';
+import { toValidationError } from '../zod-error.ts';
 import { type Deployment, deploymentSchema } from './deployment.ts';
-import { IdentitySyncError, ValidationError } from './errors.ts';
-import { toValidationError } from './zod-error.ts';
 
 /**
  * The pure part of the Astro API v1 client: ids, URLs, response parsing and error classification. No I/O here, so

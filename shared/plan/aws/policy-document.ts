@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../../errors.ts';
 
 export type JsonObject = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../errors.ts';
 
 /**
  * Strict validators for every identifier that can widen access. Each returns the value (or its parts) when valid and

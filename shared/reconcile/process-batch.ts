@@ -1,10 +1,12 @@
 import pLimit from 'p-limit';
-import { selectComponents } from './components.ts';
-import { type Config, componentTableFrom } from './config.ts';
-import type { Deployment, DeploymentEventType } from './deployment.ts';
-import { IdentitySyncError } from './errors.ts';
-import { assertIssuer, createAllowlist } from './guardrails.ts';
-import { type EventReport, summarizeDeployment, type TargetResult } from './outcome.ts';
+import { type Config, componentTableFrom } from '../config.ts';
+import { IdentitySyncError } from '../errors.ts';
+import type { Deployment, DeploymentEventType } from '../intake/deployment.ts';
+import { selectComponents } from '../plan/components.ts';
+import { assertIssuer, createAllowlist } from '../plan/guardrails.ts';
+import { type DesiredGrant, desiredGrant } from '../plan/subjects.ts';
+import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
+import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
 import {
   type GrantOutcome,
   type GrantRequest,
@@ -12,9 +14,7 @@ import {
   reconcileTarget,
   type TargetDriver,
 } from './reconcile-target.ts';
-import { type DesiredGrant, desiredGrant } from './subjects.ts';
 import type { TargetLanes } from './target-lanes.ts';
-import { createAllowlists, resolveTargets, type Target } from './targets.ts';
 
 export interface BatchItem {
   readonly eventId: string;

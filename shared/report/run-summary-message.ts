@@ -1,3 +1,4 @@
+import type { RunSummary } from '../reconcile/sweep.ts';
 import { FAILURE_STATUSES, type TargetResult } from './outcome.ts';
 import {
   escapeSlack,
@@ -7,7 +8,6 @@ import {
   type SlackNotifyPolicy,
   truncateSlackText,
 } from './slack-message.ts';
-import type { RunSummary } from './sweep.ts';
 
 const MAX_LINES = 200;
 const CLOUD: Record<TargetResult['cloud'], string> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' };

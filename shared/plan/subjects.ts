@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.ts';
 import {
   type ComponentSelection,
   type ComponentTable,
@@ -5,7 +6,6 @@ import {
   selectComponents,
   serviceAccountFor,
 } from './components.ts';
-import { ValidationError } from './errors.ts';
 import { assertNamespace, assertServiceAccountName } from './guardrails.ts';
 
 export const SUBJECT_PREFIX = 'system:serviceaccount:';

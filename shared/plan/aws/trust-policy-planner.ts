@@ -1,13 +1,13 @@
+import { DoesNotFitError } from '../../errors.ts';
+import { assertIssuer, issuerHostPath, parseRoleArn } from '../guardrails.ts';
+import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 import {
   asTrustPolicy,
   isJsonObject,
   type JsonObject,
   policySize,
   type TrustPolicyDocument,
-} from './aws-policy-document.ts';
-import { DoesNotFitError } from './errors.ts';
-import { assertIssuer, issuerHostPath, parseRoleArn } from './guardrails.ts';
-import { assertSubjectsInNamespace, type DesiredGrant } from './subjects.ts';
+} from './policy-document.ts';
 
 export const MANAGED_SID_PREFIX = 'AstroIdentitySync';
 export const DEFAULT_TRUST_POLICY_MAX_SIZE = 2048;

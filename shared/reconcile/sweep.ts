@@ -1,10 +1,10 @@
-import { componentTableFrom } from './config.ts';
-import type { Deployment } from './deployment.ts';
-import { type EventReport, FAILURE_STATUSES, type TargetResult } from './outcome.ts';
+import { componentTableFrom } from '../config.ts';
+import type { Deployment } from '../intake/deployment.ts';
+import { desiredGrant } from '../plan/subjects.ts';
+import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
+import { type EventReport, FAILURE_STATUSES, type TargetResult } from '../report/outcome.ts';
 import { type BatchItem, type BatchOptions, processBatch, reconcileOptionsFor } from './process-batch.ts';
 import { type GrantRequest, reconcileTarget } from './reconcile-target.ts';
-import { desiredGrant } from './subjects.ts';
-import { createAllowlists, resolveTargets, type Target } from './targets.ts';
 
 /** The Astro API as the sweep and the poller see it: Deployments, newest-updated first, and those it could not read. */
 export interface DeploymentLister {

@@ -1,7 +1,7 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { ValidationError, WebhookRejectedError } from '../errors.ts';
+import { parseJsonBody } from '../zod-error.ts';
 import { type DeploymentEvent, deploymentEventSchema } from './deployment.ts';
-import { ValidationError, WebhookRejectedError } from './errors.ts';
-import { parseJsonBody } from './zod-error.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertIssuer, assertNamespace } from './guardrails.ts';
+import { assertIssuer, assertNamespace } from '../plan/guardrails.ts';
 
 /**
  * Astro API v1 Deployment, reduced to the fields this tool reads. Unknown fields are dropped (the API grows) and

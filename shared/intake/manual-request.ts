@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { WebhookRejectedError } from '../errors.ts';
+import { parseJsonBody } from '../zod-error.ts';
 import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
-import { WebhookRejectedError } from './errors.ts';
 import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
-import { parseJsonBody } from './zod-error.ts';
 
 /** A person or a pipeline asking to reconcile one Deployment now, optionally as a dry run. */
 export const manualRequestSchema = z

@@ -1,5 +1,5 @@
-import type { Deployment, DeploymentEventType } from './deployment.ts';
-import type { Target } from './targets.ts';
+import type { Deployment, DeploymentEventType } from '../intake/deployment.ts';
+import type { Target } from '../plan/targets.ts';
 
 /**
  * What happened on one target for one event. `status` drives reporting:

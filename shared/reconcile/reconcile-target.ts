@@ -1,6 +1,6 @@
-import { IdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from './errors.ts';
-import type { TargetStatus } from './outcome.ts';
-import type { DesiredGrant } from './subjects.ts';
+import { IdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from '../errors.ts';
+import type { DesiredGrant } from '../plan/subjects.ts';
+import type { TargetStatus } from '../report/outcome.ts';
 
 /** One Deployment's grant on a target; `key` ties the outcome back to its event. */
 export interface GrantRequest {

@@ -1,0 +1,37 @@
+import { DEFAULT_SERVICE_ACCOUNTS } from '../components.ts';
+import { assertNamespace } from '../guardrails.ts';
+import { type RevokePlan, subjectNamespace } from '../ownership.ts';
+import { type FederatedCredential, normalizeCredentials } from './credentials-planner.ts';
+
+/** What this tool owns on a managed identity: credentials named `<ns>-<component>` whose subject is in that namespace. */
+
+const COMPONENTS = Object.keys(DEFAULT_SERVICE_ACCOUNTS);
+
+function azureOwnedNamespace(credential: FederatedCredential): string | undefined {
+  const namespace = subjectNamespace(credential.subject);
+  if (namespace === undefined) return undefined;
+  return COMPONENTS.some((component) => credential.name.toLowerCase() === `${namespace}-${component}`)
+    ? namespace
+    : undefined;
+}
+
+export function ownedNamespacesAzure(existing: unknown): Set<string> {
+  return new Set(
+    normalizeCredentials(existing)
+      .map(azureOwnedNamespace)
+      .filter((ns): ns is string => ns !== undefined),
+  );
+}
+
+/** The credentials to delete for a namespace (ours only); `next` is the list without them. */
+export function revokeAzureNamespace(existing: unknown, namespace: string): RevokePlan<FederatedCredential[]> {
+  assertNamespace(namespace);
+  const credentials = normalizeCredentials(existing);
+  const removed = credentials.filter((c) => azureOwnedNamespace(c) === namespace);
+  if (removed.length === 0) return { changed: false, removed: [], next: credentials };
+  return {
+    changed: true,
+    removed: removed.map((c) => c.name).sort(),
+    next: credentials.filter((c) => !removed.includes(c)),
+  };
+}
