@@ -1,13 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { IdentitySyncError, UnsafePlanError } from '../shared/errors.ts';
 import { CliExit, type CliIo, processIo } from './cli-io.ts';
+import { EXIT_ATTENTION, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNSAFE } from './exit-codes.ts';
 import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts';
 import { planCommand } from './plan-commands.ts';
 import { syncCommand } from './sync-command.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_INVALID = 2;
-export const EXIT_UNSAFE = 3;
+export { EXIT_ATTENTION, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNSAFE } from './exit-codes.ts';
 
 function subjectsCommand(io: CliIo): Command {
   const command = new Command('subjects').description(
@@ -42,8 +41,19 @@ function allCommands(command: Command): Command[] {
 }
 
 /**
- * Runs the CLI and returns the exit code: 0 success (also when nothing changes), 2 invalid input, 3 a plan that
- * cannot be applied safely. On 2 and 3 stdout stays empty, so `... > plan.json` never captures half an answer.
+ * The exit code of a typed error, by its classification: an outage is not a usage error, and a broken config file
+ * is the caller's input here (in a function it is our setup).
+ */
+export function exitCodeOf(error: IdentitySyncError): number {
+  if (error instanceof UnsafePlanError) return EXIT_UNSAFE;
+  if (error.retryable) return EXIT_UNAVAILABLE;
+  if (error.status < 500 || error.code === 'invalid_config') return EXIT_INVALID;
+  return EXIT_ATTENTION;
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 success (also when nothing changes), 1 a target needs attention, 2 invalid
+ * input, 3 a plan that cannot be applied safely, 4 a service was unavailable (retry later). On 2 and 3 stdout stays empty, so `... > plan.json` never captures half an answer.
  */
 export async function main(
   argv: readonly string[],
@@ -64,13 +74,9 @@ export async function main(
       return error.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
     }
     if (error instanceof CliExit) return error.code;
-    if (error instanceof UnsafePlanError) {
-      io.stderr(`error: ${error.message}\n`);
-      return EXIT_UNSAFE;
-    }
     if (error instanceof IdentitySyncError) {
       io.stderr(`error: ${error.message}\n`);
-      return EXIT_INVALID;
+      return exitCodeOf(error);
     }
     io.stderr(`error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

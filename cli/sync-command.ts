@@ -1,18 +1,18 @@
 import { Command } from 'commander';
-import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
-import { azureDriverFactory } from '../functions/azure/azure-runtime.ts';
-import { readAzureClientSettings } from '../functions/azure/azure-settings.ts';
-import { createMsiClients } from '../functions/azure/msi-clients.ts';
+import { awsAdapter } from '../functions/aws/aws-adapter.ts';
+import { azureAdapter } from '../functions/azure/azure-adapter.ts';
 import { createAstroClient } from '../functions/common/astro-client.ts';
-import type { Env } from '../functions/common/function-runtime.ts';
-import { createGcpIamClient, gcpDriverFactory } from '../functions/gcp/gcp-runtime.ts';
+import type { CloudAdapter } from '../functions/common/cloud-adapter.ts';
+import { type Env, readSettings, type Settings } from '../functions/common/env-settings.ts';
+import { gcpAdapter } from '../functions/gcp/gcp-adapter.ts';
 import { type Config, parseConfig } from '../shared/config.ts';
 import { ValidationError } from '../shared/errors.ts';
 import type { Deployment } from '../shared/intake/deployment.ts';
-import type { Target } from '../shared/plan/targets.ts';
-import { type DriverFactory, processBatch } from '../shared/reconcile/process-batch.ts';
+import { processBatch } from '../shared/reconcile/process-batch.ts';
+import { type TargetRegistration, TargetRegistry } from '../shared/reconcile/target-kind.ts';
 import { type EventReport, FAILURE_STATUSES } from '../shared/report/outcome.ts';
 import { CliExit, type CliIo } from './cli-io.ts';
+import { EXIT_ATTENTION } from './exit-codes.ts';
 
 const CHUNK = 25;
 
@@ -29,14 +29,23 @@ interface SyncFlags {
  * Application Default Credentials, and Azure's DefaultAzureCredential (which includes `az login`). A cloud with an
  * empty allowlist is skipped, so no credentials are needed for it.
  */
-export function workstationDrivers(config: Config, env: Env): Partial<Record<Target['cloud'], DriverFactory>> {
-  return {
-    ...(config.aws.allowedRoles.length > 0 ? { aws: awsDriverFactory(createIamClient(env), config) } : {}),
-    ...(config.gcp.allowedServiceAccounts.length > 0 ? { gcp: gcpDriverFactory(createGcpIamClient(env), config) } : {}),
-    ...(config.azure.allowedIdentities.length > 0
-      ? { azure: azureDriverFactory(createMsiClients(readAzureClientSettings(env)), config) }
-      : {}),
-  };
+export function workstationTargets(config: Config, env: Env): TargetRegistry {
+  const settings = readSettings(env, { requireConfig: false });
+  return new TargetRegistry([
+    ...registrationsOf(awsAdapter, settings, config, config.aws.allowedRoles.length > 0),
+    ...registrationsOf(gcpAdapter, settings, config, config.gcp.allowedServiceAccounts.length > 0),
+    ...registrationsOf(azureAdapter, settings, config, config.azure.allowedIdentities.length > 0),
+  ]);
+}
+
+/** The same target kinds the functions register, bound to clients made with this machine's credentials. */
+function registrationsOf<Clients>(
+  adapter: CloudAdapter<Clients>,
+  settings: Settings,
+  config: Config,
+  enabled: boolean,
+): readonly TargetRegistration[] {
+  return enabled ? adapter.targets(adapter.clients(settings), config) : [];
 }
 
 function tokenFrom(ref: string, env: Env): string {
@@ -86,7 +95,7 @@ export function syncCommand(io: CliIo, env: Env): Command {
           field: 'astro',
         });
       const astro = createAstroClient({
-        baseUrl: env.ASTRO_IDENTITY_SYNC_ASTRO_API_URL ?? config.astro.baseUrl,
+        baseUrl: readSettings(env, { requireConfig: false }).astro.baseUrl ?? config.astro.baseUrl,
         token: tokenFrom(config.astro.token, env),
       });
       const org = config.astro.organizationId;
@@ -106,13 +115,13 @@ export function syncCommand(io: CliIo, env: Env): Command {
         for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
         deployments = listed.deployments;
       }
-      const drivers = workstationDrivers(config, env);
+      const targets = workstationTargets(config, env);
       const reports: EventReport[] = [];
       for (let i = 0; i < deployments.length; i += CHUNK) {
         const chunk = deployments
           .slice(i, i + CHUNK)
           .map((deployment) => ({ eventId: `sync:${deployment.id}`, type: 'deployment.updated' as const, deployment }));
-        reports.push(...(await processBatch(chunk, { config, drivers, dryRun: flags.apply !== true })));
+        reports.push(...(await processBatch(chunk, { config, targets, dryRun: flags.apply !== true })));
         if (deployments.length > CHUNK)
           io.stderr(`[${Math.min(i + CHUNK, deployments.length)}/${deployments.length}] Deployments\n`);
       }
@@ -124,7 +133,7 @@ export function syncCommand(io: CliIo, env: Env): Command {
       const failed = reports.flatMap((r) => r.results).filter((r) => FAILURE_STATUSES.has(r.status)).length;
       if (failed > 0) {
         io.stderr(`${failed} target(s) need attention (see above)\n`);
-        throw new CliExit(1);
+        throw new CliExit(EXIT_ATTENTION);
       }
     });
 }

@@ -1,5 +1,6 @@
-import { renderSlackText, type SlackMessage } from '../shared/report/slack-message.ts';
+import type { SlackMessage } from '../shared/report/slack-message.ts';
 import type { SlackEmulatorMessage } from './slack-emulator/server.ts';
+import { renderSlackText } from './slack-text.ts';
 
 const tty = process.stdout.isTTY === true;
 export const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);

@@ -24,6 +24,6 @@ export async function runPollerDemo(stack: AwsStack): Promise<number> {
   showJson(`role ${roleName} after`, stack.aws.getTrustPolicy(roleName));
   verdict(ok, 'picked up by the poller, without any webhook');
   showSlack(stack.slack.messages.at(-1));
-  (await deps.runtime()).iam.destroy();
+  (await deps.runtime()).close();
   return ok ? 0 : 1;
 }

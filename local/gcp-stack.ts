@@ -7,6 +7,7 @@ import { type GcpHandlerDeps, gcpHandlerDeps } from '../functions/gcp/handler-de
 import { createGcpHttpFunction } from '../functions/gcp/http-function.ts';
 import { createGcpPubSubFunction } from '../functions/gcp/pubsub-function.ts';
 import { createGcpScheduleFunction } from '../functions/gcp/schedule-function.ts';
+import { deliverUnparsableJson } from '../functions/gcp/unparsable-json.ts';
 import type { QueuedEvent } from '../shared/intake/queued-event.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
@@ -90,6 +91,8 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
   // One instance serves both functions here, so they share a cold start and the per-target lanes, as one
   // Cloud Run instance would with concurrency > 1.
   const deps: GcpHandlerDeps = gcpHandlerDeps(env);
+  // As functions/gcp/index.ts does before the framework builds its server.
+  deliverUnparsableJson();
   registered += 1;
   const httpName = `astroIdentitySync${registered}`;
   const eventName = `astroIdentitySyncEvents${registered}`;

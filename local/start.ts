@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
-import { renderSlackText, type SlackMessage } from '../shared/report/slack-message.ts';
+import type { SlackMessage } from '../shared/report/slack-message.ts';
 import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
 import { type AzureStack, startAzureStack } from './azure-stack.ts';
 import { runAzureDemo } from './demo-azure.ts';
@@ -13,6 +13,7 @@ import { runGcpDemo } from './demo-gcp.ts';
 import { runPollerDemo } from './demo-poller.ts';
 import { type GcpStack, startGcpStack } from './gcp-stack.ts';
 import { samples } from './samples.ts';
+import { renderSlackText } from './slack-text.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

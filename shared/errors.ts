@@ -1,6 +1,11 @@
 /**
- * Typed errors of the core. Each carries a stable `code` that edges map to an HTTP status, a CLI exit code or a
- * Slack line; `message` is written for the person who must fix the input, never contains a secret.
+ * Typed errors of the core: the one error contract every edge maps by. Each error carries a stable `code`, the HTTP
+ * `status` an edge answers with, and `retryable`: whether the same request may succeed later unchanged (so a queue
+ * should deliver it again and a sender should retry it with the same id). `message` is written for the person who
+ * must fix the input and never contains a secret.
+ *
+ * The rule behind the statuses: a client mistake is a 4xx and never retryable; a cloud, bus or API outage is a 5xx
+ * and retryable; our own broken setup (config, secrets) is a 500 that is not retryable.
  */
 export type ErrorCode =
   | 'invalid_input'
@@ -10,23 +15,63 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'method_not_allowed'
   | 'unauthorized'
+  | 'not_found'
   | 'does_not_fit'
   | 'name_conflict'
   | 'target_failed'
   | 'write_conflict'
-  | 'astro_api';
+  | 'astro_api'
+  | 'unavailable';
+
+const CLIENT_STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_input: 400,
+  invalid_signature: 401,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  does_not_fit: 422,
+  name_conflict: 422,
+};
+
+export interface ErrorOptions {
+  readonly cause?: unknown;
+  /** Default: false for client mistakes and setup errors; outages pass true. */
+  readonly retryable?: boolean;
+}
+
+/** The status for a code: the client table, else 503 when retrying may help and 502/500 when it will not. */
+function statusOf(code: ErrorCode, retryable: boolean): number {
+  const client = CLIENT_STATUS[code];
+  if (client !== undefined) return client;
+  if (retryable) return 503;
+  return code === 'invalid_config' ? 500 : 502;
+}
 
 export class IdentitySyncError extends Error {
   readonly code: ErrorCode;
+  /** What an HTTP edge answers: 4xx for a client mistake, 5xx for anything on our or a cloud's side. */
+  readonly status: number;
+  /** The same request may succeed later unchanged: deliver it again, or answer so the sender retries. */
+  readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    // A client mistake cannot heal by itself, whatever the caller says.
+    this.retryable = CLIENT_STATUS[code] === undefined && options.retryable === true;
+    this.status = statusOf(code, this.retryable);
+  }
+
+  /** Whether `message` may be shown to a caller; a broken setup is ours to read in the logs, not theirs. */
+  get exposed(): boolean {
+    return this.code !== 'invalid_config';
   }
 }
 
-/** Input that fails validation: a bad flag, a malformed document, a namespace outside the rules. */
+/** Input that fails validation: a bad flag, a malformed document, a namespace outside the rules; or a bad config. */
 export class ValidationError extends IdentitySyncError {
   /** Dotted path of the offending field (`data.deployment.namespace`, `--role-arn`), when one is known. */
   readonly field: string | undefined;
@@ -37,15 +82,16 @@ export class ValidationError extends IdentitySyncError {
   ) {
     const field = options?.field;
     const prefixed = field && !message.startsWith(`${field}: `) ? `${field}: ${message}` : message;
-    super(options?.code ?? 'invalid_input', prefixed, options);
+    super(options?.code ?? 'invalid_input', prefixed, { cause: options?.cause });
     this.field = options?.field;
   }
 }
 
-/** Why a webhook request was refused, with the HTTP status an edge must answer. */
-export class WebhookRejectedError extends IdentitySyncError {
-  readonly status: 400 | 401 | 405 | 413 | 415;
-
+/**
+ * An HTTP request refused before anything was done with it (method, size, media type, signature, token, body): one
+ * class for the webhook and the manual route alike, with the status taken from the code.
+ */
+export class RequestRejectedError extends IdentitySyncError {
   constructor(
     code:
       | 'invalid_input'
@@ -53,13 +99,12 @@ export class WebhookRejectedError extends IdentitySyncError {
       | 'payload_too_large'
       | 'unsupported_media_type'
       | 'method_not_allowed'
-      | 'unauthorized',
-    status: 400 | 401 | 405 | 413 | 415,
+      | 'unauthorized'
+      | 'not_found',
     message: string,
     options?: { cause?: unknown },
   ) {
     super(code, message, options);
-    this.status = status;
   }
 }
 
@@ -104,21 +149,50 @@ export class NameConflictError extends UnsafePlanError {
  * permission the function lacks); `retryable` says whether the same call may succeed later (throttling, 5xx).
  */
 export class TargetError extends IdentitySyncError {
-  readonly retryable: boolean;
-
   constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
     super('target_failed', message, options);
-    this.retryable = options.retryable;
   }
 }
 
 /** The write lost a race (stale etag, concurrent write): re-read, re-plan and try again. */
 export class WriteConflictError extends IdentitySyncError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('write_conflict', message, options);
+    super('write_conflict', message, { ...options, retryable: true });
+  }
+}
+
+/**
+ * A service we depend on did not take the request (the event bus, a queue, the Astro API): nothing was lost, and the
+ * same request with the same id should be sent again later.
+ */
+export class UnavailableError extends IdentitySyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, { ...options, retryable: true });
+  }
+}
+
+/**
+ * "Retry this later": thrown by a queue consumer so the platform delivers the message again (SQS visibility
+ * timeout, Pub/Sub redelivery, Storage queue dequeue count) and finally dead-letters it. The one name for it on
+ * every cloud.
+ */
+export class RetryLaterError extends IdentitySyncError {
+  /** The ids of the messages that should come back. */
+  readonly ids: readonly string[];
+
+  constructor(message: string, ids: readonly string[], options?: { cause?: unknown }) {
+    super('unavailable', message, { ...options, retryable: true });
+    this.ids = ids;
   }
 }
 
 export function isIdentitySyncError(error: unknown): error is IdentitySyncError {
   return error instanceof IdentitySyncError;
+}
+
+/** Any thrown value as an IdentitySyncError; what no adapter recognised is an unexpected fault, retried. */
+export function asIdentitySyncError(error: unknown): IdentitySyncError {
+  if (error instanceof IdentitySyncError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new IdentitySyncError('unavailable', `unexpected error: ${message}`, { cause: error, retryable: true });
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError, WebhookRejectedError } from './errors.ts';
+import { RequestRejectedError, ValidationError } from './errors.ts';
 
 /** Turns a zod failure into one ValidationError whose message names every bad field by its dotted path. */
 export function toValidationError(
@@ -35,18 +35,19 @@ export function parseWith<S extends z.ZodType>(
 
 /** Parses an HTTP body as JSON and then with a schema; any failure is a 400 whose message names the field. */
 export function parseJsonBody<S extends z.ZodType>(body: string, schema: S): z.output<S> {
+  if (body.trim() === '') throw new RequestRejectedError('invalid_input', 'The body is empty; send a JSON object.');
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch (cause) {
-    throw new WebhookRejectedError('invalid_input', 400, `The body is not valid JSON: ${(cause as Error).message}`, {
+    throw new RequestRejectedError('invalid_input', `The body is not valid JSON: ${(cause as Error).message}`, {
       cause,
     });
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
     const error = toValidationError(result.error);
-    throw new WebhookRejectedError('invalid_input', 400, error.message, { cause: error });
+    throw new RequestRejectedError('invalid_input', error.message, { cause: error });
   }
   return result.data;
 }

@@ -1,24 +1,17 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type AwsRuntime, type Env, loadAwsRuntime } from './aws-runtime.ts';
-import { createLambdaLogger } from './lambda-logger.ts';
+import { type Env, logLevelOf } from '../common/env-settings.ts';
+import { coldStart } from '../common/intake-runtime.ts';
+import { buildRuntime, type Runtime } from '../common/runtime.ts';
+import { type AwsClients, awsAdapter } from './aws-adapter.ts';
+import { createLambdaLogger, type LambdaLogger } from './lambda-logger.ts';
 
-export interface HandlerDeps {
-  readonly logger: Logger;
+export interface HandlerDeps<R> {
+  readonly logger: LambdaLogger;
   /** The cold-start runtime, built on first use and reused while the instance is warm. */
-  readonly runtime: () => Promise<AwsRuntime>;
+  readonly runtime: () => Promise<R>;
 }
 
-export function handlerDeps(env: Env, overrides: { logger?: Logger } = {}): HandlerDeps {
-  const logger = overrides.logger ?? createLambdaLogger(env);
-  let runtime: Promise<AwsRuntime> | undefined;
-  return {
-    logger,
-    runtime: () => {
-      runtime ??= loadAwsRuntime(env, logger).catch((error: unknown) => {
-        runtime = undefined; // a bad secret or config fetch is retried by the next invocation
-        throw error;
-      });
-      return runtime;
-    },
-  };
+/** The reconciler, manual and scheduled functions: the full runtime with IAM targets. */
+export function handlerDeps(env: Env, overrides: { logger?: LambdaLogger } = {}): HandlerDeps<Runtime<AwsClients>> {
+  const logger = overrides.logger ?? createLambdaLogger(logLevelOf(env));
+  return { logger, runtime: coldStart(() => buildRuntime(awsAdapter, env, logger)) };
 }

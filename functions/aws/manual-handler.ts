@@ -1,8 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { handleManual } from '../common/request-flows.ts';
+import { manualFlow } from '../common/http-flows.ts';
+import type { Runtime } from '../common/runtime.ts';
+import type { AwsClients } from './aws-adapter.ts';
+import { classifyAwsError } from './aws-errors.ts';
 import type { HandlerDeps } from './handler-deps.ts';
-import { assertPost, errorResult, type HttpEvent, type HttpResult, json, rawBody } from './lambda-http.ts';
+import { errorAnswers, type HttpEvent, type HttpResult, intakeRequest, json } from './lambda-http.ts';
 
 /**
  * Manual invocation: `POST` with `Authorization: Bearer <manual token>` and `{"deployment": {...}}` (or
@@ -10,17 +13,9 @@ import { assertPost, errorResult, type HttpEvent, type HttpResult, json, rawBody
  * answers the per-target results: 200 when every target is granted or already up to date, 422 when a target was
  * denied or cannot take the grant safely, 502 when a cloud call failed, 503 when the Astro API is unavailable.
  */
-export function createManualHandler(deps: HandlerDeps) {
+export function createManualHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<HttpEvent, HttpResult>()
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
-    .handler(async (event) => {
-      try {
-        assertPost(event);
-        const runtime = await deps.runtime();
-        const response = await handleManual(runtime, { headers: event.headers, body: rawBody(event) }, deps.logger);
-        return json(response.status, response.body);
-      } catch (error) {
-        return errorResult(error, deps.logger);
-      }
-    });
+    .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
+    .use(errorAnswers(deps.logger, classifyAwsError))
+    .handler(async (event) => json(await manualFlow(await deps.runtime(), intakeRequest(event), deps.logger)));
 }

@@ -1,7 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
-import { parseTask, runScheduledTask } from '../common/scheduled-task.ts';
+import type { Runtime } from '../common/runtime.ts';
+import { runScheduledTask } from '../common/scheduled-task.ts';
+import type { AwsClients } from './aws-adapter.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
 export interface ScheduledResult {
@@ -14,15 +17,20 @@ export interface ScheduledResult {
 
 /**
  * EventBridge Scheduler target: `{"task": "poll"}` every 5 minutes, `{"task": "sweep"}` hourly. A failed run throws so
- * the scheduler's retry policy (and the dead-letter queue) see it; the next run catches up either way.
+ * the scheduler's retry policy (and the dead-letter queue) see it; the next run catches up either way. A payload that
+ * names no task is logged and dropped, as on GCP and Azure: running it again cannot fix it.
  */
-export function createScheduledHandler(deps: HandlerDeps) {
-  return middy<unknown, ScheduledResult>()
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
+  return middy<unknown, ScheduledResult | { dropped: string }>()
+    .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .handler(async (input) => {
-      const task = parseTask(input);
+      const task = parseScheduledTask('scheduler', input);
+      if (!task.ok) {
+        deps.logger.error('dropping a malformed schedule message (not retried)', { reason: task.reason });
+        return { dropped: task.reason };
+      }
       const runtime = await deps.runtime();
-      const summary = await runScheduledTask(runtime, task, deps.logger);
+      const summary = await runScheduledTask(runtime, task.value, deps.logger);
       return {
         runId: summary.runId,
         task: summary.task,

@@ -1,30 +1,34 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { ValidationError } from '../../shared/errors.ts';
-
-import type { Env, SecretResolver } from '../common/function-runtime.ts';
+import { envSecret, type SecretResolver } from '../common/cloud-adapter.ts';
+import type { Settings } from '../common/env-settings.ts';
+import { awsClientConfig } from './aws-client-config.ts';
 
 /**
  * Resolves `env:`, `aws-ssm:` (SecureString decrypted) and `aws-sm:` references through Powertools Parameters, which
- * caches values across warm invocations. The value itself is never logged or put in an error message.
+ * caches values across warm invocations. The SSM and Secrets Manager clients are made on first use: most configs
+ * keep their secrets in one of the two, and a cold start should not pay for the other. The value itself is never
+ * logged or put in an error message.
  */
-export function createAwsSecretResolver(
-  env: Env,
-  clients: { ssm: SSMClient; secrets: SecretsManagerClient },
-): SecretResolver {
-  const ssm = new SSMProvider({ awsSdkV3Client: clients.ssm });
-  const secrets = new SecretsProvider({ awsSdkV3Client: clients.secrets });
+export function createAwsSecretResolver(settings: Settings): SecretResolver {
+  let ssm: SSMProvider | undefined;
+  let secrets: SecretsProvider | undefined;
   return async (ref, field) => {
+    const fromEnv = envSecret(settings, ref, field);
+    if (fromEnv !== undefined) return fromEnv;
     const colon = ref.indexOf(':');
     const scheme = ref.slice(0, colon);
     const name = ref.slice(colon + 1);
     let value: string | undefined;
     try {
-      if (scheme === 'env') value = env[name];
-      else if (scheme === 'aws-ssm') value = await ssm.get(name, { decrypt: true, maxAge: 300 });
-      else if (scheme === 'aws-sm') {
+      if (scheme === 'aws-ssm') {
+        ssm ??= new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig(settings)) });
+        value = await ssm.get(name, { decrypt: true, maxAge: 300 });
+      } else if (scheme === 'aws-sm') {
+        secrets ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig(settings)) });
         const raw = await secrets.get(name, { maxAge: 300 });
         value = typeof raw === 'string' ? raw : raw === undefined ? undefined : new TextDecoder().decode(raw);
       } else {

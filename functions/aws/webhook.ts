@@ -1,5 +1,5 @@
-import { handlerDeps } from './handler-deps.ts';
+import { webhookDeps } from './webhook-deps.ts';
 import { createWebhookHandler } from './webhook-handler.ts';
 
 /** Lambda entry point: the signed webhook (Function URL, auth NONE: the signature is the authentication). */
-export const handler = createWebhookHandler(handlerDeps(process.env));
+export const handler = createWebhookHandler(webhookDeps(process.env));

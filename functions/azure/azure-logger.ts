@@ -1,51 +1,47 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InvocationContext } from '@azure/functions';
-import type { PipelineLogger } from '../common/pipeline.ts';
+import { pino } from 'pino';
+import { createPinoLogger, type Logger, type LogLevel } from '../common/logger.ts';
 
 /** The part of InvocationContext used for logs; the host routes it to Application Insights with the invocation id. */
-export type LogSink = Pick<InvocationContext, 'info' | 'warn' | 'error'>;
+export type LogSink = Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>;
 
-export interface InvocationLogger extends PipelineLogger {
-  /** A logger that adds correlation keys (webhookId, deploymentId, messageId) to every line. */
-  with(keys: Record<string, unknown>): InvocationLogger;
-}
+const current = new AsyncLocalStorage<LogSink>();
 
-/**
- * One JSON object per line through the invocation's context, so logs are queryable by key in Application Insights and
- * stay attached to their invocation. Levels are filtered by the host (host.json `logging.logLevel`), not here.
- */
-export function contextLogger(sink: LogSink, keys: Record<string, unknown> = {}): InvocationLogger {
-  const line = (level: string, message: string, extra: Array<Record<string, unknown>>) =>
-    JSON.stringify(Object.assign({ level, message, service: 'astro-identity-sync' }, keys, ...extra));
-  return {
-    info: (message, ...extra) => sink.info(line('info', message, extra)),
-    warn: (message, ...extra) => sink.warn(line('warn', message, extra)),
-    error: (message, ...extra) => sink.error(line('error', message, extra)),
-    with: (more) => contextLogger(sink, { ...keys, ...more }),
-  };
-}
-
-const current = new AsyncLocalStorage<PipelineLogger>();
-
-/** Runs `work` with `logger` as the ambient logger, so code built at cold start logs into this invocation. */
-export function withInvocationLogger<T>(logger: PipelineLogger, work: () => Promise<T>): Promise<T> {
-  return current.run(logger, work);
-}
-
-/** Outside any invocation (should not happen): warnings and errors still reach stderr, info is dropped. */
-const fallback = contextLogger({
+/** Outside any invocation (a cold start racing a shutdown): warnings and errors still reach stderr. */
+const fallback: LogSink = {
+  debug: () => undefined,
   info: () => undefined,
   warn: (...args: unknown[]) => console.warn(...args),
   error: (...args: unknown[]) => console.error(...args),
-});
+};
+
+/** Each pino level written to the same level of whichever invocation is running the call. */
+function sinkStream(level: keyof LogSink): pino.DestinationStream {
+  return { write: (line: string) => (current.getStore() ?? fallback)[level](line.trimEnd()) };
+}
 
 /**
- * The logger handed to the cold-start runtime (the Slack notifier keeps it for its lifetime). One instance serves
- * concurrent invocations, so it cannot hold "the" context: it forwards to whichever invocation is running the call,
- * tracked through AsyncLocalStorage.
+ * pino on Azure: one JSON object per line, written through the invocation's context so each line stays attached to
+ * its invocation in Application Insights. One logger serves concurrent invocations (the cold-start runtime keeps
+ * it), so it cannot hold "the" context: every line goes to whichever invocation runs the call, tracked through
+ * AsyncLocalStorage. Host levels (host.json `logging.logLevel`) filter on top of LOG_LEVEL.
  */
-export const ambientLogger: PipelineLogger = {
-  info: (message, ...extra) => (current.getStore() ?? fallback).info(message, ...extra),
-  warn: (message, ...extra) => (current.getStore() ?? fallback).warn(message, ...extra),
-  error: (message, ...extra) => (current.getStore() ?? fallback).error(message, ...extra),
-};
+export function createAzureLogger(level: LogLevel): Logger {
+  const destination = pino.multistream(
+    [
+      { level: 'debug', stream: sinkStream('debug') },
+      { level: 'info', stream: sinkStream('info') },
+      { level: 'warn', stream: sinkStream('warn') },
+      { level: 'error', stream: sinkStream('error') },
+    ],
+    // Each line to its own level only, not to every stream below it.
+    { dedupe: true },
+  );
+  return createPinoLogger({ level, cloud: 'azure', destination });
+}
+
+/** Runs `work` with `context` as the sink for every line logged meanwhile, wherever the logger came from. */
+export function withInvocation<T>(context: LogSink, work: () => Promise<T>): Promise<T> {
+  return current.run(context, work);
+}

@@ -1,24 +1,22 @@
-import { ambientLogger } from './azure-logger.ts';
-import { type AzureRuntime, type AzureRuntimeOverrides, type Env, loadAzureRuntime } from './azure-runtime.ts';
+import { type Env, logLevelOf } from '../common/env-settings.ts';
+import { coldStart } from '../common/intake-runtime.ts';
+import type { Logger } from '../common/logger.ts';
+import { buildRuntime, type Runtime } from '../common/runtime.ts';
+import { type AzureClients, azureAdapter } from './azure-adapter.ts';
+import { createAzureLogger } from './azure-logger.ts';
 
 export interface AzureHandlerDeps {
+  /** pino, writing each line through the invocation that is running (see azure-logger.ts). */
+  readonly logger: Logger;
   /** The cold-start runtime, built on first use and shared by every function and invocation of this instance. */
-  readonly runtime: () => Promise<AzureRuntime>;
+  readonly runtime: () => Promise<Runtime<AzureClients>>;
 }
 
 /**
  * One set of deps per function app instance. All functions of an Azure function app run in one process, so the
  * HTTP and queue triggers share the runtime, its ARM clients and its per-target lanes.
  */
-export function azureHandlerDeps(env: Env, overrides: AzureRuntimeOverrides = {}): AzureHandlerDeps {
-  let runtime: Promise<AzureRuntime> | undefined;
-  return {
-    runtime: () => {
-      runtime ??= loadAzureRuntime(env, ambientLogger, overrides).catch((error: unknown) => {
-        runtime = undefined; // retry the cold start on the next invocation instead of failing until the instance recycles
-        throw error;
-      });
-      return runtime;
-    },
-  };
+export function azureHandlerDeps(env: Env): AzureHandlerDeps {
+  const logger = createAzureLogger(logLevelOf(env));
+  return { logger, runtime: coldStart(() => buildRuntime(azureAdapter, env, logger)) };
 }

@@ -1,12 +1,8 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { WebhookRejectedError } from '../../shared/errors.ts';
-import { DEFAULT_MAX_BODY_BYTES } from '../../shared/intake/webhook-verifier.ts';
-import { logAndAnswer } from '../common/http-error.ts';
-import type { PipelineLogger } from '../common/pipeline.ts';
-import { type FlowRequest, type FlowResponse, handleManual, handleWebhookNow } from '../common/request-flows.ts';
-import { contextLogger, withInvocationLogger } from './azure-logger.ts';
-import type { AzureRuntime } from './azure-runtime.ts';
+import { answering, type FlowResponse, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
+import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
+import { classifyArmError } from './msi-errors.ts';
 
 export interface AzureHttpHandlers {
   /** `POST /api/webhook`: signed Standard Webhooks event, reconciled synchronously; answers the per-target result. */
@@ -15,68 +11,41 @@ export interface AzureHttpHandlers {
   readonly manual: HttpHandler;
 }
 
-type Flow = (runtime: AzureRuntime, request: FlowRequest, logger: PipelineLogger) => Promise<FlowResponse>;
-
-export function json(status: number, body: unknown): HttpResponseInit {
-  return { status, jsonBody: body, headers: { 'content-type': 'application/json' } };
+function json(response: FlowResponse): HttpResponseInit {
+  return { status: response.status, jsonBody: response.body, headers: { 'content-type': 'application/json' } };
 }
 
 /**
- * Method and size first, before the body is parsed or any secret is used. The bytes are taken with arrayBuffer(), not
- * text(): text() decodes as the Fetch spec says and drops a leading byte-order mark, so a signature over the bytes the
- * sender sent would no longer match. Nothing is re-serialized.
+ * The bytes are taken with arrayBuffer(), not text(): text() decodes as the Fetch spec says and drops a leading
+ * byte-order mark, so a signature over the bytes the sender sent would no longer match. The host has buffered the
+ * request already; every check on it (method, size, media type, signature) is the common intake's.
  */
-export async function readRawBody(request: HttpRequest): Promise<Uint8Array> {
-  if (request.method.toUpperCase() !== 'POST') {
-    throw new WebhookRejectedError('method_not_allowed', 405, `Use POST, not ${request.method}.`);
-  }
-  const tooLarge = () =>
-    new WebhookRejectedError('payload_too_large', 413, `The body is larger than ${DEFAULT_MAX_BODY_BYTES} bytes.`);
-  if (Number(request.headers.get('content-length')) > DEFAULT_MAX_BODY_BYTES) throw tooLarge();
+async function intakeRequest(request: HttpRequest) {
   const body = new Uint8Array(await request.arrayBuffer());
-  if (body.byteLength > DEFAULT_MAX_BODY_BYTES) throw tooLarge();
-  return body;
+  return { method: request.method, headers: Object.fromEntries(request.headers), body };
 }
 
-/** Rejections are warnings; anything answered with 5xx is an error with its stack (never a secret: see toErrorResponse). */
-function errorResult(error: unknown, logger: PipelineLogger): HttpResponseInit {
-  const response = logAndAnswer(error, logger);
-  return json(response.status, response.body);
-}
-
-function handler(name: string, deps: AzureHandlerDeps, flow: Flow): HttpHandler {
-  return (request: HttpRequest, context: InvocationContext) => {
-    // The webhook-id is unverified until the signature is checked, but it is only a correlation key here, and
-    // JSON-encoding the log line keeps it inert.
-    const webhookId = request.headers.get('webhook-id')?.slice(0, 256);
-    const logger = contextLogger(context, {
-      function: name,
-      invocationId: context.invocationId,
-      ...(webhookId ? { webhookId } : {}),
-    });
-    return withInvocationLogger(logger, async () => {
-      try {
-        const body = await readRawBody(request);
+function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandler {
+  return (request: HttpRequest, context: InvocationContext) =>
+    withInvocation(context, async () => {
+      const logger = deps.logger.child({ function: name, invocationId: context.invocationId });
+      const response = await answering(logger, classifyArmError, async () => {
         const runtime = await deps.runtime();
-        const headers = Object.fromEntries(request.headers);
-        const response = await flow(runtime, { headers, body }, logger);
-        logger.info('request answered', { status: response.status });
-        return json(response.status, response.body);
-      } catch (error) {
-        return errorResult(error, logger);
-      }
+        const input = await intakeRequest(request);
+        return name === 'manual'
+          ? manualFlow(runtime, input, logger)
+          : webhookFlow(runtime, input, (event, scoped) => reconcileNow(runtime, event, scoped), logger);
+      });
+      logger.info('request answered', { status: response.status });
+      return json(response);
     });
-  };
 }
 
 /**
  * The HTTP trigger's two routes. The webhook verifies the signature over the raw bytes and reconciles before
- * answering (Azure has no event bus between them here; use the queue trigger for decoupled processing). The manual
- * route checks the bearer token before reading the body.
+ * answering (use the queue trigger for decoupled processing). The manual route checks the bearer token before it
+ * parses the body.
  */
 export function createAzureHttpHandlers(deps: AzureHandlerDeps): AzureHttpHandlers {
-  return {
-    webhook: handler('webhook', deps, handleWebhookNow),
-    manual: handler('manual', deps, handleManual),
-  };
+  return { webhook: handler('webhook', deps), manual: handler('manual', deps) };
 }

@@ -1,5 +1,6 @@
 // @azure/functions is CommonJS and Node's ESM loader does not detect its named exports: import the module object.
 import functions from '@azure/functions';
+import { readSettings } from '../common/env-settings.ts';
 import { azureHandlerDeps } from './handler-deps.ts';
 import { createAzureHttpHandlers } from './http-handlers.ts';
 import { createQueueHandler } from './queue-handler.ts';
@@ -10,6 +11,8 @@ import { createTimerHandler } from './timer-handler.ts';
  * environment as an argument, so tests and the local stack build the same handlers from their own settings.
  */
 const { app } = functions;
+// Registration needs the queue and schedule settings before any invocation; the config itself is read at cold start.
+const settings = readSettings(process.env, { requireConfig: false });
 const deps = azureHandlerDeps(process.env);
 const http = createAzureHttpHandlers(deps);
 
@@ -22,17 +25,17 @@ app.http('webhook', { route: 'webhook', authLevel: 'anonymous', methods: [...met
 app.http('manual', { route: 'manual', authLevel: 'function', methods: [...methods], handler: http.manual });
 
 app.storageQueue('reconciler', {
-  queueName: process.env.ASTRO_IDENTITY_SYNC_QUEUE_NAME ?? 'astro-identity-sync-events',
+  queueName: settings.azure.queueName,
   // The name of the app setting holding the storage connection (or its identity-based `__queueServiceUri` form).
-  connection: process.env.ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION ?? 'AzureWebJobsStorage',
+  connection: settings.azure.queueConnection,
   handler: createQueueHandler(deps),
 });
 
 // The poller and the sweep need the Astro API section of the config, so they are opt-in: set the NCRONTAB schedules
 // (e.g. "0 */5 * * * *" and "0 0 * * * *") in the app settings to register them.
 for (const [task, schedule] of [
-  ['poll', process.env.ASTRO_IDENTITY_SYNC_POLL_SCHEDULE],
-  ['sweep', process.env.ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE],
+  ['poll', settings.azure.pollSchedule],
+  ['sweep', settings.azure.sweepSchedule],
 ] as const) {
   if (schedule) app.timer(task, { schedule, handler: createTimerHandler(deps, task) });
 }

@@ -1,4 +1,10 @@
-import { DoesNotFitError, IdentitySyncError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+import {
+  DoesNotFitError,
+  IdentitySyncError,
+  TargetError,
+  UnavailableError,
+  WriteConflictError,
+} from '../../shared/errors.ts';
 import { AZURE_MAX_CREDENTIALS } from '../../shared/plan/azure/credentials-planner.ts';
 
 /** What a failed @azure/arm-msi call throws: a core-rest-pipeline RestError (or an @azure/identity error). */
@@ -86,4 +92,20 @@ export function toMsiError(error: unknown, identityId: string, action: MsiAction
   // No status: the request never got an answer (DNS, reset, timeout) and may well succeed later.
   const retryable = status === undefined || status >= 500 || status === 408;
   return fail(`federated credential ${action} on ${identityId} failed: ${arm}`, retryable);
+}
+
+/** The Azure adapter's classification for a RestError no driver explained (the SDK has retried 429/5xx already). */
+export function classifyArmError(error: unknown): IdentitySyncError | undefined {
+  const e = details(error);
+  if (e.name !== 'RestError' && e.statusCode === undefined) return undefined;
+  const status = e.statusCode;
+  if (status === undefined || status === 408 || status === 429 || status >= 500) {
+    return new UnavailableError(`an Azure call did not succeed after retries (${e.code ?? e.message ?? 'no answer'})`, {
+      cause: error,
+    });
+  }
+  return new TargetError(`an Azure call was refused (${status}: ${e.code ?? ''} ${e.message ?? ''})`, {
+    retryable: false,
+    cause: error,
+  });
 }

@@ -1,55 +1,14 @@
 import type { InvocationContext } from '@azure/functions';
-import { type QueuedEvent, queuedEventSchema } from '../../shared/intake/queued-event.ts';
+import { RetryLaterError } from '../../shared/errors.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
-import { processQueued } from '../common/request-flows.ts';
-import { contextLogger, withInvocationLogger } from './azure-logger.ts';
+import { consumeQueued } from '../common/queue-consumer.ts';
+import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
-
-/** Thrown so the Functions host delivers the message again and, after maxDequeueCount, moves it to `<queue>-poison`. */
-export class RetryableEventError extends Error {
-  constructor(
-    readonly webhookId: string,
-    readonly reports: readonly EventReport[],
-  ) {
-    super(
-      `event ${webhookId} failed in a retryable way (throttling, an ARM outage, the Astro API); it will be retried`,
-    );
-    this.name = 'RetryableEventError';
-  }
-}
 
 export type QueueResult = { readonly reports: readonly EventReport[] } | { readonly dropped: string };
 
 /**
- * The host JSON-parses a message that is valid JSON and hands over a string (or bytes) otherwise, so every shape is
- * accepted here and validated the same way.
- */
-export function parseQueueMessage(
-  message: unknown,
-): { ok: true; event: QueuedEvent } | { ok: false; reason: string; issues?: unknown } {
-  let value = message;
-  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return { ok: false, reason: 'the message is not JSON' };
-    }
-  }
-  const parsed = queuedEventSchema.safeParse(value);
-  if (!parsed.success) {
-    return { ok: false, reason: 'the message is not a queued event', issues: parsed.error.issues.slice(0, 5) };
-  }
-  return { ok: true, event: parsed.data };
-}
-
-function metadata(context: InvocationContext): Record<string, unknown> {
-  const meta = context.triggerMetadata ?? {};
-  return { messageId: meta.id, dequeueCount: meta.dequeueCount };
-}
-
-/**
- * Storage queue trigger: one `{webhookId, event}` message per invocation, through the same reconciler as the HTTP
+ * Storage queue trigger: one `{webhookId, event}` message per invocation, through the same consumer as the HTTP
  * routes (and the same per-target lanes, since all functions of the app share the instance's runtime).
  *
  * Retries are the host's: a retryable failure (a target failed with throttling or 5xx after the SDK's retries, the
@@ -58,32 +17,34 @@ function metadata(context: InvocationContext): Record<string, unknown> {
  * so it is logged with its id and completed (dropped) instead of costing five deliveries on its way to the same end.
  */
 export function createQueueHandler(deps: AzureHandlerDeps) {
-  return (message: unknown, context: InvocationContext): Promise<QueueResult> => {
-    const base = contextLogger(context, {
-      function: 'reconciler',
-      invocationId: context.invocationId,
-      ...metadata(context),
-    });
-    return withInvocationLogger(base, async () => {
-      const parsed = parseQueueMessage(message);
+  return (message: unknown, context: InvocationContext): Promise<QueueResult> =>
+    withInvocation(context, async () => {
+      const meta = context.triggerMetadata ?? {};
+      const messageId = typeof meta.id === 'string' ? meta.id : context.invocationId;
+      const base = deps.logger.child({
+        function: 'reconciler',
+        invocationId: context.invocationId,
+        messageId,
+        dequeueCount: meta.dequeueCount,
+      });
+      const runtime = await deps.runtime();
+      const parsed = runtime.intake.queued('storage-queue', message);
       if (!parsed.ok) {
         base.error('dropping a malformed queue message (not retried)', {
           reason: parsed.reason,
-          ...(parsed.issues === undefined ? {} : { issues: parsed.issues }),
+          issues: parsed.issues,
         });
         return { dropped: parsed.reason };
       }
-      const { webhookId, event } = parsed.event;
-      const logger = base.with({ webhookId, deploymentId: event.data.deploymentId });
-      return withInvocationLogger(logger, async () => {
-        const runtime = await deps.runtime();
-        const { reports, retry } = await processQueued(runtime, [parsed.event], logger);
-        if (retry.has(webhookId)) {
-          logger.warn('event failed in a retryable way; the host will deliver it again');
-          throw new RetryableEventError(webhookId, reports);
-        }
-        return { reports };
-      });
+      const { webhookId, event } = parsed.value;
+      const logger = base.child({ webhookId, deploymentId: event.data.deploymentId });
+      const { reports, retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], logger);
+      if (retry.size > 0) {
+        logger.warn('event failed in a retryable way; the host will deliver it again');
+        throw new RetryLaterError(`event ${webhookId} failed in a retryable way; the host will deliver it again`, [
+          messageId,
+        ]);
+      }
+      return { reports };
     });
-  };
 }

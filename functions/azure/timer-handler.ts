@@ -1,7 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
 import { runScheduledTask, type ScheduledTask } from '../common/scheduled-task.ts';
-import { contextLogger, withInvocationLogger } from './azure-logger.ts';
+import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
 
 /**
@@ -10,12 +10,11 @@ import type { AzureHandlerDeps } from './handler-deps.ts';
  * nothing is retried here.
  */
 export function createTimerHandler(deps: AzureHandlerDeps, task: ScheduledTask) {
-  return (timer: Timer, context: InvocationContext): Promise<RunSummary> => {
-    const logger = contextLogger(context, { function: task, invocationId: context.invocationId });
-    return withInvocationLogger(logger, async () => {
+  return (timer: Timer, context: InvocationContext): Promise<RunSummary> =>
+    withInvocation(context, async () => {
+      const logger = deps.logger.child({ function: task, invocationId: context.invocationId });
       // A tick missed while the app was stopped runs late once; the lookback window covers the gap.
       if (timer.isPastDue) logger.warn(`${task} is running late`);
       return runScheduledTask(await deps.runtime(), task, logger);
     });
-  };
 }

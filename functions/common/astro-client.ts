@@ -14,7 +14,7 @@ import {
   parseRetryAfter,
 } from '../../shared/intake/astro-api.ts';
 import type { Deployment } from '../../shared/intake/deployment.ts';
-import type { DeploymentSource } from './batch-items.ts';
+import type { DeploymentSource } from './deployment-lookup.ts';
 
 /**
  * Astro API v1 client over `fetch`: bearer token, per-attempt timeout, retries with backoff on 429/5xx/no answer,
@@ -128,7 +128,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
   const redacted = (error: AstroApiError): AstroApiError =>
     error.message.includes(token)
       ? new AstroApiError(redact(error.message), {
-          status: error.status,
+          status: error.apiStatus,
           retryable: error.retryable,
           retryAfterMs: error.retryAfterMs,
         })
@@ -220,7 +220,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     } catch (error) {
       if (error instanceof AstroApiError && attempts > 1) {
         throw new AstroApiError(`${error.message} (gave up after ${attempts} attempts)`, {
-          status: error.status,
+          status: error.apiStatus,
           retryable: error.retryable,
           retryAfterMs: error.retryAfterMs,
           cause: error,

@@ -1,27 +1,16 @@
 import { type BatchItem, type BatchOptions, processBatch } from '../../shared/reconcile/process-batch.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import { reportHasFailures } from '../../shared/report/outcome.ts';
-import type { SlackMessage } from '../../shared/report/slack-message.ts';
+import type { Logger } from './logger.ts';
+import type { SlackNotifier } from './slack-notifier.ts';
 
-/** The logging surface the pipeline needs; Powertools Logger and the local console logger both fit it. */
-export interface PipelineLogger {
-  info(message: string, ...extra: Array<Record<string, unknown>>): void;
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-}
-
-export interface Notifier {
-  notify(report: EventReport): Promise<{ posted: boolean; skipped?: string; error?: string }>;
-  post(
-    message: SlackMessage,
-    context: Record<string, unknown>,
-  ): Promise<{ posted: boolean; skipped?: string; error?: string }>;
-}
+/** Where reports go; the Slack notifier (or its `off` mode) on every cloud. */
+export type Notifier = SlackNotifier;
 
 export interface PipelineDeps {
   readonly batch: BatchOptions;
   readonly notifier: Notifier;
-  readonly logger: PipelineLogger;
+  readonly logger: Logger;
 }
 
 /**
@@ -43,6 +32,7 @@ export async function runPipeline(items: readonly BatchItem[], deps: PipelineDep
         target: r.target,
         status: r.status,
         added: r.added.length,
+        removed: r.removed.length,
         reason: r.reason,
       })),
     };

@@ -1,17 +1,12 @@
 import { ValidationError } from '../../shared/errors.ts';
+import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import { escapeSlack, type SlackMessage } from '../../shared/report/slack-message.ts';
-import type { FunctionRuntime } from './function-runtime.ts';
-import type { PipelineLogger } from './pipeline.ts';
+import type { Logger } from './logger.ts';
+import type { Runtime } from './runtime.ts';
 
-export type ScheduledTask = 'poll' | 'sweep';
-
-export function parseTask(value: unknown): ScheduledTask {
-  const task = typeof value === 'object' && value !== null ? (value as { task?: unknown }).task : value;
-  if (task === 'poll' || task === 'sweep') return task;
-  throw new ValidationError('expected {"task": "poll"} or {"task": "sweep"}', { field: 'task' });
-}
+export type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 
 /**
  * The scheduled side, the same on every cloud: the poller (every 5 minutes) picks up Deployments nobody announced,
@@ -19,9 +14,9 @@ export function parseTask(value: unknown): ScheduledTask {
  * when there is something to look at.
  */
 export async function runScheduledTask(
-  runtime: FunctionRuntime,
+  runtime: Runtime<unknown>,
   task: ScheduledTask,
-  logger: PipelineLogger,
+  logger: Logger,
   now: Date = new Date(),
 ): Promise<RunSummary> {
   const { astro } = runtime;
@@ -41,7 +36,7 @@ export async function runScheduledTask(
         ...(updatedSince ? { updatedSince } : {}),
       }),
   };
-  const batch = { config: runtime.config, drivers: runtime.drivers, lanes: runtime.lanes };
+  const batch = runtime.batch();
   let summary: RunSummary;
   try {
     summary =

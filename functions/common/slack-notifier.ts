@@ -15,11 +15,15 @@ import {
 } from '@slack/webhook';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import {
+  formatRejectedEvent,
   formatSlackMessage,
+  type RejectedEvent,
   type SlackMessage,
   type SlackNotifyPolicy,
   shouldNotify,
 } from '../../shared/report/slack-message.ts';
+import type { Logger as LoggerPort } from './logger.ts';
+import { withRetries } from './retry.ts';
 
 /**
  * The Slack edge shared by the AWS, GCP and Azure functions. A Slack problem must never fail the grant that was just
@@ -32,14 +36,8 @@ export type SlackSettings =
   | { mode: 'web-api'; token: string; channel: string; notify: SlackNotifyPolicy; slackApiUrl?: string }
   | { mode: 'webhook'; webhookUrl: string; notify: SlackNotifyPolicy };
 
-export interface NotifierLogger {
-  info(msg: string, extra?: Record<string, unknown>): void;
-  warn(msg: string, extra?: Record<string, unknown>): void;
-  error(msg: string, extra?: Record<string, unknown>): void;
-}
-
 export interface SlackNotifierOptions {
-  logger?: NotifierLogger;
+  logger?: LoggerPort;
   /** Retries after the first attempt, for 429, 5xx and network errors. */
   retries?: number;
   /** Longest single wait; a Retry-After beyond it gives up instead of holding the function past its budget. */
@@ -54,6 +52,8 @@ export interface NotifyResult {
 
 export interface SlackNotifier {
   notify(report: EventReport): Promise<NotifyResult>;
+  /** An event that was refused before any target was planned (an unknown Deployment, a refused deletion). */
+  rejected(event: RejectedEvent): Promise<NotifyResult>;
   /** Posts an already formatted message (the poll/sweep summary); the notify policy was applied by the caller. */
   post(message: SlackMessage, context: Record<string, unknown>): Promise<NotifyResult>;
 }
@@ -67,7 +67,8 @@ const FIRST_BACKOFF_MS = 250;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Default sink: warnings and errors to stderr as JSON lines; info is dropped because callers pass a real logger. */
-const stderrLogger: NotifierLogger = {
+const stderrLogger: LoggerPort = {
+  debug() {},
   info() {},
   warn(msg, extra) {
     console.warn(JSON.stringify({ level: 'WARN', message: msg, ...extra }));
@@ -75,6 +76,7 @@ const stderrLogger: NotifierLogger = {
   error(msg, extra) {
     console.error(JSON.stringify({ level: 'ERROR', message: msg, ...extra }));
   },
+  child: () => stderrLogger,
 };
 
 /** Replaces every secret with a marker; applied to anything that leaves this module as text. */
@@ -93,21 +95,13 @@ function webhookSecrets(webhookUrl: string): string[] {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function backoffMs(attempt: number, maxWaitMs: number): number {
-  return Math.min(FIRST_BACKOFF_MS * 2 ** attempt, maxWaitMs);
-}
-
 function retryAfterMs(header: string | null): number | undefined {
   const seconds = header === null ? Number.NaN : Number.parseInt(header, 10);
   return Number.isNaN(seconds) ? undefined : Math.max(0, seconds) * 1000;
 }
 
 /** Routes the SDK's own log lines (rate-limit waits, request failures) into ours, minus debug noise. */
-function sdkLogger(logger: NotifierLogger, redact: (text: string) => string): Logger {
+function sdkLogger(logger: LoggerPort, redact: (text: string) => string): Logger {
   const line = (parts: unknown[]) => redact(parts.map(String).join(' '));
   return {
     debug() {},
@@ -145,7 +139,7 @@ function webApiError(error: unknown): string {
 
 function createWebApiPoster(
   settings: Extract<SlackSettings, { mode: 'web-api' }>,
-  logger: NotifierLogger,
+  logger: LoggerPort,
   retries: number,
   maxWaitMs: number,
 ): (message: SlackMessage) => Promise<void> {
@@ -206,21 +200,17 @@ function createWebhookPoster(
     fetch: signalRetryable,
   });
   return async (message) => {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await webhook.send({ text: message.text, blocks: message.blocks });
-        return;
-      } catch (error) {
-        // Only transport failures and 429/5xx are worth another try; a 4xx (invalid_blocks, no_service) never heals.
-        const retryable = error instanceof IncomingWebhookRequestError;
-        if (!retryable || attempt >= retries) throw error;
-        const asked = error.original instanceof RetryableResponse ? error.original.retryAfterMs : undefined;
-        const wait = asked ?? backoffMs(attempt, maxWaitMs);
-        // Waiting less than Retry-After only earns another 429, so past the cap give up instead.
-        if (wait > maxWaitMs) throw error;
-        await sleep(wait);
-      }
-    }
+    await withRetries(() => webhook.send({ text: message.text, blocks: message.blocks }), {
+      retries,
+      minTimeoutMs: Math.min(FIRST_BACKOFF_MS, maxWaitMs),
+      maxTimeoutMs: maxWaitMs,
+      // Only transport failures and 429/5xx are worth another try; a 4xx (invalid_blocks, no_service) never heals.
+      retryable: (error) => error instanceof IncomingWebhookRequestError,
+      waitMs: (error) =>
+        error instanceof IncomingWebhookRequestError && error.original instanceof RetryableResponse
+          ? error.original.retryAfterMs
+          : undefined,
+    });
   };
 }
 
@@ -230,7 +220,7 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const maxWaitMs = Math.max(0, options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS);
   if (settings.mode === 'off') {
     const off = async (): Promise<NotifyResult> => ({ posted: false, skipped: 'off' });
-    return { notify: off, post: off };
+    return { notify: off, rejected: off, post: off };
   }
   // Clients are built once per notifier (per cold start) and reused for every event.
   const post =
@@ -294,6 +284,13 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
       }
       return send(formatSlackMessage(report), context);
     },
+    // A refused event is a failure a person must see under every policy: nothing was planned for it.
+    rejected: (event) =>
+      send(formatRejectedEvent(event), {
+        mode: settings.mode,
+        eventId: event.eventId,
+        deploymentId: event.deploymentId,
+      }),
     post: (message, context) => send(message, { mode: settings.mode, ...context }),
   };
 }

@@ -1,4 +1,10 @@
-import { DoesNotFitError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+import {
+  DoesNotFitError,
+  type IdentitySyncError,
+  TargetError,
+  UnavailableError,
+  WriteConflictError,
+} from '../../shared/errors.ts';
 
 interface GoogleError {
   status?: number;
@@ -49,6 +55,25 @@ export function toGcpTargetError(
   const hint = status === 429 ? ' (IAM allows about 600 policy writes per minute per project)' : '';
   return new TargetError(`${method} on ${serviceAccount} failed: ${status || 'network'} ${message}${hint}`, {
     retryable,
+    cause: error,
+  });
+}
+
+/**
+ * The GCP adapter's classification for what a driver did not explain: a Google API error with a status (gaxios
+ * has retried 429 and 5xx already), or a request that got no answer.
+ */
+export function classifyGcpError(error: unknown): IdentitySyncError | undefined {
+  const e = (error ?? {}) as GoogleError & { code?: unknown };
+  const status = e.status ?? e.response?.status;
+  if (status === undefined && typeof e.code !== 'string') return undefined;
+  if (status === undefined || status === 429 || status >= 500) {
+    return new UnavailableError(`a Google API call did not succeed after retries (${e.message ?? 'no answer'})`, {
+      cause: error,
+    });
+  }
+  return new TargetError(`a Google API call was refused (${status}: ${e.message ?? ''})`, {
+    retryable: false,
     cause: error,
   });
 }

@@ -1,24 +1,16 @@
-import type { Env } from '../common/function-runtime.ts';
-import { createJsonLogger, type JsonLogger } from '../common/json-logger.ts';
-import { type GcpRuntime, loadGcpRuntime } from './gcp-runtime.ts';
+import { type Env, logLevelOf } from '../common/env-settings.ts';
+import { coldStart } from '../common/intake-runtime.ts';
+import { createPinoLogger, type Logger } from '../common/logger.ts';
+import { buildRuntime, type Runtime } from '../common/runtime.ts';
+import { type GcpClients, gcpAdapter } from './gcp-adapter.ts';
 
 export interface GcpHandlerDeps {
-  readonly logger: JsonLogger;
+  readonly logger: Logger;
   /** Built on first use and reused while the instance is warm; a failed build is retried on the next request. */
-  readonly runtime: () => Promise<GcpRuntime>;
+  readonly runtime: () => Promise<Runtime<GcpClients>>;
 }
 
-export function gcpHandlerDeps(env: Env, overrides: { logger?: JsonLogger } = {}): GcpHandlerDeps {
-  const logger = overrides.logger ?? createJsonLogger(env, { cloud: 'gcp' });
-  let runtime: Promise<GcpRuntime> | undefined;
-  return {
-    logger,
-    runtime: () => {
-      runtime ??= loadGcpRuntime(env, logger).catch((error: unknown) => {
-        runtime = undefined;
-        throw error;
-      });
-      return runtime;
-    },
-  };
+export function gcpHandlerDeps(env: Env, overrides: { logger?: Logger } = {}): GcpHandlerDeps {
+  const logger = overrides.logger ?? createPinoLogger({ level: logLevelOf(env), cloud: 'gcp' });
+  return { logger, runtime: coldStart(() => buildRuntime(gcpAdapter, env, logger)) };
 }

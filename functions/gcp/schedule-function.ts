@@ -1,5 +1,6 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
-import { parseTask, runScheduledTask } from '../common/scheduled-task.ts';
+import { parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
+import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 import type { MessagePublishedData } from './pubsub-function.ts';
 
@@ -9,14 +10,11 @@ import type { MessagePublishedData } from './pubsub-function.ts';
  */
 export function createGcpScheduleFunction(deps: GcpHandlerDeps): CloudEventFunction<MessagePublishedData> {
   return async (cloudEvent) => {
-    let task: ReturnType<typeof parseTask>;
-    try {
-      task = parseTask(JSON.parse(Buffer.from(cloudEvent.data?.message?.data ?? '', 'base64').toString('utf8')));
-    } catch (error) {
-      deps.logger.error('dropping a malformed schedule message (not retried)', { reason: (error as Error).message });
+    const task = parseScheduledTask('pubsub', cloudEvent.data);
+    if (!task.ok) {
+      deps.logger.error('dropping a malformed schedule message (not retried)', { reason: task.reason });
       return;
     }
-    const runtime = await deps.runtime();
-    await runScheduledTask(runtime, task, deps.logger);
+    await runScheduledTask(await deps.runtime(), task.value, deps.logger);
   };
 }

@@ -17,12 +17,12 @@ const ASTRO_ID = /^[a-z0-9]{1,64}$/i;
 export const MAX_RETRY_AFTER_MS = 30_000;
 
 /**
- * A call to the Astro API that failed. `status` is the HTTP status, or 0 when no answer arrived (network error,
- * timeout); `retryable` says whether the same call may succeed later (429, 5xx, no answer).
+ * A call to the Astro API that failed; `retryable` says whether the same call may succeed later (429, 5xx, no
+ * answer). An outage answers 503 at our edges, a refusal (bad token, wrong organization) 502.
  */
 export class AstroApiError extends IdentitySyncError {
-  readonly status: number;
-  readonly retryable: boolean;
+  /** The Astro API's own HTTP status, or 0 when no answer arrived (`status` is what our edge answers). */
+  readonly apiStatus: number;
   /** How long the API asked us to wait (Retry-After), already capped at MAX_RETRY_AFTER_MS. */
   readonly retryAfterMs: number | undefined;
 
@@ -30,9 +30,8 @@ export class AstroApiError extends IdentitySyncError {
     message: string,
     options: { status: number; retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
   ) {
-    super('astro_api', message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = options.status;
-    this.retryable = options.retryable;
+    super('astro_api', message, { retryable: options.retryable, cause: options.cause });
+    this.apiStatus = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
 }

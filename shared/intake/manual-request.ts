@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { WebhookRejectedError } from '../errors.ts';
+import { RequestRejectedError } from '../errors.ts';
 import { parseJsonBody } from '../zod-error.ts';
 import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
 import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
@@ -35,9 +35,8 @@ export function assertBearer(headers: HeaderBag, token: string): void {
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   const digest = (value: string) => createHash('sha256').update(value).digest();
   if (!match?.[1] || !timingSafeEqual(digest(match[1]), digest(token))) {
-    throw new WebhookRejectedError(
+    throw new RequestRejectedError(
       'unauthorized',
-      401,
       `Missing or wrong manual token: send "Authorization: Bearer <token>" (or "${MANUAL_TOKEN_HEADER}: <token>" when the URL uses AWS_IAM auth).`,
     );
   }

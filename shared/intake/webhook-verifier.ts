@@ -1,7 +1,5 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { ValidationError, WebhookRejectedError } from '../errors.ts';
-import { parseJsonBody } from '../zod-error.ts';
-import { type DeploymentEvent, deploymentEventSchema } from './deployment.ts';
+import { RequestRejectedError, ValidationError } from '../errors.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
@@ -13,20 +11,16 @@ export interface WebhookRequest {
   readonly body: string | Uint8Array;
 }
 
-export interface VerifiedWebhook {
+/** A request whose Standard Webhooks signature matched one of the secrets; its body is not parsed yet. */
+export interface AuthenticatedWebhook {
   /** `webhook-id`: the sender's idempotency key, also our correlation id. */
   readonly id: string;
   readonly timestamp: number;
-  readonly event: DeploymentEvent;
+  /** The body as UTF-8 text, exactly the bytes that were signed. */
+  readonly body: string;
 }
 
-export interface WebhookVerifierOptions {
-  /** `whsec_<base64>` secrets; several during rotation, any one may sign. */
-  readonly secrets: readonly string[];
-  readonly maxBodyBytes?: number;
-}
-
-export type WebhookVerifier = (request: WebhookRequest) => VerifiedWebhook;
+export type WebhookAuthenticator = (request: WebhookRequest) => AuthenticatedWebhook;
 
 /** Lower-cases header names and keeps the first value of repeated headers. */
 export function normalizeHeaders(headers: HeaderBag): Record<string, string> {
@@ -39,17 +33,18 @@ export function normalizeHeaders(headers: HeaderBag): Record<string, string> {
 }
 
 /**
- * Standard Webhooks verification (standardwebhooks.com) in the order that keeps untrusted bytes away from the parser:
- * size (413), media type (415), signature and 5-minute timestamp tolerance (401), then JSON and schema (400).
+ * Standard Webhooks authentication (standardwebhooks.com): the three headers, the timestamp format, the signature
+ * with a 5-minute tolerance (401), then what can only be judged once the sender is known: UTF-8 and the id format
+ * (400). Size and media type are checked before this, the replay guard and the parser after (see intake.ts).
  */
-export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
-  if (options.secrets.length === 0) {
+export function createWebhookAuthenticator(secrets: readonly string[]): WebhookAuthenticator {
+  if (secrets.length === 0) {
     throw new ValidationError('at least one webhook secret is required', {
       field: 'webhook.secrets',
       code: 'invalid_config',
     });
   }
-  const verifiers = options.secrets.map((secret, index) => {
+  const verifiers = secrets.map((secret, index) => {
     try {
       return new Webhook(secret);
     } catch (cause) {
@@ -60,36 +55,21 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       });
     }
   });
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   return (request) => {
     const headers = normalizeHeaders(request.headers);
-    const declared = Number(headers['content-length']);
-    const size = typeof request.body === 'string' ? Buffer.byteLength(request.body, 'utf8') : request.body.byteLength;
-    if (size > maxBodyBytes || (Number.isFinite(declared) && declared > maxBodyBytes)) {
-      throw new WebhookRejectedError('payload_too_large', 413, `The body is larger than ${maxBodyBytes} bytes.`);
-    }
-    const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/json') {
-      throw new WebhookRejectedError(
-        'unsupported_media_type',
-        415,
-        `Content-Type must be application/json, not ${mediaType ? JSON.stringify(mediaType) : 'missing'}.`,
-      );
-    }
     const id = headers['webhook-id'];
     const timestamp = headers['webhook-timestamp'];
     if (!id || !timestamp || !headers['webhook-signature']) {
-      throw new WebhookRejectedError(
+      throw new RequestRejectedError(
         'invalid_signature',
-        401,
         'Missing webhook-id, webhook-timestamp or webhook-signature header (Standard Webhooks).',
       );
     }
     if (!/^\d{1,12}$/.test(timestamp)) {
-      throw new WebhookRejectedError('invalid_signature', 401, 'webhook-timestamp must be unix seconds.');
+      throw new RequestRejectedError('invalid_signature', 'webhook-timestamp must be unix seconds.');
     }
     // Authenticate before judging anything else about the request, so an anonymous caller only ever learns "401".
     // Bytes that are not UTF-8 cannot match the sender's signature, so they fail here too.
@@ -102,11 +82,11 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       body = lenientDecoder.decode(request.body as Uint8Array);
     }
     verifySignature(verifiers, body, headers);
-    if (!validUtf8) throw new WebhookRejectedError('invalid_input', 400, 'The body is not valid UTF-8.');
+    if (!validUtf8) throw new RequestRejectedError('invalid_input', 'The body is not valid UTF-8.');
     if (id.length > 256 || !/^[\x21-\x7e]+$/.test(id)) {
-      throw new WebhookRejectedError('invalid_input', 400, 'webhook-id must be 1-256 printable ASCII characters.');
+      throw new RequestRejectedError('invalid_input', 'webhook-id must be 1-256 printable ASCII characters.');
     }
-    return { id, timestamp: Number(timestamp), event: parseJsonBody(body, deploymentEventSchema) };
+    return { id, timestamp: Number(timestamp), body };
   };
 }
 
@@ -124,9 +104,8 @@ function verifySignature(verifiers: readonly Webhook[], body: string, headers: R
     }
   }
   const reason = last instanceof Error && /timestamp/i.test(last.message) ? 'timestamp' : 'signature';
-  throw new WebhookRejectedError(
+  throw new RequestRejectedError(
     'invalid_signature',
-    401,
     reason === 'timestamp'
       ? 'webhook-timestamp is more than 5 minutes from now; check the sender clock or resend.'
       : 'webhook-signature matches none of the configured secrets.',

@@ -3,10 +3,24 @@ import type { Config, TargetRule } from '../config.ts';
 import type { Deployment } from '../intake/deployment.ts';
 import { createAllowlist, isGcpServiceAccountEmail, isRoleArn } from './guardrails.ts';
 
+/**
+ * What a grant is written into. `kind` picks the planner and the driver (see shared/reconcile/target-kind.ts);
+ * `cloud` and `id` name the resource, so kinds that write the same document share one lane.
+ */
 export type Target =
-  | { readonly cloud: 'aws'; readonly id: string; readonly roleArn: string }
-  | { readonly cloud: 'gcp'; readonly id: string; readonly serviceAccount: string; readonly pool: string | undefined }
+  /** An IAM role's trust policy, granting IRSA subjects (`system:serviceaccount:<ns>:<sa>`). */
+  | { readonly kind: 'aws-role'; readonly cloud: 'aws'; readonly id: string; readonly roleArn: string }
+  /** A Google service account's IAM policy, granting roles/iam.workloadIdentityUser to pool members. */
   | {
+      readonly kind: 'gcp-service-account';
+      readonly cloud: 'gcp';
+      readonly id: string;
+      readonly serviceAccount: string;
+      readonly pool: string | undefined;
+    }
+  /** A user-assigned managed identity's federated identity credentials. */
+  | {
+      readonly kind: 'azure-identity';
       readonly cloud: 'azure';
       readonly id: string;
       readonly subscriptionId: string;
@@ -44,12 +58,21 @@ const ARM_IDENTITY =
 
 function azureTarget(subscriptionId: string, resourceGroup: string, identityName: string): Target {
   return {
+    kind: 'azure-identity',
     cloud: 'azure',
     id: `${subscriptionId}/${resourceGroup}/${identityName}`,
     subscriptionId,
     resourceGroup,
     identityName,
   };
+}
+
+function awsRole(roleArn: string): Target {
+  return { kind: 'aws-role', cloud: 'aws', id: roleArn, roleArn };
+}
+
+function gcpServiceAccount(serviceAccount: string, pool: string | undefined): Target {
+  return { kind: 'gcp-service-account', cloud: 'gcp', id: serviceAccount, serviceAccount, pool };
 }
 
 function gcpPool(config: Config, deployment: Deployment, rulePool?: string): string | undefined {
@@ -61,10 +84,9 @@ function gcpPool(config: Config, deployment: Deployment, rulePool?: string): str
 function fromWorkloadIdentity(config: Config, deployment: Deployment): Target | undefined {
   const identity = deployment.effectiveWorkloadIdentity;
   if (identity === undefined) return undefined;
-  if (config.aws.useEffectiveWorkloadIdentity && isRoleArn(identity))
-    return { cloud: 'aws', id: identity, roleArn: identity };
+  if (config.aws.useEffectiveWorkloadIdentity && isRoleArn(identity)) return awsRole(identity);
   if (config.gcp.useEffectiveWorkloadIdentity && isGcpServiceAccountEmail(identity)) {
-    return { cloud: 'gcp', id: identity, serviceAccount: identity, pool: gcpPool(config, deployment) };
+    return gcpServiceAccount(identity, gcpPool(config, deployment));
   }
   const arm = config.azure.useEffectiveWorkloadIdentity ? ARM_IDENTITY.exec(identity) : null;
   if (arm?.[1] && arm[2] && arm[3]) return azureTarget(arm[1], arm[2], arm[3]);
@@ -85,11 +107,8 @@ export function ruleMatches(rule: TargetRule, deployment: Deployment): boolean {
 }
 
 function fromRule(config: Config, rule: TargetRule, deployment: Deployment): Target | undefined {
-  if (rule.aws) return { cloud: 'aws', id: rule.aws.roleArn, roleArn: rule.aws.roleArn };
-  if (rule.gcp) {
-    const { serviceAccount } = rule.gcp;
-    return { cloud: 'gcp', id: serviceAccount, serviceAccount, pool: gcpPool(config, deployment, rule.gcp.pool) };
-  }
+  if (rule.aws) return awsRole(rule.aws.roleArn);
+  if (rule.gcp) return gcpServiceAccount(rule.gcp.serviceAccount, gcpPool(config, deployment, rule.gcp.pool));
   if (rule.azure) return azureTarget(rule.azure.subscriptionId, rule.azure.resourceGroup, rule.azure.identityName);
   return undefined;
 }

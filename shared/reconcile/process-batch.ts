@@ -7,13 +7,8 @@ import { assertIssuer, createAllowlist } from '../plan/guardrails.ts';
 import { type DesiredGrant, desiredGrant } from '../plan/subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
-import {
-  type GrantOutcome,
-  type GrantRequest,
-  type ReconcileOptions,
-  reconcileTarget,
-  type TargetDriver,
-} from './reconcile-target.ts';
+import type { GrantOutcome, GrantRequest, ReconcileOptions } from './reconcile-target.ts';
+import type { TargetHandle, TargetRegistry } from './target-kind.ts';
 import type { TargetLanes } from './target-lanes.ts';
 
 export interface BatchItem {
@@ -22,12 +17,10 @@ export interface BatchItem {
   readonly deployment: Deployment;
 }
 
-/** Builds the driver for one target; a runtime only provides the clouds it serves. */
-export type DriverFactory = (target: Target) => TargetDriver<unknown>;
-
 export interface BatchOptions extends ReconcileOptions {
   readonly config: Config;
-  readonly drivers: Partial<Record<Target['cloud'], DriverFactory>>;
+  /** The target kinds this function manages; a runtime only registers the clouds it serves. */
+  readonly targets: TargetRegistry;
   /** Targets reconciled at once; requests for the same target always share one read-plan-write round. */
   readonly concurrency?: number;
   /**
@@ -41,6 +34,7 @@ let batchSequence = 0;
 
 interface Pending {
   readonly target: Target;
+  readonly handle: TargetHandle;
   readonly requests: GrantRequest[];
 }
 
@@ -66,7 +60,8 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
     const deleted = item.type === 'deployment.deleted';
     for (const resolved of resolveTargets(config, item.deployment, allowlists)) {
       const { target } = resolved;
-      if (deleted && (resolved.denied !== undefined || options.drivers[target.cloud] === undefined)) continue;
+      const handle = resolved.denied === undefined ? options.targets.bind(target) : undefined;
+      if (deleted && handle === undefined) continue;
       if (resolved.denied !== undefined) {
         row.push({
           target,
@@ -75,25 +70,25 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
         });
         continue;
       }
-      if (options.drivers[target.cloud] === undefined) {
+      if (handle === undefined) {
         const reason = `this function does not manage ${target.cloud.toUpperCase()} targets; deploy the ${target.cloud} function for it`;
         row.push({ target, key: undefined, result: result(target, { status: 'denied', added: [], reason }) });
         continue;
       }
       let request: GrantRequest;
       try {
-        const key = `${batchId}:${index}|${target.cloud}|${target.id}`;
+        const key = `${batchId}:${index}|${laneKey(target)}`;
         const grant = grantFor(config, table, item.deployment, target, resolved.componentSets);
         request = deleted
           ? { key, grant, issuer: undefined, action: 'revoke', simulate: !config.prune }
-          : { key, grant, issuer: issuerFor(item.deployment, target, issuerAllowed) };
+          : { key, grant, issuer: handle.needsIssuer ? issuerFor(item.deployment, issuerAllowed) : undefined };
       } catch (error) {
         const reason = error instanceof IdentitySyncError ? error.message : String(error);
         row.push({ target, key: undefined, result: result(target, { status: 'failed', added: [], reason }) });
         continue;
       }
-      const groupKey = `${target.cloud}|${target.id}`;
-      const group = groups.get(groupKey) ?? { target, requests: [] };
+      const groupKey = laneKey(target);
+      const group = groups.get(groupKey) ?? { target, handle, requests: [] };
       group.requests.push(request);
       groups.set(groupKey, group);
       row.push({ target, key: request.key });
@@ -103,18 +98,12 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
   const outcomes = new Map<string, GrantOutcome>();
   const limit = pLimit(options.concurrency ?? 4);
   await Promise.all(
-    [...groups.values()].map(({ target, requests }) =>
+    [...groups.values()].map(({ target, handle, requests }) =>
       limit(async () => {
-        const factory = options.drivers[target.cloud];
-        if (factory === undefined) return;
+        const reconcileOptions = reconcileOptionsFor(target, options);
         const found = options.lanes
-          ? await options.lanes.run(
-              `${target.cloud}|${target.id}`,
-              () => factory(target),
-              requests,
-              reconcileOptionsFor(target, options),
-            )
-          : await reconcileTarget(factory(target), requests, reconcileOptionsFor(target, options));
+          ? await options.lanes.run(laneKey(target), handle, requests, reconcileOptions)
+          : await handle.reconcile(requests, reconcileOptions);
         for (const [key, outcome] of found) outcomes.set(key, outcome);
       }),
     ),
@@ -131,6 +120,14 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' });
     }),
   }));
+}
+
+/**
+ * One lane per cloud resource: kinds that write the same document (a role's trust policy) must take turns, so the
+ * key names the resource, not the kind.
+ */
+export function laneKey(target: Target): string {
+  return `${target.cloud}|${target.id}`;
 }
 
 /** Per-target reconcile options: the configured quiet window applies to IAM roles, the one target without an etag. */
@@ -165,8 +162,7 @@ function grantFor(
   });
 }
 
-function issuerFor(deployment: Deployment, target: Target, allowed: (issuer: string) => boolean): string | undefined {
-  if (target.cloud === 'gcp') return undefined;
+function issuerFor(deployment: Deployment, allowed: (issuer: string) => boolean): string {
   const issuer = deployment.oidcIssuerUrl;
   if (issuer === undefined) {
     throw new IdentitySyncError('invalid_input', "the Deployment has no oidcIssuerUrl (its cluster's OIDC issuer)");
@@ -184,6 +180,7 @@ function result(target: Target, outcome: GrantOutcome): TargetResult {
     target: target.id,
     status: outcome.status,
     added: outcome.added,
+    removed: outcome.removed ?? [],
     present: outcome.present ?? [],
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     ...(outcome.remedies === undefined ? {} : { remedies: outcome.remedies }),

@@ -1,4 +1,4 @@
-import { IdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from '../errors.ts';
+import { asIdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from '../errors.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
 import type { TargetStatus } from '../report/outcome.ts';
 
@@ -18,14 +18,17 @@ export interface DriverPlan<Doc> {
   readonly changed: boolean;
   /** What this plan adds, in the target's own terms (subjects, members, credential names). */
   readonly added: readonly string[];
+  /** What a revoke takes back (this tool's own entries of the namespace). */
+  readonly removed?: readonly string[];
   /** What the request needs and the target already had (reported so a person sees the whole grant). */
-  readonly present?: readonly string[];
+  readonly present: readonly string[];
   readonly next: Doc;
 }
 
 /**
- * The port a cloud adapter implements for one target (a role, a service account, an identity). `plan` is the pure
- * planner bound to the target; `read` and `write` are the only calls that reach the cloud.
+ * One target as reconcileTarget drives it (a role, a service account, an identity): `plan` is the pure planner bound
+ * to the target; `read` and `write` are the only calls that reach the cloud. Built by `driverFor` from a target
+ * kind and the cloud adapter's I/O.
  */
 export interface TargetDriver<Doc> {
   read(): Promise<Doc>;
@@ -45,6 +48,8 @@ export interface TargetDriver<Doc> {
 export interface GrantOutcome {
   readonly status: TargetStatus;
   readonly added: readonly string[];
+  /** A revoke's entries: removed (`revoked`) or left in place because prune is off (`stale`). */
+  readonly removed?: readonly string[];
   readonly present?: readonly string[];
   readonly reason?: string;
   readonly remedies?: readonly string[];
@@ -91,7 +96,7 @@ export async function reconcileTarget<Doc>(
     pending = pending.filter((other) => other !== request);
   };
   const failAll = (error: unknown) => {
-    for (const request of [...pending]) finish(request, failure(error, [...(written.get(request.key) ?? [])]));
+    for (const request of [...pending]) finish(request, failure(error, request, [...(written.get(request.key) ?? [])]));
   };
 
   let current: Doc;
@@ -110,26 +115,31 @@ export async function reconcileTarget<Doc>(
     for (const request of [...pending]) {
       try {
         const plan = driver.plan(next, request);
+        const entries = request.action === 'revoke' ? (plan.removed ?? []) : plan.added;
         if (plan.changed && request.simulate) {
-          finish(request, { status: 'stale', added: [...plan.added].sort() });
+          finish(request, { status: 'stale', added: [], removed: [...entries].sort() });
         } else if (plan.changed) {
           next = plan.next;
           changed = true;
-          planned.set(request.key, plan.added);
+          planned.set(request.key, entries);
         } else {
-          const added = [...(written.get(request.key) ?? [])].sort();
-          const present = (plan.present ?? []).filter((item) => !added.includes(item));
-          const done = request.action === 'revoke' ? 'revoked' : 'granted';
-          finish(request, { status: added.length > 0 ? done : 'unchanged', added, present });
+          finish(request, settled(request, [...(written.get(request.key) ?? [])].sort(), plan.present));
         }
       } catch (error) {
-        finish(request, failure(error, []));
+        finish(request, failure(error, request, []));
       }
     }
     if (!changed) break;
     if (options.dryRun) {
-      for (const request of [...pending])
-        finish(request, { status: 'planned', added: [...(planned.get(request.key) ?? [])].sort() });
+      for (const request of [...pending]) {
+        const entries = [...(planned.get(request.key) ?? [])].sort();
+        finish(
+          request,
+          request.action === 'revoke'
+            ? { status: 'planned', added: [], removed: entries }
+            : { status: 'planned', added: entries },
+        );
+      }
       break;
     }
     if (attempt >= maxAttempts) {
@@ -201,18 +211,25 @@ function backoff(attempt: number, baseDelayMs: number, random: () => number): nu
   return Math.round(random() * baseDelayMs * 2 ** Math.min(attempt, 6));
 }
 
-function failure(error: unknown, added: readonly string[]): GrantOutcome {
+/** A request that needs no (more) writes: what it wrote in earlier rounds, and what the target already had. */
+function settled(request: GrantRequest, written: readonly string[], present: readonly string[]): GrantOutcome {
+  if (request.action === 'revoke') {
+    return { status: written.length > 0 ? 'revoked' : 'unchanged', added: [], removed: written, present: [] };
+  }
+  const already = present.filter((item) => !written.includes(item));
+  return { status: written.length > 0 ? 'granted' : 'unchanged', added: written, present: already };
+}
+
+function failure(error: unknown, request: GrantRequest, done: readonly string[]): GrantOutcome {
+  const entries = request.action === 'revoke' ? { added: [], removed: done } : { added: done };
   if (error instanceof UnsafePlanError) {
     return {
       status: error.code === 'does_not_fit' ? 'does-not-fit' : 'conflict',
-      added,
+      ...entries,
       reason: error.summary,
       remedies: error.remedies,
     };
   }
-  if (error instanceof TargetError)
-    return { status: 'failed', added, reason: error.message, retryable: error.retryable };
-  if (error instanceof IdentitySyncError) return { status: 'failed', added, reason: error.message, retryable: false };
-  const message = error instanceof Error ? error.message : String(error);
-  return { status: 'failed', added, reason: `unexpected error: ${message}`, retryable: true };
+  const typed = asIdentitySyncError(error);
+  return { status: 'failed', ...entries, reason: typed.message, retryable: typed.retryable };
 }

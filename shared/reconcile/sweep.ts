@@ -4,7 +4,7 @@ import { desiredGrant } from '../plan/subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, FAILURE_STATUSES, type TargetResult } from '../report/outcome.ts';
 import { type BatchItem, type BatchOptions, processBatch, reconcileOptionsFor } from './process-batch.ts';
-import { type GrantRequest, reconcileTarget } from './reconcile-target.ts';
+import type { GrantRequest } from './reconcile-target.ts';
 
 /** The Astro API as the sweep and the poller see it: Deployments, newest-updated first, and those it could not read. */
 export interface DeploymentLister {
@@ -83,7 +83,7 @@ export async function runSweep(input: {
   const allowlists = createAllowlists(config);
   for (const deployment of inScope) {
     for (const resolved of resolveTargets(config, deployment, allowlists)) {
-      if (resolved.denied === undefined && input.batch.drivers[resolved.target.cloud] !== undefined) {
+      if (resolved.denied === undefined && input.batch.targets.manages(resolved.target)) {
         targets.set(`${resolved.target.cloud}|${resolved.target.id}`, resolved.target);
       }
     }
@@ -104,17 +104,15 @@ async function cleanupTarget(
   input: { batch: BatchOptions; runId: string },
   prune: boolean,
 ): Promise<TargetResult[]> {
-  const factory = input.batch.drivers[target.cloud];
-  if (factory === undefined) return [];
-  const driver = factory(target);
-  const base = { cloud: target.cloud, target: target.id, present: [] };
+  const handle = input.batch.targets.bind(target);
+  if (handle === undefined) return [];
+  const base = { cloud: target.cloud, target: target.id, present: [], added: [] };
   let owned: ReadonlySet<string>;
   try {
-    owned = driver.owned(await driver.read());
+    owned = await handle.owned();
   } catch (error) {
-    return [
-      { ...base, status: 'failed', added: [], reason: `cannot read for the stale check: ${(error as Error).message}` },
-    ];
+    const reason = `cannot read for the stale check: ${(error as Error).message}`;
+    return [{ ...base, status: 'failed', removed: [], reason }];
   }
   const table = componentTableFrom(input.batch.config);
   const requests: GrantRequest[] = [...owned]
@@ -129,13 +127,13 @@ async function cleanupTarget(
       simulate: !prune,
     }));
   if (requests.length === 0) return [];
-  const outcomes = await reconcileTarget(driver, requests, reconcileOptionsFor(target, input.batch));
+  const outcomes = await handle.reconcile(requests, reconcileOptionsFor(target, input.batch));
   return requests.map((request) => {
     const outcome = outcomes.get(request.key);
     return {
       ...base,
       status: outcome?.status ?? 'failed',
-      added: outcome?.added ?? [],
+      removed: outcome?.removed ?? [],
       reason: FAILURE_STATUSES.has(outcome?.status ?? 'failed')
         ? (outcome?.reason ?? 'not processed')
         : `namespace ${request.grant.namespace} belongs to no Deployment`,

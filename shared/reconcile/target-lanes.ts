@@ -1,14 +1,9 @@
-import {
-  type GrantOutcome,
-  type GrantRequest,
-  type ReconcileOptions,
-  reconcileTarget,
-  type TargetDriver,
-} from './reconcile-target.ts';
+import type { GrantOutcome, GrantRequest, ReconcileOptions } from './reconcile-target.ts';
+import type { TargetHandle } from './target-kind.ts';
 
 interface Waiting {
   readonly requests: readonly GrantRequest[];
-  readonly driver: () => TargetDriver<unknown>;
+  readonly handle: TargetHandle;
   readonly options: ReconcileOptions;
   readonly resolve: (outcomes: Map<string, GrantOutcome>) => void;
 }
@@ -23,13 +18,13 @@ export class TargetLanes {
 
   run(
     key: string,
-    driver: () => TargetDriver<unknown>,
+    handle: TargetHandle,
     requests: readonly GrantRequest[],
     options: ReconcileOptions = {},
   ): Promise<Map<string, GrantOutcome>> {
     return new Promise((resolve) => {
       const queue = this.lanes.get(key);
-      const waiting: Waiting = { requests, driver, options, resolve };
+      const waiting: Waiting = { requests, handle, options, resolve };
       if (queue !== undefined) {
         queue.push(waiting);
         return;
@@ -57,8 +52,7 @@ export class TargetLanes {
         const group = batch.filter((w) => (w.options.dryRun === true) === dryRun);
         const first = group[0];
         if (first === undefined) continue;
-        const outcomes = await reconcileTarget(
-          first.driver(),
+        const outcomes = await first.handle.reconcile(
           group.flatMap((w) => w.requests),
           first.options,
         );

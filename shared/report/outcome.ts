@@ -18,9 +18,9 @@ export type TargetStatus =
   | 'does-not-fit'
   | 'conflict'
   | 'failed'
-  /** prune: this tool's entries of a deleted Deployment were removed (`added` lists what was removed) */
+  /** prune: this tool's entries of a deleted Deployment were removed (`removed` lists them) */
   | 'revoked'
-  /** prune is off: this tool's entries of a deleted Deployment remain (`added` lists them) for a person to act on */
+  /** prune is off: this tool's entries of a deleted Deployment remain (`removed` lists what prune would remove) */
   | 'stale';
 
 export interface TargetResult {
@@ -30,6 +30,8 @@ export interface TargetResult {
   readonly status: TargetStatus;
   /** New entries in the target's own terms: AWS subjects, GCP members, Azure credential names. */
   readonly added: readonly string[];
+  /** `revoked`: the entries removed; `stale`: the entries prune would remove; `planned` revoke: what it would remove. */
+  readonly removed: readonly string[];
   /** Entries the Deployment needs that were already there (Azure: credentials that already existed). */
   readonly present: readonly string[];
   readonly reason?: string;
@@ -79,5 +81,7 @@ const CHANGE_STATUSES: ReadonlySet<TargetStatus> = new Set(['granted', 'revoked'
 
 /** Something a person should hear about even when nothing failed: a grant added or removed, or entries left stale. */
 export function reportHasChanges(report: EventReport): boolean {
-  return report.results.some((result) => CHANGE_STATUSES.has(result.status) && result.added.length > 0);
+  return report.results.some(
+    (result) => CHANGE_STATUSES.has(result.status) && result.added.length + result.removed.length > 0,
+  );
 }

@@ -24,9 +24,9 @@ function describe(result: TargetResult): string {
     case 'granted':
       return `${where}: added ${result.added.length}`;
     case 'revoked':
-      return `${where}: removed ${result.added.length} (${escapeSlack(result.reason ?? '')})`;
+      return `${where}: removed ${result.removed.length} (${escapeSlack(result.reason ?? '')})`;
     case 'stale':
-      return `${where}: ${result.added.length} stale (${escapeSlack(result.reason ?? '')}); prune is off`;
+      return `${where}: ${result.removed.length} stale (${escapeSlack(result.reason ?? '')}); prune is off`;
     default:
       return `${where}: ${result.status}: ${escapeSlack(result.reason ?? '')}`;
   }

@@ -182,15 +182,22 @@ function reasonOf(result: TargetResult): string {
 /** What one entry is called on each cloud: a trust-policy subject, a policy member, a federated credential. */
 const ENTRY: Record<TargetResult['cloud'], string> = { aws: 'subject', gcp: 'member', azure: 'credential' };
 
+/** The entries a result changed (or would change): what it added, or for a revoke what it took back. */
+export function changedEntries(result: TargetResult): readonly string[] {
+  return result.removed.length > 0 ? result.removed : result.added;
+}
+
 /** The one-line outcome, shared by the section and the plain-text fallback. */
 function outcomeLine(result: TargetResult): string {
   const added = result.added.length;
+  const removed = result.removed.length;
   const present = result.present.length;
   const entry = ENTRY[result.cloud];
   switch (result.status) {
     case 'granted':
       return added > 0 ? `added ${plural(added, entry)}` : 'granted; nothing new to add';
     case 'planned':
+      if (removed > 0) return `dry run: would remove ${plural(removed, entry)}`;
       return added > 0 ? `dry run: would add ${plural(added, entry)}` : 'dry run: already up to date';
     case 'unchanged':
       return present > 0 ? `already up to date (${plural(present, entry)} present)` : 'already up to date';
@@ -203,9 +210,9 @@ function outcomeLine(result: TargetResult): string {
     case 'failed':
       return `failed: ${reasonOf(result)}`;
     case 'revoked':
-      return `removed ${plural(added, entry)} of the deleted Deployment`;
+      return `removed ${plural(removed, entry)} of the deleted Deployment`;
     case 'stale':
-      return `${plural(added, entry)} of the deleted Deployment remain (prune is off); remove them or enable prune`;
+      return `${plural(removed, entry)} of the deleted Deployment remain (prune is off); remove them or enable prune`;
   }
 }
 
@@ -216,7 +223,8 @@ function targetHead(result: TargetResult): string {
 function targetSectionText(result: TargetResult): string {
   const limit = SLACK_LIMITS.sectionText;
   const writes = ['granted', 'planned', 'revoked', 'stale'].includes(result.status);
-  const head = `${targetHead(result)}\n${outcomeLine(result)}${writes && result.added.length > 0 ? ':' : ''}`;
+  const entries = changedEntries(result);
+  const head = `${targetHead(result)}\n${outcomeLine(result)}${writes && entries.length > 0 ? ':' : ''}`;
   const remedies = remediesText(result.remedies);
   const parts: string[] = [head];
   // Lists get what the fixed parts leave; each part costs its length plus the joining newline.
@@ -233,7 +241,7 @@ function targetSectionText(result: TargetResult): string {
         : presentLabel.length +
           1 +
           (listPresent ? Math.min(codeList(result.present, budget).length + 2, Math.floor(budget / 3)) : 0);
-    const added = codeList(result.added, budget - presentRoom - 1);
+    const added = codeList(entries, budget - presentRoom - 1);
     if (added !== '') {
       parts.push(added);
       budget -= added.length + 1;
@@ -254,7 +262,7 @@ function countsLine(results: readonly TargetResult[]): string {
   const counts = STATUS_ORDER.flatMap((status) => {
     const matching = results.filter((result) => result.status === status);
     if (matching.length === 0) return [];
-    const entries = matching.reduce((sum, result) => sum + result.added.length, 0);
+    const entries = matching.reduce((sum, result) => sum + changedEntries(result).length, 0);
     const clouds = new Set(matching.map((result) => result.cloud));
     const [only] = clouds;
     const noun = clouds.size === 1 && only !== undefined ? ENTRY[only] : 'grant';
@@ -371,36 +379,30 @@ export function shouldNotify(report: EventReport, policy: SlackNotifyPolicy = 'c
   }
 }
 
-function unescapeSlack(text: string): string {
-  return text
-    .replace(/\u2060/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+/** An event refused before any target was planned: who sent what, and why nothing happened. */
+export interface RejectedEvent {
+  readonly eventId: string;
+  readonly deploymentId: string;
+  readonly reason: string;
 }
 
-function renderBlock(block: SlackBlock): string {
-  switch (block.type) {
-    case 'header': {
-      const title = unescapeSlack(block.text.text);
-      return `${title}\n${'='.repeat(Math.min(60, Math.max(3, title.length)))}`;
-    }
-    case 'section': {
-      const fields = (block.fields ?? []).map((item) => item.text.replace('\n', ': '));
-      return unescapeSlack([block.text?.text, ...fields].filter((part) => part !== undefined).join('\n'));
-    }
-    case 'context':
-      return unescapeSlack(block.elements.map((element) => element.text).join(' | '));
-    case 'divider':
-      return '-'.repeat(40);
-  }
-}
-
-/**
- * The message as a terminal would show it: one paragraph per block, entities decoded (a terminal is not Slack, so
- * `&lt;` would only confuse), mrkdwn markers kept because they are readable as they are.
- */
-export function renderSlackText(message: SlackMessage): string {
-  const paragraphs = message.blocks.map(renderBlock);
-  return `${paragraphs.join('\n\n')}\n`;
+/** The Slack message for a refused event, so a signed webhook naming an unknown Deployment is never silent. */
+export function formatRejectedEvent(event: RejectedEvent): SlackMessage {
+  const reason = escapeSlack(clip(event.reason, MAX_REASON_CHARS));
+  const text = `❌ astro-identity-sync refused an event for Deployment ${escapeSlack(event.deploymentId)}: ${reason}. Nothing was changed.`;
+  return {
+    text: truncateSlackText(text, MAX_TEXT_CHARS),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          truncateSlackText(
+            `❌ *Event refused* for Deployment ${inlineCode(event.deploymentId)}\n${reason}\nNothing was changed; check the sender and the Deployment id.`,
+            SLACK_LIMITS.sectionText,
+          ),
+        ),
+      },
+      { type: 'context', elements: [mrkdwn(`event ${inlineCode(event.eventId)}`)] },
+    ],
+  };
 }

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/aws/event-publisher.ts';
-import { parseTask } from '../../functions/common/scheduled-task.ts';
 import { AWS_FUNCTIONS, type AwsFunction } from '../../scripts/artifacts.ts';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE, parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { awsActions, type FoundAction, reachableFiles, tsFilesUnder } from './code-permissions.ts';
 import { type Block, expr, list, loadModule, MODULE_DIRS, type TfModule } from './terraform-files.ts';
 
@@ -290,7 +289,8 @@ describe('AWS wiring', () => {
     const schedules = aws.locals.schedules as Record<string, { expression: string; input: string }>;
     expect(schedules.poll?.expression).toBe('rate(5 minutes)');
     expect(schedules.sweep?.expression).toBe('rate(1 hour)');
-    for (const [task, schedule] of Object.entries(schedules)) expect(parseTask(JSON.parse(schedule.input))).toBe(task);
+    for (const [task, schedule] of Object.entries(schedules))
+      expect(parseScheduledTask('scheduler', JSON.parse(schedule.input))).toEqual({ ok: true, value: task });
   });
 
   it('reserves one concurrent reconciler by default', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
-import { createWebhookVerifier } from '../../shared/intake/webhook-verifier.ts';
+import { createIntake } from '../../shared/intake/intake.ts';
 import { EXAMPLE_DIRS, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 
 /** The README's Deploying section and the example configs agree with the modules, and the sender script works. */
@@ -61,14 +61,19 @@ describe('README: Deploying', () => {
 
   it('signs webhooks the way the functions verify them (the sender script, run against a verifier)', async () => {
     const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
-    const verify = createWebhookVerifier({ secrets: [secret] });
+    const intake = createIntake({ webhookSecrets: [secret] });
     const received: unknown[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         try {
-          const verified = verify({ headers: req.headers, body: new Uint8Array(Buffer.concat(chunks)) });
+          const verified = intake.webhook({
+            method: req.method ?? 'GET',
+            headers: req.headers,
+            body: new Uint8Array(Buffer.concat(chunks)),
+          });
+          if (verified.duplicate) throw new Error('duplicate');
           received.push(verified.event);
           res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: verified.id }));
         } catch (error) {

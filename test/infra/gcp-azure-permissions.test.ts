@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseTask } from '../../functions/common/scheduled-task.ts';
+import { parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { azureActions, gcpPermissions, registeredNames, tsFilesUnder } from './code-permissions.ts';
 import { type Block, expr, list, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 
@@ -118,7 +118,8 @@ describe('GCP', () => {
     const schedules = gcp.locals.schedules as Record<string, { schedule: string; data: string }>;
     expect(schedules.poll?.schedule).toBe('*/5 * * * *');
     expect(schedules.sweep?.schedule).toBe('0 * * * *');
-    for (const [task, s] of Object.entries(schedules)) expect(parseTask(JSON.parse(s.data))).toBe(task);
+    for (const [task, s] of Object.entries(schedules))
+      expect(parseScheduledTask('scheduler', JSON.parse(s.data))).toEqual({ ok: true, value: task });
     const job = resourcesOf(gcp, 'google_cloud_scheduler_job').task;
     expect((job?.pubsub_target as Block[] | undefined)?.[0]?.topic_name).toBe(`\${google_pubsub_topic.schedule.id}`);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFederatedCredentialsDriver } from '../../functions/azure/federated-credentials-driver.ts';
+import { federatedCredentialsIo } from '../../functions/azure/federated-credentials-io.ts';
 import { toMsiError } from '../../functions/azure/msi-errors.ts';
 import {
   type AzureStack,
@@ -9,7 +9,9 @@ import {
   startAzureStack,
 } from '../../local/azure-stack.ts';
 import { DoesNotFitError, NameConflictError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+import { azureIdentityKind } from '../../shared/plan/azure/identity-kind.ts';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
+import { driverFor } from '../../shared/reconcile/target-kind.ts';
 import { credentials, subjectOf, targetId } from '../support/azure-fixtures.ts';
 
 const NS = 'stellar-orbit-9012';
@@ -32,13 +34,15 @@ describe('Azure federated credentials driver: writers racing between read and wr
   async function driverAndPlan() {
     const runtime = await stack.instance.deps.runtime();
     const target = {
+      kind: 'azure-identity' as const,
       cloud: 'azure' as const,
       id: targetId(identity),
       subscriptionId: LOCAL_SUBSCRIPTION,
       resourceGroup: LOCAL_RESOURCE_GROUP,
       identityName: identity,
     };
-    const driver = createFederatedCredentialsDriver(runtime.msi(LOCAL_SUBSCRIPTION), target, { maxCredentials: 20 });
+    const io = federatedCredentialsIo(runtime.clients.msi(LOCAL_SUBSCRIPTION), target);
+    const driver = driverFor(azureIdentityKind(20), io, target);
     const current = await driver.read();
     const grant = desiredGrant({ namespace: NS, selection: { components: ['scheduler', 'worker', 'kpo'] } });
     const plan = driver.plan(current, { key: 'k', grant, issuer: LOCAL_AKS_ISSUER });

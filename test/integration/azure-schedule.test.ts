@@ -34,7 +34,7 @@ describe('Azure timer triggers (Astro API as the source of truth)', () => {
 
     // Someone deletes a credential by hand; the hourly sweep puts it back.
     stack.azure.resetCalls();
-    const client = (await stack.instance.deps.runtime()).msi(LOCAL_SUBSCRIPTION);
+    const client = (await stack.instance.deps.runtime()).clients.msi(LOCAL_SUBSCRIPTION);
     await client.federatedIdentityCredentials.delete(LOCAL_RESOURCE_GROUP, 'astro-poll', 'remote-orbit-1002-scheduler');
     expect(credentials(stack, 'astro-poll')).toHaveLength(5);
     const sweep = await createTimerHandler(stack.instance.deps, 'sweep')(tick, invocationContext('sweep'));

@@ -1,6 +1,7 @@
 import { type FetchFunction, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackNotifier, type NotifierLogger, type SlackSettings } from '../../functions/common/slack-notifier.ts';
+import type { Logger } from '../../functions/common/logger.ts';
+import { createSlackNotifier, type SlackSettings } from '../../functions/common/slack-notifier.ts';
 import { type SlackEmulator, startSlackEmulator } from '../../local/slack-emulator/server.ts';
 import type { EventReport, TargetResult } from '../../shared/report/outcome.ts';
 import { formatSlackMessage } from '../../shared/report/slack-message.ts';
@@ -30,11 +31,19 @@ const changed = report([
     target: 'arn:aws:iam::123456789012:role/airflow',
     status: 'granted',
     added: ['system:serviceaccount:ns-abc:ns-abc-worker-serviceaccount'],
+    removed: [],
     present: [],
   },
 ]);
 const noOp = report([
-  { cloud: 'aws', target: 'arn:aws:iam::123456789012:role/airflow', status: 'unchanged', added: [], present: ['s'] },
+  {
+    cloud: 'aws',
+    target: 'arn:aws:iam::123456789012:role/airflow',
+    status: 'unchanged',
+    added: [],
+    removed: [],
+    present: ['s'],
+  },
 ]);
 
 interface LogLine {
@@ -43,13 +52,21 @@ interface LogLine {
   extra: Record<string, unknown> | undefined;
 }
 
-function capture(): { logger: NotifierLogger; lines: LogLine[]; dump(): string } {
+function capture(): { logger: Logger; lines: LogLine[]; dump(): string } {
   const lines: LogLine[] = [];
   const push = (level: LogLine['level']) => (msg: string, extra?: Record<string, unknown>) => {
     lines.push({ level, msg, extra });
   };
   return {
-    logger: { info: push('info'), warn: push('warn'), error: push('error') },
+    logger: {
+      debug: () => undefined,
+      info: push('info'),
+      warn: push('warn'),
+      error: push('error'),
+      child() {
+        return this;
+      },
+    },
     lines,
     dump: () => JSON.stringify(lines),
   };

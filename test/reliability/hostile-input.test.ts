@@ -1,11 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handlerDeps } from '../../functions/aws/handler-deps.ts';
+import { webhookDeps } from '../../functions/aws/webhook-deps.ts';
 import { createWebhookHandler } from '../../functions/aws/webhook-handler.ts';
-import { toErrorResponse } from '../../functions/common/http-error.ts';
-import { handleWebhookNow } from '../../functions/common/request-flows.ts';
-import { loadGcpRuntime } from '../../functions/gcp/gcp-runtime.ts';
+import { answering, reconcileNow, webhookFlow } from '../../functions/common/http-flows.ts';
+import { silentLogger as silent } from '../../functions/common/logger.ts';
+import { buildRuntime } from '../../functions/common/runtime.ts';
+import { gcpAdapter } from '../../functions/gcp/gcp-adapter.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { type GcpStack, startGcpStack } from '../../local/gcp-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
@@ -15,7 +16,6 @@ import { scaled } from './scale.ts';
 
 const AWS_RUNS = scaled(50_000, 10_000);
 const SYNC_RUNS = scaled(10_000, 2_000);
-const silent = { info() {}, warn() {}, error() {} };
 
 function functionUrlEvent(request: HostileRequest): APIGatewayProxyEventV2 {
   const binary = typeof request.body !== 'string';
@@ -54,7 +54,7 @@ describe('hostile input: every malformed, forged or out-of-bounds webhook answer
   });
 
   it(`AWS webhook function: ${AWS_RUNS} generated requests`, async () => {
-    const handler = createWebhookHandler(handlerDeps(aws.env));
+    const handler = createWebhookHandler(webhookDeps(aws.env));
     const seen = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(hostileRequest(aws.webhookSecret), async (request) => {
@@ -77,15 +77,12 @@ describe('hostile input: every malformed, forged or out-of-bounds webhook answer
   }, 120_000);
 
   it(`synchronous intake (GCP HTTP function and Azure HTTP trigger share it): ${SYNC_RUNS} generated requests`, async () => {
-    const runtime = await loadGcpRuntime(gcp.env, silent);
+    const runtime = await buildRuntime(gcpAdapter, gcp.env, silent);
     await fc.assert(
       fc.asyncProperty(hostileRequest(gcp.webhookSecret), async (request) => {
-        let status: number;
-        try {
-          status = (await handleWebhookNow(runtime, request, silent)).status;
-        } catch (error) {
-          status = toErrorResponse(error).status;
-        }
+        const { status } = await answering(silent, gcpAdapter.classify, () =>
+          webhookFlow(runtime, { method: 'POST', ...request }, (event, l) => reconcileNow(runtime, event, l), silent),
+        );
         expect(status, request.kind).toBeGreaterThanOrEqual(400);
         expect(status, request.kind).toBeLessThan(500);
       }),

@@ -136,7 +136,7 @@ describe('parseDeploymentsPage', () => {
       }
     })();
     expect(error).toBeInstanceOf(AstroApiError);
-    expect(error).toMatchObject({ code: 'astro_api', status: 200, retryable: false });
+    expect(error).toMatchObject({ code: 'astro_api', apiStatus: 200, status: 502, retryable: false });
   });
 });
 
@@ -223,7 +223,7 @@ describe('errorFromStatus', () => {
     [503, true, /failed on its side/],
   ])('%i -> retryable %s', (status, retryable, message) => {
     const error = errorFromStatus(status, 'listing things');
-    expect(error).toMatchObject({ status, retryable, code: 'astro_api' });
+    expect(error).toMatchObject({ apiStatus: status, retryable, code: 'astro_api', status: retryable ? 503 : 502 });
     expect(error.message).toMatch(message);
     expect(error.message).toContain('when listing things');
   });

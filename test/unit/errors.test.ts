@@ -5,9 +5,14 @@ import {
   IdentitySyncError,
   isIdentitySyncError,
   NameConflictError,
+  RequestRejectedError,
+  RetryLaterError,
+  TargetError,
+  UnavailableError,
   ValidationError,
-  WebhookRejectedError,
+  WriteConflictError,
 } from '../../shared/errors.ts';
+import { AstroApiError } from '../../shared/intake/astro-api.ts';
 import { parseWith, toValidationError } from '../../shared/zod-error.ts';
 import { thrown } from '../support/fixtures.ts';
 
@@ -21,10 +26,47 @@ describe('error classes', () => {
     expect(new ValidationError('x').field).toBeUndefined();
   });
 
-  it('carries the HTTP status on WebhookRejectedError', () => {
-    const error = new WebhookRejectedError('payload_too_large', 413, 'too big');
+  it('names a rejected request for what it is, with the status taken from its code', () => {
+    const error = new RequestRejectedError('payload_too_large', 'too big');
     expect(error).toBeInstanceOf(IdentitySyncError);
-    expect(error).toMatchObject({ name: 'WebhookRejectedError', status: 413, code: 'payload_too_large' });
+    expect(error).toMatchObject({ name: 'RequestRejectedError', status: 413, code: 'payload_too_large' });
+  });
+
+  // The contract every edge maps by: a client mistake is a 4xx and never retried; an outage is a retryable 5xx;
+  // our own broken setup is a 500 nobody should retry.
+  it.each([
+    ['bad input', new ValidationError('x'), 400, false],
+    ['bad config', new ValidationError('x', { code: 'invalid_config' }), 500, false],
+    ['no signature', new RequestRejectedError('invalid_signature', 'x'), 401, false],
+    ['no token', new RequestRejectedError('unauthorized', 'x'), 401, false],
+    ['GET', new RequestRejectedError('method_not_allowed', 'x'), 405, false],
+    ['too big', new RequestRejectedError('payload_too_large', 'x'), 413, false],
+    ['text/plain', new RequestRejectedError('unsupported_media_type', 'x'), 415, false],
+    ['unknown Deployment', new RequestRejectedError('not_found', 'x'), 404, false],
+    ['does not fit', new DoesNotFitError('x', { size: 1, limit: 0, remedies: [] }), 422, false],
+    ['name taken', new NameConflictError('x', [], []), 422, false],
+    ['cloud refused', new TargetError('x', { retryable: false }), 502, false],
+    ['cloud throttled', new TargetError('x', { retryable: true }), 503, true],
+    ['lost a race', new WriteConflictError('x'), 503, true],
+    ['bus down', new UnavailableError('x'), 503, true],
+    ['retry later', new RetryLaterError('x', ['m1']), 503, true],
+    ['Astro API bad token', new AstroApiError('x', { status: 401, retryable: false }), 502, false],
+    ['Astro API down', new AstroApiError('x', { status: 0, retryable: true }), 503, true],
+  ])('%s answers %i (retryable %s)', (_, error, status, retryable) => {
+    expect(error.status).toBe(status);
+    expect(error.retryable).toBe(retryable);
+    // The invariant itself: never a retryable 4xx, never a 5xx for what the caller got wrong.
+    expect(error.status < 500 ? !error.retryable : true).toBe(true);
+  });
+
+  it('never lets a client mistake claim to be retryable', () => {
+    expect(new IdentitySyncError('invalid_input', 'x', { retryable: true }).retryable).toBe(false);
+    expect(new IdentitySyncError('invalid_input', 'x', { retryable: true }).status).toBe(400);
+  });
+
+  it('hides the message of a broken setup from callers', () => {
+    expect(new ValidationError('secret x', { code: 'invalid_config' }).exposed).toBe(false);
+    expect(new TargetError('x', { retryable: true }).exposed).toBe(true);
   });
 
   it('appends remedies to the message of unsafe plans', () => {

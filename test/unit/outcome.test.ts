@@ -14,6 +14,7 @@ const result = (status: TargetStatus, added: string[] = []): TargetResult => ({
   target: ROLE_ARN,
   status,
   added,
+  removed: [],
   present: [],
 });
 const report = (...results: TargetResult[]): EventReport => ({

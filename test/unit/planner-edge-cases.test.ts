@@ -7,10 +7,9 @@ import { planAzureCredentials } from '../../shared/plan/azure/credentials-planne
 import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
 import { isRoleArn } from '../../shared/plan/guardrails.ts';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
-import type { Target } from '../../shared/plan/targets.ts';
 import { processBatch } from '../../shared/reconcile/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { apiDeployment } from '../support/deployments.ts';
+import { memoryTargets } from '../support/memory-targets.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/astro-data';
 const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/ABC';
@@ -86,21 +85,17 @@ targets:
   - aws: { roleArn: "${ROLE}" }
     components: [apiserver]`);
     let granted: readonly string[] = [];
-    const driver: TargetDriver<Set<string>> = {
-      read: async () => new Set(),
-      plan: (current, request) => {
-        granted = request.grant.subjects;
-        return { changed: false, added: [], next: current };
+    const { targets } = memoryTargets({
+      onGrant: (grant) => {
+        granted = grant.subjects;
       },
-      write: async () => undefined,
-      owned: () => new Set(),
-    };
+    });
     const deployment = deploymentSchema.parse(
       apiDeployment({ airflowVersion: '2.10.3', effectiveWorkloadIdentity: ROLE }),
     );
     await processBatch([{ eventId: 'e', type: 'deployment.created', deployment }], {
       config,
-      drivers: { aws: (_t: Target) => driver as TargetDriver<unknown> },
+      targets,
     });
     expect(granted.map((s) => s.split(':').at(-1))).toEqual([
       'nebular-gravity-1234-apiserver-serviceaccount',

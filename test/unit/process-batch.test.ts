@@ -1,43 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
 import { deploymentSchema } from '../../shared/intake/deployment.ts';
-import type { Target } from '../../shared/plan/targets.ts';
 import { type BatchItem, processBatch } from '../../shared/reconcile/process-batch.ts';
-import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 import { apiDeployment } from '../support/deployments.ts';
+import { memoryTargets } from '../support/memory-targets.ts';
 
 const config = (extra = '') =>
   parseConfig(`
 aws:
   allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"]
 ${extra}`);
-
-/** Records what each target was asked to grant; every target starts empty. */
-function recordingDrivers() {
-  const stores = new Map<string, Set<string>>();
-  const writes: string[] = [];
-  const factory = (target: Target): TargetDriver<Set<string>> => ({
-    read: async () => new Set(stores.get(target.id) ?? []),
-    plan: (current, request) => {
-      if (request.action === 'revoke') {
-        const removed = [...current].filter((s) => s.split(':')[2] === request.grant.namespace);
-        return {
-          changed: removed.length > 0,
-          added: removed,
-          next: new Set([...current].filter((s) => !removed.includes(s))),
-        };
-      }
-      const missing = request.grant.subjects.filter((s) => !current.has(s));
-      return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
-    },
-    owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
-    write: async (_current, next) => {
-      writes.push(target.id);
-      stores.set(target.id, next);
-    },
-  });
-  return { stores, writes, drivers: { aws: factory as (target: Target) => TargetDriver<unknown> } };
-}
 
 const item = (overrides: Record<string, unknown> = {}, type: BatchItem['type'] = 'deployment.created'): BatchItem => ({
   eventId: `evt-${String(overrides.namespace ?? 'default')}`,
@@ -47,10 +19,10 @@ const item = (overrides: Record<string, unknown> = {}, type: BatchItem['type'] =
 
 describe('processBatch', () => {
   it('groups events on one role into one write and reports per event, in order', async () => {
-    const { writes, drivers, stores } = recordingDrivers();
+    const { writes, targets, stores } = memoryTargets();
     const reports = await processBatch([item({ namespace: 'ns-one' }), item({ namespace: 'ns-two' })], {
       config: config(),
-      drivers,
+      targets,
     });
     expect(writes).toEqual(['arn:aws:iam::123456789012:role/astro-data']);
     expect(reports.map((r) => [r.eventId, r.results.map((x) => [x.status, x.added.length])])).toEqual([
@@ -72,8 +44,8 @@ describe('processBatch', () => {
       /not in gcp\.allowedServiceAccounts/,
     ],
   ])('denies %s without touching it', async (_name, overrides, reason) => {
-    const { writes, drivers } = recordingDrivers();
-    const [report] = await processBatch([item(overrides)], { config: config(), drivers });
+    const { writes, targets } = memoryTargets();
+    const [report] = await processBatch([item(overrides)], { config: config(), targets });
     expect(report?.results).toEqual([
       expect.objectContaining({ status: 'denied', reason: expect.stringMatching(reason) }),
     ]);
@@ -81,13 +53,13 @@ describe('processBatch', () => {
   });
 
   it('says which function to deploy when an allowed target belongs to another cloud', async () => {
-    const { drivers } = recordingDrivers();
+    const { targets } = memoryTargets();
     const gcp = config(
       `gcp:\n  allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]\n  pools: { default: acme-gke.svc.id.goog }`,
     );
     const [report] = await processBatch(
       [item({ effectiveWorkloadIdentity: 'astro-sync@acme-data.iam.gserviceaccount.com' })],
-      { config: gcp, drivers },
+      { config: gcp, targets },
     );
     expect(report?.results[0]).toMatchObject({
       cloud: 'gcp',
@@ -97,13 +69,13 @@ describe('processBatch', () => {
   });
 
   it('fails a target whose Deployment has no issuer, or an issuer outside allowedIssuers', async () => {
-    const { writes, drivers } = recordingDrivers();
+    const { writes, targets } = memoryTargets();
     const strict = config('allowedIssuers: ["https://oidc.eks.*.amazonaws.com/id/*"]');
     const reports = await processBatch(
       [item({ oidcIssuerUrl: null }), item({ namespace: 'ns-x', oidcIssuerUrl: 'https://evil.example.com/id/1' })],
       {
         config: strict,
-        drivers,
+        targets,
       },
     );
     expect(reports.map((r) => r.results[0]?.reason)).toEqual([
@@ -114,11 +86,11 @@ describe('processBatch', () => {
   });
 
   it('uses the namespace wildcard only on DEDICATED clusters when enabled', async () => {
-    const { stores, drivers } = recordingDrivers();
+    const { stores, targets } = memoryTargets();
     const wild = config('wildcard:\n  enabled: true');
     await processBatch(
       [item({ namespace: 'ns-ded', type: 'DEDICATED' }), item({ namespace: 'ns-std', type: 'STANDARD' })],
-      { config: wild, drivers },
+      { config: wild, targets },
     );
     const subjects = [...(stores.get('arn:aws:iam::123456789012:role/astro-data') ?? [])];
     expect(subjects).toContain('system:serviceaccount:ns-ded:*');
@@ -127,7 +99,7 @@ describe('processBatch', () => {
   });
 
   it('adds rule targets with their own components; a deleted event only reads (prune is off)', async () => {
-    const { stores, drivers } = recordingDrivers();
+    const { stores, targets } = memoryTargets();
     const rules = config(`targets:
   - name: shared
     match: { names: ["etl-*"] }
@@ -135,7 +107,7 @@ describe('processBatch', () => {
     components: [scheduler]`);
     const reports = await processBatch([item(), item({ namespace: 'gone' }, 'deployment.deleted')], {
       config: rules,
-      drivers,
+      targets,
     });
     expect(reports[0]?.results.map((r) => r.target)).toEqual([
       'arn:aws:iam::123456789012:role/astro-data',
@@ -152,19 +124,21 @@ describe('processBatch', () => {
 describe('processBatch: deleted Deployments', () => {
   it('reports stale entries with prune off and removes only that namespace with prune on', async () => {
     for (const prune of [false, true]) {
-      const { stores, writes, drivers } = recordingDrivers();
+      const { stores, writes, targets } = memoryTargets();
       const role = 'arn:aws:iam::123456789012:role/astro-data';
       await processBatch([item({ namespace: 'keep-me' }), item({ namespace: 'gone-ns' })], {
         config: config(),
-        drivers,
+        targets,
       });
       const before = writes.length;
       const [report] = await processBatch([item({ namespace: 'gone-ns' }, 'deployment.deleted')], {
         config: config(`prune: ${prune}`),
-        drivers,
+        targets,
       });
       expect(report?.results[0]).toMatchObject({ status: prune ? 'revoked' : 'stale' });
-      expect(report?.results[0]?.added).toHaveLength(6);
+      // A revoke lists what it removed (or, with prune off, what prune would remove), never as "added".
+      expect(report?.results[0]?.removed).toHaveLength(6);
+      expect(report?.results[0]?.added).toEqual([]);
       expect(writes.length - before).toBe(prune ? 1 : 0);
       const left = [...(stores.get(role) ?? [])];
       expect(left.filter((s) => s.includes(':gone-ns:'))).toHaveLength(prune ? 0 : 6);

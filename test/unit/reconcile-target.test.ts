@@ -31,7 +31,7 @@ function fakeTarget(options: {
           remedies: ['use another target'],
         });
       }
-      return { changed: missing.length > 0, added: missing, next };
+      return { changed: missing.length > 0, added: missing, present: [], next };
     },
     owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     async write(_current, next) {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { blocksProblem } from '../../local/slack-emulator/block-limits.ts';
+import { renderSlackText } from '../../local/slack-text.ts';
 import type { EventReport, TargetResult, TargetStatus } from '../../shared/report/outcome.ts';
 import {
   escapeSlack,
+  formatRejectedEvent,
   formatSlackMessage,
-  renderSlackText,
   type SlackBlock,
   type SlackMessage,
   type SlackNotifyPolicy,
@@ -17,7 +18,7 @@ const ROLE = 'arn:aws:iam::123456789012:role/airflow-tasks';
 const subject = (sa: string) => `system:serviceaccount:${NS}:${NS}-${sa}`;
 
 function result(overrides: Partial<TargetResult> & Pick<TargetResult, 'status'>): TargetResult {
-  return { cloud: 'aws', target: ROLE, added: [], present: [], ...overrides };
+  return { cloud: 'aws', target: ROLE, added: [], removed: [], present: [], ...overrides };
 }
 
 function report(results: TargetResult[], overrides: Partial<EventReport> = {}): EventReport {
@@ -383,5 +384,19 @@ describe('renderSlackText', () => {
       ],
     });
     expect(text).toBe(`${'-'.repeat(40)}\n\na | b\n`);
+  });
+});
+
+describe('formatRejectedEvent', () => {
+  it('names the Deployment id and the reason, escaped, within Slack limits', () => {
+    const message = formatRejectedEvent({
+      eventId: 'msg_1',
+      deploymentId: 'clunknown0000000000000000',
+      reason: 'the Astro API does not know this Deployment <!channel>',
+    });
+    expect(message.text).toContain('clunknown0000000000000000');
+    expect(message.text).toContain('does not know this Deployment &lt;!channel&gt;');
+    expect(JSON.stringify(message.blocks)).toContain('msg_1');
+    expect(blocksProblem(message.blocks)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
 import type { GrantRequest, TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
+import { handleOf } from '../../shared/reconcile/target-kind.ts';
 import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 
 function slowTarget() {
@@ -18,7 +19,7 @@ function slowTarget() {
     },
     plan(current, request) {
       const missing = request.grant.subjects.filter((s) => !current.has(s));
-      return { changed: missing.length > 0, added: missing, next: new Set([...current, ...missing]) };
+      return { changed: missing.length > 0, added: missing, present: [], next: new Set([...current, ...missing]) };
     },
     owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     async write(_current, next) {
@@ -26,7 +27,7 @@ function slowTarget() {
       stored = new Set(next);
     },
   };
-  return { driver, stats: () => ({ maxInFlight, writes, size: stored.size }) };
+  return { handle: handleOf(driver, false), stats: () => ({ maxInFlight, writes, size: stored.size }) };
 }
 
 const request = (i: number): GrantRequest => ({
@@ -40,7 +41,7 @@ describe('TargetLanes', () => {
     const lanes = new TargetLanes();
     const target = slowTarget();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => lanes.run('t', () => target.driver, [request(i)])),
+      Array.from({ length: 20 }, (_, i) => lanes.run('t', target.handle, [request(i)])),
     );
     expect(results.map((r) => r.get(`k${results.indexOf(r)}`)?.status)).toEqual(Array(20).fill('granted'));
     const stats = target.stats();
@@ -55,9 +56,9 @@ describe('TargetLanes', () => {
     const lanes = new TargetLanes();
     const target = slowTarget();
     const [real, dry, real2] = await Promise.all([
-      lanes.run('t', () => target.driver, [request(1)]),
-      lanes.run('t', () => target.driver, [request(2)], { dryRun: true }),
-      lanes.run('t', () => target.driver, [request(3)]),
+      lanes.run('t', target.handle, [request(1)]),
+      lanes.run('t', target.handle, [request(2)], { dryRun: true }),
+      lanes.run('t', target.handle, [request(3)]),
     ]);
     expect(real.get('k1')?.status).toBe('granted');
     expect(dry.get('k2')?.status).toBe('planned');
@@ -69,7 +70,7 @@ describe('TargetLanes', () => {
     const lanes = new TargetLanes();
     const a = slowTarget();
     const b = slowTarget();
-    await Promise.all([lanes.run('a', () => a.driver, [request(1)]), lanes.run('b', () => b.driver, [request(2)])]);
+    await Promise.all([lanes.run('a', a.handle, [request(1)]), lanes.run('b', b.handle, [request(2)])]);
     expect([a.stats().writes, b.stats().writes]).toEqual([1, 1]);
   });
 });

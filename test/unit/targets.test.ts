@@ -15,12 +15,17 @@ azure: { allowedIdentities: ['${SUBSCRIPTION_ID}/*/*'] }
 
 describe("resolveTargets: the Deployment's own workload identity", () => {
   it.each([
-    ['a role ARN', ROLE_ARN, { cloud: 'aws', id: ROLE_ARN, roleArn: ROLE_ARN }],
-    ['a GCP service account', GSA, { cloud: 'gcp', id: GSA, serviceAccount: GSA, pool: 'cluster-a-pool.svc.id.goog' }],
+    ['a role ARN', ROLE_ARN, { kind: 'aws-role', cloud: 'aws', id: ROLE_ARN, roleArn: ROLE_ARN }],
+    [
+      'a GCP service account',
+      GSA,
+      { kind: 'gcp-service-account', cloud: 'gcp', id: GSA, serviceAccount: GSA, pool: 'cluster-a-pool.svc.id.goog' },
+    ],
     [
       'an ARM identity id',
       ARM,
       {
+        kind: 'azure-identity',
         cloud: 'azure',
         id: `${SUBSCRIPTION_ID}/rg-astro/mi-astro`,
         subscriptionId: SUBSCRIPTION_ID,
@@ -129,7 +134,7 @@ targets:
     const resolved = resolveTargets(config, makeDeployment({ effectiveWorkloadIdentity: ROLE_ARN }));
     expect(resolved.filter((r) => r.target.id === ROLE_ARN)).toEqual([
       {
-        target: { cloud: 'aws', id: ROLE_ARN, roleArn: ROLE_ARN },
+        target: { kind: 'aws-role', cloud: 'aws', id: ROLE_ARN, roleArn: ROLE_ARN },
         source: 'effectiveWorkloadIdentity',
         components: undefined,
         componentSets: [undefined, undefined],

@@ -1,9 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ValidationError, WebhookRejectedError } from '../../shared/errors.ts';
+import { RequestRejectedError, ValidationError } from '../../shared/errors.ts';
+import { createIntake, type IntakeRequest } from '../../shared/intake/intake.ts';
+import { ReplayGuard } from '../../shared/intake/replay-guard.ts';
 import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 import {
-  createWebhookVerifier,
+  createWebhookAuthenticator,
   DEFAULT_MAX_BODY_BYTES,
   normalizeHeaders,
 } from '../../shared/intake/webhook-verifier.ts';
@@ -30,13 +32,25 @@ function signed(body = BODY, options: { key?: string; at?: Date; id?: string } =
   return { headers, body };
 }
 
+type Request = Omit<IntakeRequest, 'method'>;
+
+/** The intake's webhook route as a verifier: POST, no replay guard, the event or the rejection. */
+function createWebhookVerifier(options: { secrets: readonly string[]; maxBodyBytes?: number }) {
+  const intake = createIntake({ webhookSecrets: options.secrets, maxBodyBytes: options.maxBodyBytes });
+  return (request: Request) => {
+    const result = intake.webhook({ method: 'POST', ...request });
+    if (result.duplicate) throw new Error('unexpected duplicate');
+    return result;
+  };
+}
+
 function rejection(
   request: { headers: Record<string, string | string[] | undefined>; body: string | Uint8Array },
   secrets = [NEW],
 ) {
   const error = thrown(() => createWebhookVerifier({ secrets })(request));
-  expect(error).toBeInstanceOf(WebhookRejectedError);
-  return error as WebhookRejectedError;
+  expect(error).toBeInstanceOf(RequestRejectedError);
+  return error as RequestRejectedError;
 }
 
 beforeEach(() => {
@@ -47,7 +61,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('createWebhookVerifier: accepted requests', () => {
+describe('intake webhook: accepted requests', () => {
   it('returns id, timestamp and the parsed event for a valid signature', () => {
     const verified = createWebhookVerifier({ secrets: [NEW] })(signed());
     expect(verified.id).toBe('msg_2abc');
@@ -100,7 +114,7 @@ describe('createWebhookVerifier: accepted requests', () => {
   });
 });
 
-describe('createWebhookVerifier: rejected requests', () => {
+describe('intake webhook: rejected requests', () => {
   it.each([
     ['a tampered body', () => ({ ...signed(), body: BODY.replace('etl-prod', 'etl-prox') })],
     ['a wrong secret', () => signed(BODY, { key: secret('attacker') })],
@@ -224,15 +238,15 @@ describe('createWebhookVerifier: rejected requests', () => {
   });
 });
 
-describe('createWebhookVerifier: configuration', () => {
+describe('webhook authentication: configuration', () => {
   it('requires at least one secret', () => {
-    const error = thrown(() => createWebhookVerifier({ secrets: [] }));
+    const error = thrown(() => createWebhookAuthenticator([]));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ code: 'invalid_config', field: 'webhook.secrets' });
   });
 
   it.each(['whsec_', 'whsec_!!not base64!!'])('names a malformed secret %j by index without echoing it', (bad) => {
-    const error = thrown(() => createWebhookVerifier({ secrets: [NEW, bad] }));
+    const error = thrown(() => createWebhookAuthenticator([NEW, bad]));
     expect(error).toMatchObject({ code: 'invalid_config', field: 'webhook.secrets.1' });
     expect((error as Error).message).not.toContain('not base64');
   });
@@ -242,5 +256,87 @@ describe('createWebhookVerifier: configuration', () => {
       'content-type': 'a',
       x: 'y',
     });
+  });
+});
+
+describe('intake: one order for every route', () => {
+  const TOKEN = 'manual-token-0123456789abcdef';
+  const manualBody = JSON.stringify({ deployment: rawDeployment(), dryRun: true });
+  const manualHeaders = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+  const intake = (replays?: ReplayGuard) =>
+    createIntake({ webhookSecrets: [NEW], manualToken: TOKEN, ...(replays ? { replays } : {}) });
+
+  it('answers 405 for any other method before it looks at anything else', () => {
+    const big = 'x'.repeat(DEFAULT_MAX_BODY_BYTES + 1);
+    for (const route of ['webhook', 'manual'] as const) {
+      const error = thrown(() => intake()[route]({ method: 'GET', headers: {}, body: big }));
+      expect(error).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    }
+  });
+
+  it('answers 404 for a route the config leaves off, naming the setting', () => {
+    const off = createIntake({});
+    expect(thrown(() => off.webhook({ method: 'POST', ...signed() }))).toMatchObject({
+      status: 404,
+      message: expect.stringMatching(/webhook\.secrets/),
+    });
+    expect(thrown(() => off.manual({ method: 'POST', headers: manualHeaders, body: manualBody }))).toMatchObject({
+      status: 404,
+      message: expect.stringMatching(/manual\.token/),
+    });
+  });
+
+  it('takes the size limit from the config for both routes', () => {
+    const small = createIntake({ webhookSecrets: [NEW], manualToken: TOKEN, maxBodyBytes: 1024 });
+    const body = JSON.stringify({ ...EVENT, pad: 'x'.repeat(1100) });
+    expect(thrown(() => small.webhook({ method: 'POST', ...signed(body) }))).toMatchObject({ status: 413 });
+    expect(thrown(() => small.manual({ method: 'POST', headers: manualHeaders, body }))).toMatchObject({
+      status: 413,
+      message: 'The body is larger than 1024 bytes.',
+    });
+  });
+
+  it('says a missing Content-Type is missing', () => {
+    const { headers } = signed();
+    const error = thrown(() =>
+      intake().webhook({ method: 'POST', headers: { ...headers, 'content-type': undefined }, body: BODY }),
+    );
+    expect(error).toMatchObject({ status: 415, message: 'Content-Type is missing; send application/json.' });
+    expect(
+      thrown(() =>
+        intake().manual({ method: 'POST', headers: { ...manualHeaders, 'content-type': 'text/plain' }, body: '{}' }),
+      ),
+    ).toMatchObject({ status: 415, message: 'Content-Type must be application/json, not "text/plain".' });
+  });
+
+  it('checks the manual token before the body, and says an empty body is empty', () => {
+    const wrong = { ...manualHeaders, authorization: 'Bearer nope' };
+    expect(thrown(() => intake().manual({ method: 'POST', headers: wrong, body: 'not json' }))).toMatchObject({
+      status: 401,
+      code: 'unauthorized',
+    });
+    expect(thrown(() => intake().manual({ method: 'POST', headers: manualHeaders, body: '' }))).toMatchObject({
+      status: 400,
+      message: 'The body is empty; send a JSON object.',
+    });
+    expect(intake().manual({ method: 'POST', headers: manualHeaders, body: manualBody }).dryRun).toBe(true);
+  });
+
+  it('acknowledges a replayed webhook-id after the signature and before the body is parsed', () => {
+    const replays = new ReplayGuard();
+    const first = intake(replays).webhook({ method: 'POST', ...signed() });
+    expect(first.duplicate).toBe(false);
+    // Not yet handled: the same id is processed again (a failed attempt is retried by the sender).
+    expect(intake(replays).webhook({ method: 'POST', ...signed() }).duplicate).toBe(false);
+    intake(replays).accepted('msg_2abc');
+    // Handled: even a body that would not parse is acknowledged as a duplicate, once it is signed.
+    expect(intake(replays).webhook({ method: 'POST', ...signed('{"not": "an event"}') })).toEqual({
+      duplicate: true,
+      id: 'msg_2abc',
+    });
+    // An unsigned copy of a handled id is still a 401: the replay guard is behind authentication.
+    expect(
+      thrown(() => intake(replays).webhook({ method: 'POST', headers: signed().headers, body: '{"x": 1}' })),
+    ).toMatchObject({ status: 401 });
   });
 });

@@ -1,30 +1,16 @@
 import type { FederatedIdentityCredential, ManagedServiceIdentityClient } from '@azure/arm-msi';
 import { NameConflictError, TargetError, ValidationError, WriteConflictError } from '../../shared/errors.ts';
-import {
-  type FederatedCredential,
-  normalizeCredentials,
-  planAzureCredentials,
-} from '../../shared/plan/azure/credentials-planner.ts';
-import { ownedNamespacesAzure, revokeAzureNamespace } from '../../shared/plan/azure/ownership.ts';
-import type { Target } from '../../shared/plan/targets.ts';
-import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
+import { type FederatedCredential, normalizeCredentials } from '../../shared/plan/azure/credentials-planner.ts';
+import type { CredentialList } from '../../shared/plan/azure/identity-kind.ts';
+import type { TargetIo, TargetOf } from '../../shared/reconcile/target-kind.ts';
+import { withRetries } from '../common/retry.ts';
 import { isConcurrentWrites, isDuplicateIssuerSubject, toMsiError } from './msi-errors.ts';
 
 /** In-place retries of a 409 once a write has made progress, with full-jitter backoff from this base. */
 const IN_PLACE_RETRIES = 3;
 const IN_PLACE_DELAY_MS = 50;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export type AzureTarget = Extract<Target, { cloud: 'azure' }>;
-
-/** The document reconcileTarget reads, plans on and writes: every credential of the identity, normalized. */
-export type CredentialList = readonly FederatedCredential[];
-
-export interface CredentialsDriverOptions {
-  /** Credentials allowed per identity (config azure.maxCredentials; Azure's own limit is 20). */
-  readonly maxCredentials: number;
-}
+export type AzureTarget = TargetOf<'azure-identity'>;
 
 function flat(credential: FederatedIdentityCredential): Record<string, unknown> {
   // The SDK flattens ARM's `properties`; normalizeCredentials checks every field is really there.
@@ -38,11 +24,10 @@ function flat(credential: FederatedIdentityCredential): Record<string, unknown> 
  * credential at a time, because Azure answers 409 to a second write in flight under the same identity. Credentials
  * are never updated; only this tool's own credentials of a deleted Deployment are ever deleted (prune).
  */
-export function createFederatedCredentialsDriver(
+export function federatedCredentialsIo(
   client: ManagedServiceIdentityClient,
   target: AzureTarget,
-  options: CredentialsDriverOptions,
-): TargetDriver<CredentialList> {
+): TargetIo<CredentialList> {
   const { resourceGroup, identityName } = target;
   const operations = client.federatedIdentityCredentials;
 
@@ -122,31 +107,6 @@ export function createFederatedCredentialsDriver(
       }
     },
 
-    plan(current, request) {
-      if (request.action === 'revoke') {
-        const revoke = revokeAzureNamespace(current, request.grant.namespace);
-        return { changed: revoke.changed, added: revoke.removed, next: revoke.next };
-      }
-      if (request.issuer === undefined) {
-        throw new ValidationError('an OIDC issuer is required for Azure federated credentials', { field: 'issuer' });
-      }
-      const plan = planAzureCredentials({
-        existing: current,
-        issuer: request.issuer,
-        grant: request.grant,
-        maxCredentials: options.maxCredentials,
-      });
-      // Reported in Azure's own terms: credential names, which is what a person finds in the portal.
-      return {
-        changed: plan.changed,
-        added: plan.create.map((c) => c.name),
-        present: plan.present.map((c) => c.name),
-        next: [...current, ...plan.create],
-      };
-    },
-
-    owned: (current) => ownedNamespacesAzure(current),
-
     async write(current, next) {
       const keep = new Set(next.map((c) => c.name.toLowerCase()));
       const known = new Set(current.map((c) => c.name.toLowerCase()));
@@ -156,20 +116,20 @@ export function createFederatedCredentialsDriver(
       ] as const;
       const done: string[] = [];
       for (const { kind, credential } of steps) {
-        for (let retry = 0; ; retry++) {
-          try {
-            const applied = kind === 'created' ? await create(credential) : await remove(credential);
-            if (applied) done.push(`${kind} ${credential.name}`);
-            break;
-          } catch (error) {
-            // reconcileTarget credits a round only when write() completes. A 409 before anything was applied costs
-            // nothing: throw WriteConflictError and let it re-read and re-plan. After some credentials were created,
-            // throwing would report them as "already present" and the event as unchanged (which silences Slack), so
-            // wait for the other writer and retry this credential in place a few times first.
-            const again = isConcurrentWrites(error) && done.length > 0 && retry < IN_PLACE_RETRIES;
-            if (!again) throw toMsiError(error, target.id, kind === 'created' ? 'write' : 'delete', done);
-            await sleep(Math.round(Math.random() * IN_PLACE_DELAY_MS * 2 ** retry));
-          }
+        try {
+          // reconcileTarget credits a round only when write() completes. A 409 before anything was applied costs
+          // nothing: throw WriteConflictError and let it re-read and re-plan. After some credentials were created,
+          // throwing would report them as "already present" and the event as unchanged (which silences Slack), so
+          // wait for the other writer and retry this credential in place a few times first.
+          const applied = await withRetries(() => (kind === 'created' ? create(credential) : remove(credential)), {
+            retries: IN_PLACE_RETRIES,
+            minTimeoutMs: IN_PLACE_DELAY_MS,
+            maxTimeoutMs: IN_PLACE_DELAY_MS * 2 ** IN_PLACE_RETRIES,
+            retryable: (error) => isConcurrentWrites(error) && done.length > 0,
+          });
+          if (applied) done.push(`${kind} ${credential.name}`);
+        } catch (error) {
+          throw toMsiError(error, target.id, kind === 'created' ? 'write' : 'delete', done);
         }
       }
     },

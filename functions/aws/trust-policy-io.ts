@@ -5,11 +5,10 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { TargetError, ValidationError } from '../../shared/errors.ts';
-import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
-import { parseTrustPolicyText, type TrustPolicyDocument } from '../../shared/plan/aws/policy-document.ts';
-import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
+import { parseTrustPolicyText } from '../../shared/plan/aws/policy-document.ts';
+import type { RoleTrust } from '../../shared/plan/aws/role-trust-kind.ts';
 import { parseRoleArn } from '../../shared/plan/guardrails.ts';
-import type { TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
+import type { TargetIo } from '../../shared/reconcile/target-kind.ts';
 import { toIamTargetError } from './iam-errors.ts';
 
 export interface TrustPolicyLimits {
@@ -39,19 +38,15 @@ export function createTrustPolicyLimits(
 }
 
 /**
- * The IAM side of one role. IAM has no etag: UpdateAssumeRolePolicy replaces the whole document, so lost updates are
- * caught by reconcileTarget's verify read, not here.
+ * The IAM side of one role: GetRole (the document comes back URL-encoded) with the quota it must fit, and
+ * UpdateAssumeRolePolicy, which replaces the whole document. IAM has no etag, so lost updates are caught by
+ * reconcileTarget's verify read and settle window, not here.
  */
-export function createTrustPolicyDriver(
-  iam: IAMClient,
-  roleArn: string,
-  limits: TrustPolicyLimits,
-): TargetDriver<TrustPolicyDocument> {
+export function trustPolicyIo(iam: IAMClient, roleArn: string, limits: TrustPolicyLimits): TargetIo<RoleTrust> {
   const { name: roleName } = parseRoleArn(roleArn);
-  let maxSize = 0;
   return {
     async read() {
-      maxSize = await limits.maxSize();
+      const quota = await limits.maxSize();
       let encoded: string | undefined;
       try {
         encoded = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role?.AssumeRolePolicyDocument;
@@ -61,8 +56,7 @@ export function createTrustPolicyDriver(
       if (encoded === undefined)
         throw new TargetError(`GetRole returned no trust policy for ${roleArn}`, { retryable: true });
       try {
-        // GetRole returns the document URL-encoded (RFC 3986); the SDK leaves that to us.
-        return parseTrustPolicyText(encoded, 'AssumeRolePolicyDocument');
+        return { policy: parseTrustPolicyText(encoded, 'AssumeRolePolicyDocument'), quota };
       } catch (error) {
         const reason = error instanceof ValidationError ? error.message : String(error);
         throw new TargetError(`the trust policy of ${roleArn} cannot be read: ${reason}`, {
@@ -71,27 +65,11 @@ export function createTrustPolicyDriver(
         });
       }
     },
-    plan(current, request) {
-      if (request.action === 'revoke') {
-        const revoke = revokeAwsNamespace(current, request.grant.namespace);
-        return { changed: revoke.changed, added: revoke.removed, next: revoke.next };
-      }
-      if (request.issuer === undefined)
-        throw new ValidationError('an OIDC issuer is required for IAM roles', { field: 'issuer' });
-      const plan = planAwsTrustPolicy({
-        policy: current,
-        roleArn,
-        issuer: request.issuer,
-        grant: request.grant,
-        maxSize,
-      });
-      return { changed: plan.changed, added: plan.added, next: plan.policy };
-    },
-    owned: (current) => ownedNamespacesAws(current),
-    settle: true,
     async write(_current, next) {
       try {
-        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next) }));
+        await iam.send(
+          new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next.policy) }),
+        );
       } catch (error) {
         throw toIamTargetError(error, roleArn, 'UpdateAssumeRolePolicy');
       }

@@ -1,0 +1,41 @@
+import type { TokenCredential } from '@azure/identity';
+import { ValidationError } from '../../shared/errors.ts';
+import { azureIdentityKind } from '../../shared/plan/azure/identity-kind.ts';
+import { registerKind } from '../../shared/reconcile/target-kind.ts';
+import { type CloudAdapter, envSecret } from '../common/cloud-adapter.ts';
+import { federatedCredentialsIo } from './federated-credentials-io.ts';
+import { azureCredential, createMsiClients, type MsiClients } from './msi-clients.ts';
+import { classifyArmError } from './msi-errors.ts';
+
+export interface AzureClients {
+  /** The per-subscription ARM clients (cached). */
+  readonly msi: MsiClients;
+  readonly credential: () => TokenCredential;
+}
+
+/**
+ * Azure Functions: the ARM client for federated identity credentials, with DefaultAzureCredential (the function
+ * app's managed identity). Secrets are `env:NAME` (Key Vault references in app settings are resolved by the
+ * platform into environment variables before the function starts) or `azure-kv:` references read at cold start.
+ */
+export const azureAdapter: CloudAdapter<AzureClients> = {
+  cloud: 'azure',
+  clients(settings) {
+    const credential = azureCredential(settings);
+    return { msi: createMsiClients(settings, credential), credential };
+  },
+  secrets: (_clients, settings) => async (ref, field) => {
+    const fromEnv = envSecret(settings, ref, field);
+    if (fromEnv !== undefined) return fromEnv;
+    throw new ValidationError(`"${ref.slice(0, ref.indexOf(':'))}:" references are not available on Azure`, {
+      field,
+      code: 'invalid_config',
+    });
+  },
+  classify: classifyArmError,
+  targets: (clients, config) => [
+    registerKind(azureIdentityKind(config.azure.maxCredentials), (target) =>
+      federatedCredentialsIo(clients.msi(target.subscriptionId), target),
+    ),
+  ],
+};

@@ -1,0 +1,37 @@
+import type { Config } from '../../shared/config.ts';
+import { type IdentitySyncError, ValidationError } from '../../shared/errors.ts';
+import type { TargetRegistration } from '../../shared/reconcile/target-kind.ts';
+import type { Settings } from './env-settings.ts';
+
+/** Resolves a secret reference (`env:NAME`, `aws-sm:...`, `gcp-sm:...`, `azure-kv:...`) to its value; never logs it. */
+export type SecretResolver = (ref: string, field: string) => Promise<string>;
+
+/**
+ * The one seam between the common cold start and a cloud: its SDK clients (built from the validated settings, never
+ * from process.env), how it reads secrets, and how it classifies an SDK error that escaped a driver. An intake-only
+ * function (the AWS webhook) uses this much; a function that writes also names its target kinds (CloudAdapter).
+ */
+export interface IntakeAdapter<Clients> {
+  readonly cloud: 'aws' | 'gcp' | 'azure';
+  clients(settings: Settings): Clients;
+  secrets(clients: Clients, settings: Settings): SecretResolver;
+  /** A typed error for what no driver explained (an SDK throttle, a lost connection), or undefined. */
+  classify(error: unknown): IdentitySyncError | undefined;
+  /** Releases the clients' sockets (the local stack closes instances; Lambda never does). */
+  close?(clients: Clients): void;
+}
+
+export interface CloudAdapter<Clients> extends IntakeAdapter<Clients> {
+  /** The target kinds this cloud manages, each `registerKind(planner, io)` bound to the clients. */
+  targets(clients: Clients, config: Config): readonly TargetRegistration[];
+}
+
+/** `env:NAME` on every cloud: the platform (Secret Manager mounts, Key Vault references) already put it there. */
+export function envSecret(settings: Settings, ref: string, field: string): Promise<string> | undefined {
+  if (!ref.startsWith('env:')) return undefined;
+  const value = settings.env[ref.slice(4)];
+  if (value === undefined || value.trim() === '') {
+    return Promise.reject(new ValidationError(`secret ${ref} is empty or not set`, { field, code: 'invalid_config' }));
+  }
+  return Promise.resolve(value.trim());
+}

@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import { ValidationError } from '../../shared/errors.ts';
+import { parseWith } from '../../shared/zod-error.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Every environment variable the functions read, declared and validated in one place and read once per cold
+ * start. (Secret references `env:NAME` in the config read the variable they name; that is the config's business.)
+ * The README's "Function environment" table is checked against this list.
+ */
+export const ENVIRONMENT = {
+  ASTRO_IDENTITY_SYNC_CONFIG: {
+    clouds: 'all',
+    meaning:
+      'the config document (JSON or YAML), or a reference to where it is kept (aws-ssm:, aws-sm:, gcp-sm:, azure-kv:, env:NAME)',
+  },
+  LOG_LEVEL: { clouds: 'all', meaning: 'DEBUG, INFO (default), WARN, ERROR or SILENT' },
+  ASTRO_IDENTITY_SYNC_EVENT_BUS: { clouds: 'aws', meaning: 'the custom EventBridge bus the webhook publishes to' },
+  AWS_REGION: {
+    clouds: 'aws',
+    meaning: 'set by Lambda; the region of the SDK clients (AWS_DEFAULT_REGION, then us-east-1)',
+  },
+  AWS_DEFAULT_REGION: { clouds: 'aws', meaning: 'fallback for AWS_REGION (workstations)' },
+  ASTRO_IDENTITY_SYNC_QUEUE_NAME: {
+    clouds: 'azure',
+    meaning: 'the Storage queue of the reconciler trigger (default astro-identity-sync-events)',
+  },
+  ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION: {
+    clouds: 'azure',
+    meaning: 'the app setting holding the storage connection (default AzureWebJobsStorage)',
+  },
+  ASTRO_IDENTITY_SYNC_POLL_SCHEDULE: { clouds: 'azure', meaning: 'NCRONTAB of the poll timer; unset: no poll timer' },
+  ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE: {
+    clouds: 'azure',
+    meaning: 'NCRONTAB of the sweep timer; unset: no sweep timer',
+  },
+  AZURE_CLIENT_ID: {
+    clouds: 'azure',
+    meaning: 'read by DefaultAzureCredential: the user-assigned identity of the function app, when it has several',
+  },
+  ASTRO_IDENTITY_SYNC_ASTRO_API_URL: { clouds: 'local', meaning: 'replaces astro.baseUrl (the Astro API emulator)' },
+  ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: {
+    clouds: 'local',
+    meaning: 'first Astro API retry delay in ms (default 500)',
+  },
+  ASTRO_IDENTITY_SYNC_SLACK_API_URL: { clouds: 'local', meaning: 'the Slack Web API base URL (the Slack emulator)' },
+  ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: {
+    clouds: 'local',
+    meaning: 'one endpoint for every AWS client, with static dummy credentials (the AWS emulator)',
+  },
+  ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: { clouds: 'local', meaning: 'root URL of the Google APIs (the GCP emulator)' },
+  ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: {
+    clouds: 'local',
+    meaning: 'a fixed access token instead of Application Default Credentials',
+  },
+  ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: { clouds: 'local', meaning: 'fixed delay between Google API retries in ms' },
+  ASTRO_IDENTITY_SYNC_AZURE_ENDPOINT: { clouds: 'local', meaning: 'the ARM endpoint (the Azure emulator), https only' },
+  ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT: {
+    clouds: 'local',
+    meaning: 'replaces the origin of every azure-kv: vault URL (the Azure emulator), https only',
+  },
+  ASTRO_IDENTITY_SYNC_AZURE_CA: { clouds: 'local', meaning: 'PEM of a CA to trust for the Azure endpoints' },
+  ASTRO_IDENTITY_SYNC_AZURE_TOKEN: {
+    clouds: 'local',
+    meaning: 'a fixed bearer token instead of DefaultAzureCredential',
+  },
+  ASTRO_IDENTITY_SYNC_AZURE_RETRY_DELAY_MS: { clouds: 'local', meaning: 'first ARM retry delay in ms (default 1000)' },
+  ASTRO_IDENTITY_SYNC_AZURE_MAX_RETRIES: {
+    clouds: 'local',
+    meaning: 'ARM retries after the first attempt (default 3)',
+  },
+} as const satisfies Record<string, { clouds: 'all' | 'aws' | 'gcp' | 'azure' | 'local'; meaning: string }>;
+
+const optional = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+function integer(min: number, max: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return optional
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .pipe(z.number(message).int(message).min(min, message).max(max, message).optional());
+}
+
+function httpsUrl() {
+  return optional.pipe(
+    z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL (the SDK sends bearer tokens over TLS only)' })
+      .refine((value) => !new URL(value).username && !new URL(value).password, 'must not contain credentials')
+      .transform((value) => value.replace(/\/+$/, ''))
+      .optional(),
+  );
+}
+
+const settingsSchema = z.object({
+  ASTRO_IDENTITY_SYNC_CONFIG: optional,
+  LOG_LEVEL: optional.pipe(
+    z
+      .string()
+      .transform((value) => value.toUpperCase())
+      .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']))
+      .optional(),
+  ),
+  ASTRO_IDENTITY_SYNC_EVENT_BUS: optional,
+  AWS_REGION: optional,
+  AWS_DEFAULT_REGION: optional,
+  ASTRO_IDENTITY_SYNC_QUEUE_NAME: optional,
+  ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION: optional,
+  ASTRO_IDENTITY_SYNC_POLL_SCHEDULE: optional,
+  ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE: optional,
+  AZURE_CLIENT_ID: optional,
+  ASTRO_IDENTITY_SYNC_ASTRO_API_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: integer(0, 60_000),
+  ASTRO_IDENTITY_SYNC_SLACK_API_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: optional,
+  ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: integer(0, 60_000),
+  ASTRO_IDENTITY_SYNC_AZURE_ENDPOINT: httpsUrl(),
+  ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT: httpsUrl(),
+  ASTRO_IDENTITY_SYNC_AZURE_CA: optional,
+  ASTRO_IDENTITY_SYNC_AZURE_TOKEN: optional,
+  ASTRO_IDENTITY_SYNC_AZURE_RETRY_DELAY_MS: integer(0, 60_000),
+  ASTRO_IDENTITY_SYNC_AZURE_MAX_RETRIES: integer(0, 10),
+} satisfies Record<keyof typeof ENVIRONMENT, z.ZodType>);
+
+type Raw = z.output<typeof settingsSchema>;
+
+/** The functions' settings, typed; `env` keeps the raw environment for `env:NAME` secret references. */
+export interface Settings {
+  readonly env: Env;
+  readonly configText: string;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  readonly astro: { readonly baseUrl: string | undefined; readonly retryMinMs: number | undefined };
+  readonly slackApiUrl: string | undefined;
+  readonly aws: {
+    readonly region: string;
+    readonly endpoint: string | undefined;
+    readonly eventBus: string | undefined;
+  };
+  readonly gcp: {
+    readonly rootUrl: string | undefined;
+    readonly accessToken: string | undefined;
+    readonly retryDelayMs: number | undefined;
+  };
+  readonly azure: {
+    readonly endpoint: string | undefined;
+    readonly keyVaultEndpoint: string | undefined;
+    readonly ca: string | undefined;
+    readonly token: string | undefined;
+    readonly retryDelayMs: number | undefined;
+    readonly maxRetries: number | undefined;
+    readonly queueName: string;
+    readonly queueConnection: string;
+    readonly pollSchedule: string | undefined;
+    readonly sweepSchedule: string | undefined;
+  };
+}
+
+export const CONFIG_VAR = 'ASTRO_IDENTITY_SYNC_CONFIG';
+
+/** Reads and validates the environment; a bad value is a config error naming the variable. */
+export function readSettings(env: Env, options: { requireConfig?: boolean } = {}): Settings {
+  const picked = Object.fromEntries(Object.keys(ENVIRONMENT).map((name) => [name, env[name]]));
+  const raw: Raw = parseWith(settingsSchema, picked, { code: 'invalid_config' });
+  const configText = raw.ASTRO_IDENTITY_SYNC_CONFIG;
+  if (configText === undefined && options.requireConfig !== false) {
+    throw new ValidationError(`${CONFIG_VAR} is not set: give the config document (JSON or YAML)`, {
+      code: 'invalid_config',
+    });
+  }
+  return {
+    env,
+    configText: configText ?? '',
+    logLevel: raw.LOG_LEVEL ?? 'INFO',
+    astro: { baseUrl: raw.ASTRO_IDENTITY_SYNC_ASTRO_API_URL, retryMinMs: raw.ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS },
+    slackApiUrl: raw.ASTRO_IDENTITY_SYNC_SLACK_API_URL,
+    aws: {
+      region: raw.AWS_REGION ?? raw.AWS_DEFAULT_REGION ?? 'us-east-1',
+      endpoint: raw.ASTRO_IDENTITY_SYNC_AWS_ENDPOINT,
+      eventBus: raw.ASTRO_IDENTITY_SYNC_EVENT_BUS,
+    },
+    gcp: {
+      rootUrl: raw.ASTRO_IDENTITY_SYNC_GCP_ROOT_URL,
+      accessToken: raw.ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN,
+      retryDelayMs: raw.ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS,
+    },
+    azure: {
+      endpoint: raw.ASTRO_IDENTITY_SYNC_AZURE_ENDPOINT,
+      keyVaultEndpoint: raw.ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT,
+      ca: raw.ASTRO_IDENTITY_SYNC_AZURE_CA,
+      token: raw.ASTRO_IDENTITY_SYNC_AZURE_TOKEN,
+      retryDelayMs: raw.ASTRO_IDENTITY_SYNC_AZURE_RETRY_DELAY_MS,
+      maxRetries: raw.ASTRO_IDENTITY_SYNC_AZURE_MAX_RETRIES,
+      queueName: raw.ASTRO_IDENTITY_SYNC_QUEUE_NAME ?? 'astro-identity-sync-events',
+      queueConnection: raw.ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION ?? 'AzureWebJobsStorage',
+      pollSchedule: raw.ASTRO_IDENTITY_SYNC_POLL_SCHEDULE,
+      sweepSchedule: raw.ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE,
+    },
+  };
+}
+
+/**
+ * The log level for the logger made before the cold start (so the cold start itself can log); a bad value falls
+ * back to INFO here and is reported by `readSettings` as a config error.
+ */
+export function logLevelOf(env: Env): Settings['logLevel'] {
+  const level = env.LOG_LEVEL?.trim().toUpperCase();
+  return level === 'DEBUG' || level === 'INFO' || level === 'WARN' || level === 'ERROR' || level === 'SILENT'
+    ? level
+    : 'INFO';
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { type IdentitySyncError, isIdentitySyncError, RequestRejectedError } from '../../shared/errors.ts';
+import { duplicateAnswer, type IntakeRequest } from '../../shared/intake/intake.ts';
+import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
+import { type EventReport, FAILURE_STATUSES } from '../../shared/report/outcome.ts';
+import type { IntakeRuntime } from './intake-runtime.ts';
+import type { Logger } from './logger.ts';
+import { consumeQueued } from './queue-consumer.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface FlowResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export type Classify = (error: unknown) => IdentitySyncError | undefined;
+
+/**
+ * The one error answer of every HTTP edge, `{"error": {"code", "message"}}`, mapped by the error's own status and
+ * retryability: a client mistake answers its 4xx, an outage 503 `unavailable` (retry with the same id), a cloud that
+ * refused 502. A broken setup, or anything no adapter could explain, answers 500 with a generic message: the details
+ * are in the log, never in the answer.
+ */
+export function errorAnswer(error: unknown, classify: Classify = () => undefined): FlowResponse {
+  const typed = isIdentitySyncError(error) ? error : classify(error);
+  if (typed === undefined || !typed.exposed) {
+    return { status: 500, body: { error: { code: 'internal', message: 'Internal error; see the function logs.' } } };
+  }
+  const code = typed.retryable ? 'unavailable' : typed.code;
+  return { status: typed.status, body: { error: { code, message: typed.message } } };
+}
+
+/**
+ * Runs one HTTP flow and answers whatever it throws, logged once: a rejection is a warning with its code and reason,
+ * a 5xx an error with the stack. The one place the edges catch.
+ */
+export async function answering(
+  logger: Logger,
+  classify: Classify,
+  flow: () => Promise<FlowResponse>,
+): Promise<FlowResponse> {
+  try {
+    return await flow();
+  } catch (error) {
+    return logAndAnswer(error, logger, classify);
+  }
+}
+
+/** The error answer, logged once (middy's onError on AWS and `answering` elsewhere both end here). */
+export function logAndAnswer(error: unknown, logger: Logger, classify: Classify): FlowResponse {
+  const response = errorAnswer(error, classify);
+  const { code, message } = (response.body as { error: { code: string; message: string } }).error;
+  if (response.status >= 500) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+    logger.error('request failed', {
+      status: response.status,
+      code,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      ...(cause === undefined ? {} : { cause: `${cause.name}: ${cause.message}` }),
+    });
+  } else {
+    logger.warn('request rejected', { status: response.status, code, reason: message });
+  }
+  return response;
+}
+
+/** 200 when every target is granted or already up to date, 422 when one was denied or unsafe, 502 when a cloud failed. */
+export function statusForReport(report: EventReport): number {
+  if (report.results.some((r) => r.status === 'failed')) return 502;
+  if (report.results.some((r) => FAILURE_STATUSES.has(r.status))) return 422;
+  return 200;
+}
+
+/** What to do with a verified webhook event: publish it (AWS) or reconcile it now (GCP, Azure). */
+export type Dispatch = (event: QueuedEvent, logger: Logger) => Promise<FlowResponse>;
+
+/**
+ * The signed webhook on every cloud: the intake (method, size, media type, signature, replay, parse), then the
+ * cloud's dispatch. Only a dispatch that succeeded marks the id as handled, so a sender's retry of a failed one runs.
+ */
+export async function webhookFlow(
+  runtime: IntakeRuntime<unknown>,
+  request: IntakeRequest,
+  dispatch: Dispatch,
+  logger: Logger,
+): Promise<FlowResponse> {
+  const intake = runtime.intake.webhook(request);
+  if (intake.duplicate) {
+    logger.warn('duplicate webhook-id acknowledged without processing', { webhookId: intake.id });
+    return duplicateAnswer(intake.id);
+  }
+  const scoped = logger.child({ webhookId: intake.id, deploymentId: intake.event.data.deploymentId });
+  const response = await dispatch({ webhookId: intake.id, event: intake.event }, scoped);
+  if (response.status < 300) runtime.intake.accepted(intake.id);
+  return response;
+}
+
+/** Reconciles one event before answering: the per-target report, or the reason it was refused. */
+export async function reconcileNow(
+  runtime: Runtime<unknown>,
+  event: QueuedEvent,
+  logger: Logger,
+  options: { dryRun?: boolean } = {},
+): Promise<FlowResponse> {
+  const { reports, rejected } = await consumeQueued(runtime, [{ messageId: event.webhookId, event }], logger, options);
+  const [refused] = rejected;
+  if (refused !== undefined) throw refused.error;
+  const [report] = reports;
+  return report === undefined
+    ? { status: 202, body: { status: 'ignored' } }
+    : { status: statusForReport(report), body: report };
+}
+
+/**
+ * Manual invocation: the intake (method, size, media type, bearer token, body), then the same pipeline,
+ * synchronously. `{"deploymentId"}` needs the Astro API.
+ */
+export async function manualFlow(
+  runtime: Runtime<unknown>,
+  request: IntakeRequest,
+  logger: Logger,
+): Promise<FlowResponse> {
+  const manual = runtime.intake.manual(request);
+  const { deployment } = manual;
+  const organizationId = deployment?.organizationId ?? manual.organizationId ?? runtime.config.astro?.organizationId;
+  if (organizationId === undefined) {
+    throw new RequestRejectedError(
+      'invalid_input',
+      'Send "organizationId" with "deploymentId", or configure astro.organizationId.',
+    );
+  }
+  const event: QueuedEvent = {
+    webhookId: `manual-${randomUUID()}`,
+    event: {
+      type: manual.type,
+      timestamp: new Date().toISOString(),
+      data: { organizationId, deploymentId: deployment?.id ?? manual.deploymentId ?? '', deployment },
+    },
+  };
+  const scoped = logger.child({ webhookId: event.webhookId, deploymentId: event.event.data.deploymentId });
+  return reconcileNow(runtime, event, scoped, { dryRun: manual.dryRun });
+}

@@ -1,0 +1,54 @@
+import type { EventReport } from '../../shared/report/outcome.ts';
+import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
+import type { Logger } from './logger.ts';
+import { runPipeline } from './pipeline.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface Consumed {
+  readonly reports: readonly EventReport[];
+  readonly rejected: readonly Rejected[];
+  /** Message ids the platform should deliver again: the Astro API was down, or a target failed retryably. */
+  readonly retry: ReadonlySet<string>;
+}
+
+/**
+ * The consumer behind every queue (SQS, Pub/Sub, Storage queue) and the synchronous routes: Deployments from the
+ * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), a Slack message
+ * for every event refused for good, and the ids worth delivering again.
+ */
+export async function consumeQueued(
+  runtime: Runtime<unknown>,
+  delivered: readonly Delivered[],
+  logger: Logger,
+  options: { dryRun?: boolean } = {},
+): Promise<Consumed> {
+  const { items, rejected } = await lookupDeployments(delivered, runtime.astro);
+  for (const r of rejected) {
+    const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
+    if (r.error.retryable) {
+      logger.warn('event deferred; it will be delivered again', fields);
+      continue;
+    }
+    logger.error('event rejected', fields);
+    // Refused for good: without this the platform team would never hear of it (the sender got a 2xx long ago).
+    const sent = await runtime.notifier.rejected({
+      eventId: r.eventId,
+      deploymentId: r.deploymentId,
+      reason: r.error.message,
+    });
+    if (sent.error !== undefined) logger.warn('slack notification failed', { eventId: r.eventId, error: sent.error });
+  }
+  const reports = await runPipeline(items, {
+    batch: runtime.batch({ dryRun: options.dryRun === true }),
+    notifier: runtime.notifier,
+    logger,
+  });
+  // Reports come back in the order of the items, so the index ties each to its message (webhook ids may repeat).
+  const retry = new Set([
+    ...rejected.filter((r) => r.error.retryable).map((r) => r.messageId),
+    ...reports.flatMap((report, index) =>
+      report.results.some((r) => r.status === 'failed' && r.retryable) ? [items[index]?.messageId ?? ''] : [],
+    ),
+  ]);
+  return { reports, rejected, retry };
+}

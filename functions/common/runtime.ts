@@ -1,0 +1,90 @@
+import type { Config } from '../../shared/config.ts';
+import type { BatchOptions } from '../../shared/reconcile/process-batch.ts';
+import { TargetRegistry } from '../../shared/reconcile/target-kind.ts';
+import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
+import { type AstroClient, createAstroClient } from './astro-client.ts';
+import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
+import type { Env, Settings } from './env-settings.ts';
+import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
+import type { Logger } from './logger.ts';
+import type { Notifier } from './pipeline.ts';
+import { createSlackNotifier } from './slack-notifier.ts';
+
+/** Everything a function that reconciles needs, built once per cold start by `buildRuntime`. */
+export interface Runtime<Clients> extends IntakeRuntime<Clients> {
+  readonly targets: TargetRegistry;
+  readonly notifier: Notifier;
+  /** The Astro API, when configured: the source of truth for every event's Deployment. */
+  readonly astro: AstroClient | undefined;
+  /** Serializes work per target across concurrent requests on this instance. */
+  readonly lanes: TargetLanes;
+  /** The pipeline's options for one run. */
+  batch(options?: { dryRun?: boolean }): BatchOptions;
+}
+
+/**
+ * The cold-start sequence every reconciling function runs, whatever its cloud: the intake half (settings, clients,
+ * secrets, config), then the adapter's target kinds, the Slack notifier, the Astro client and the per-target lanes.
+ * A cloud contributes only its adapter.
+ */
+export async function buildRuntime<Clients>(
+  adapter: CloudAdapter<Clients>,
+  env: Env,
+  logger: Logger,
+): Promise<Runtime<Clients>> {
+  const base = await buildIntakeRuntime(adapter, env, logger);
+  const { config, settings, resolve } = base;
+  const targets = new TargetRegistry(adapter.targets(base.clients, config));
+  const [notifier, astro] = await Promise.all([
+    createNotifier(config, settings, resolve, logger),
+    createAstro(config, settings, resolve),
+  ]);
+  const lanes = new TargetLanes();
+  return {
+    ...base,
+    targets,
+    notifier,
+    astro,
+    lanes,
+    batch: (options = {}) => ({ config, targets, lanes, dryRun: options.dryRun === true }),
+  };
+}
+
+async function createAstro(
+  config: Config,
+  settings: Settings,
+  resolve: SecretResolver,
+): Promise<AstroClient | undefined> {
+  if (config.astro === undefined) return undefined;
+  return createAstroClient({
+    baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
+    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+    token: await resolve(config.astro.token, 'astro.token'),
+  });
+}
+
+async function createNotifier(
+  config: Config,
+  settings: Settings,
+  resolve: SecretResolver,
+  logger: Logger,
+): Promise<Notifier> {
+  const slack = config.slack;
+  const options = { logger };
+  if (slack.mode === 'off') return createSlackNotifier({ mode: 'off' }, options);
+  if (slack.mode === 'webhook') {
+    const webhookUrl = await resolve(slack.webhookUrl, 'slack.webhookUrl');
+    return createSlackNotifier({ mode: 'webhook', webhookUrl, notify: slack.notify }, options);
+  }
+  const token = await resolve(slack.token, 'slack.token');
+  return createSlackNotifier(
+    {
+      mode: 'web-api',
+      token,
+      channel: slack.channel,
+      notify: slack.notify,
+      ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+    },
+    options,
+  );
+}

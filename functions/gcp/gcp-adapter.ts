@@ -1,0 +1,77 @@
+import { iam, type iam_v1 } from '@googleapis/iam';
+import { GoogleAuth, OAuth2Client } from 'google-auth-library';
+import { ValidationError } from '../../shared/errors.ts';
+import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
+import { gcpServiceAccountKind } from '../../shared/plan/gcp/service-account-kind.ts';
+import { registerKind } from '../../shared/reconcile/target-kind.ts';
+import { type CloudAdapter, envSecret } from '../common/cloud-adapter.ts';
+import type { Settings } from '../common/env-settings.ts';
+import { classifyGcpError } from './gcp-errors.ts';
+import { iamPolicyIo } from './iam-policy-io.ts';
+
+export interface GcpClients {
+  readonly iam: iam_v1.Iam;
+  /** Application Default Credentials (the function's runtime service account), or the emulator's fixed token. */
+  readonly auth: GoogleAuth | OAuth2Client;
+}
+
+/** The local stack's emulator takes a fixed bearer token; there is nothing to refresh. */
+function staticToken(token: string): OAuth2Client {
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: token });
+  return client;
+}
+
+/** One IAM client: ADC in Google Cloud (or on a workstation), a fixed token against the local emulator. */
+export function createGcpClients(settings: Settings): GcpClients {
+  const { rootUrl, accessToken, retryDelayMs } = settings.gcp;
+  const auth = rootUrl
+    ? staticToken(accessToken ?? '')
+    : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+  const client = iam({
+    version: 'v1',
+    auth,
+    ...(rootUrl ? { rootUrl: rootUrl.endsWith('/') ? rootUrl : `${rootUrl}/` } : {}),
+    // gaxios retries only idempotent verbs by default and both IAM calls are POST. Reading is safe to retry, and so is
+    // writing: the etag turns a repeated write into a 409 that reconcileTarget resolves by re-reading.
+    retryConfig: {
+      retry: 3,
+      httpMethodsToRetry: ['POST'],
+      statusCodesToRetry: [
+        [429, 429],
+        [500, 599],
+      ],
+      // gaxios backs off 0.1 s, 0.5 s, 1.5 s by default; the local stack asks for a short fixed delay instead.
+      ...(retryDelayMs === undefined ? {} : { retryDelay: retryDelayMs, retryDelayMultiplier: 1 }),
+    },
+  });
+  return { iam: client, auth };
+}
+
+export function memberFormatOf(config: Parameters<CloudAdapter<GcpClients>['targets']>[1]): GcpMemberFormat {
+  const { memberFormat, projectNumber } = config.gcp;
+  return memberFormat === 'principal' && projectNumber !== undefined
+    ? { kind: 'principal', projectNumber }
+    : { kind: 'service-account', ...(projectNumber ? { projectNumber } : {}) };
+}
+
+/**
+ * Cloud Functions: Application Default Credentials, secrets as environment variables (Secret Manager mounts them
+ * there) or `gcp-sm:` references read at cold start, and one IAM client for every request.
+ */
+export const gcpAdapter: CloudAdapter<GcpClients> = {
+  cloud: 'gcp',
+  clients: createGcpClients,
+  secrets: (_clients, settings) => async (ref, field) => {
+    const fromEnv = envSecret(settings, ref, field);
+    if (fromEnv !== undefined) return fromEnv;
+    throw new ValidationError(`"${ref.slice(0, ref.indexOf(':'))}:" references are not available on GCP`, {
+      field,
+      code: 'invalid_config',
+    });
+  },
+  classify: classifyGcpError,
+  targets: (clients, config) => [
+    registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),
+  ],
+};

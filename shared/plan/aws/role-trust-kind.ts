@@ -1,0 +1,35 @@
+import type { TargetKind } from '../../reconcile/target-kind.ts';
+import { ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
+import type { TrustPolicyDocument } from './policy-document.ts';
+import { planAwsTrustPolicy } from './trust-policy-planner.ts';
+
+/**
+ * An IAM role's trust policy as the reconciler sees it: the document and the length quota it must fit, both read
+ * from the account (the quota may be the live `AssumeRolePolicySizeQuota`), so a plan never needs a second lookup.
+ */
+export interface RoleTrust {
+  readonly policy: TrustPolicyDocument;
+  readonly quota: number;
+}
+
+/** IRSA subjects in the role's trust policy; IAM has no etag, so writes settle (see TargetKind.settle). */
+export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
+  kind: 'aws-role',
+  needsIssuer: true,
+  settle: true,
+  grant(current, { target, grant, issuer }) {
+    const plan = planAwsTrustPolicy({
+      policy: current.policy,
+      roleArn: target.roleArn,
+      issuer: issuer ?? '',
+      grant,
+      maxSize: current.quota,
+    });
+    return { changed: plan.changed, added: plan.added, present: [], next: { ...current, policy: plan.policy } };
+  },
+  revoke(current, namespace) {
+    const plan = revokeAwsNamespace(current.policy, namespace);
+    return { changed: plan.changed, removed: plan.removed, next: { ...current, policy: plan.next } };
+  },
+  owned: (current) => ownedNamespacesAws(current.policy),
+};

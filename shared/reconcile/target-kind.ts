@@ -1,0 +1,146 @@
+import { ValidationError } from '../errors.ts';
+import type { RevokePlan } from '../plan/ownership.ts';
+import type { DesiredGrant } from '../plan/subjects.ts';
+import type { Target } from '../plan/targets.ts';
+import {
+  type DriverPlan,
+  type GrantOutcome,
+  type GrantRequest,
+  type ReconcileOptions,
+  reconcileTarget,
+  type TargetDriver,
+} from './reconcile-target.ts';
+
+/**
+ * The seam a target kind plugs into. A kind is two halves: the pure planner here in the core (what to add, what to
+ * take back, what we own) and the I/O a cloud adapter supplies (read the document, write it). `registerKind` binds
+ * them; the pipeline only ever sees a `TargetHandle`, whose document type stays inside. Adding a kind is one planner,
+ * one I/O factory and one `registerKind` line in the adapter.
+ */
+
+export type TargetKindName = Target['kind'];
+export type TargetOf<K extends TargetKindName> = Extract<Target, { kind: K }>;
+
+export interface GrantInput<K extends TargetKindName> {
+  readonly target: TargetOf<K>;
+  readonly grant: DesiredGrant;
+  /** The Deployment cluster's OIDC issuer; always set for kinds with `needsIssuer`. */
+  readonly issuer: string | undefined;
+}
+
+/** The pure side of a target kind: plans over the document the cloud returns, no I/O. */
+export interface TargetKind<K extends TargetKindName, Doc> {
+  readonly kind: K;
+  /** Grants name the Deployment's issuer (IAM trust, Azure credentials); GCP members name the pool instead. */
+  readonly needsIssuer: boolean;
+  /**
+   * The target has no optimistic concurrency (IAM trust policies have no etag): after a verified write the
+   * reconciler waits out a competing read-modify-write and checks again.
+   */
+  readonly settle: boolean;
+  grant(current: Doc, input: GrantInput<K>): GrantPlan<Doc>;
+  /** Takes back what this tool added for a namespace, and nothing else. */
+  revoke(current: Doc, namespace: string): RevokePlan<Doc>;
+  /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
+  owned(current: Doc): ReadonlySet<string>;
+}
+
+export interface GrantPlan<Doc> {
+  readonly changed: boolean;
+  /** What this plan adds, in the target's own terms (subjects, members, credential names), sorted. */
+  readonly added: readonly string[];
+  /** What the grant needs and the target already had, sorted. */
+  readonly present: readonly string[];
+  readonly next: Doc;
+}
+
+/** The I/O side of a target kind, supplied by a cloud adapter: the only calls that reach the cloud. */
+export interface TargetIo<Doc> {
+  read(): Promise<Doc>;
+  /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
+  write(current: Doc, next: Doc): Promise<void>;
+}
+
+/** A target bound to its planner and its I/O. */
+export interface TargetHandle {
+  readonly needsIssuer: boolean;
+  /** Read, plan every request, write once, verify (see reconcileTarget). */
+  reconcile(requests: readonly GrantRequest[], options?: ReconcileOptions): Promise<Map<string, GrantOutcome>>;
+  /** Reads the target and answers the namespaces this tool has entries for. */
+  owned(): Promise<ReadonlySet<string>>;
+}
+
+export interface TargetRegistration {
+  readonly kind: TargetKindName;
+  bind(target: Target): TargetHandle | undefined;
+}
+
+function isKind<K extends TargetKindName>(target: Target, kind: K): target is TargetOf<K> {
+  return target.kind === kind;
+}
+
+/** Composes the planner and the I/O into the driver reconcileTarget runs; the revoke/issuer branch lives here once. */
+export function driverFor<K extends TargetKindName, Doc>(
+  kind: TargetKind<K, Doc>,
+  io: TargetIo<Doc>,
+  target: TargetOf<K>,
+): TargetDriver<Doc> {
+  return {
+    read: () => io.read(),
+    write: (current, next) => io.write(current, next),
+    owned: (current) => kind.owned(current),
+    settle: kind.settle,
+    plan(current, request): DriverPlan<Doc> {
+      if (request.action === 'revoke') {
+        const revoke = kind.revoke(current, request.grant.namespace);
+        return { changed: revoke.changed, added: [], removed: revoke.removed, present: [], next: revoke.next };
+      }
+      if (kind.needsIssuer && request.issuer === undefined) {
+        throw new ValidationError(`an OIDC issuer is required for ${kind.kind} targets`, { field: 'oidcIssuerUrl' });
+      }
+      return kind.grant(current, { target, grant: request.grant, issuer: request.issuer });
+    },
+  };
+}
+
+/** A driver behind the doc-free handle the pipeline, the lanes and the sweep use. */
+export function handleOf<Doc>(driver: TargetDriver<Doc>, needsIssuer: boolean): TargetHandle {
+  return {
+    needsIssuer,
+    reconcile: (requests, options) => reconcileTarget(driver, requests, options),
+    owned: async () => driver.owned(await driver.read()),
+  };
+}
+
+export function registerKind<K extends TargetKindName, Doc>(
+  kind: TargetKind<K, Doc>,
+  io: (target: TargetOf<K>) => TargetIo<Doc>,
+): TargetRegistration {
+  return {
+    kind: kind.kind,
+    bind: (target) =>
+      isKind(target, kind.kind) ? handleOf(driverFor(kind, io(target), target), kind.needsIssuer) : undefined,
+  };
+}
+
+/** The kinds one function manages; a target of any other kind is reported, never read or written. */
+export class TargetRegistry {
+  private readonly byKind: ReadonlyMap<TargetKindName, TargetRegistration>;
+
+  constructor(registrations: readonly TargetRegistration[]) {
+    this.byKind = new Map(registrations.map((registration) => [registration.kind, registration]));
+  }
+
+  manages(target: Target): boolean {
+    return this.byKind.has(target.kind);
+  }
+
+  /** A fresh handle per call: handles hold no state between rounds, the cloud is the state. */
+  bind(target: Target): TargetHandle | undefined {
+    return this.byKind.get(target.kind)?.bind(target);
+  }
+
+  get kinds(): readonly TargetKindName[] {
+    return [...this.byKind.keys()];
+  }
+}
