@@ -3,8 +3,9 @@
  * wildcard enabled (one `system:serviceaccount:<ns>:*` pattern each, so 20 per role fit the default 2048 quota).
  *
  * - stack: the real path. 200 signed webhooks posted concurrently to the webhook Function URL, PutEvents to the
- *   emulated bus, the bus delivering each event to the reconciler handler one at a time (reserved concurrency 1),
- *   Slack notified per change. Converged = every webhook answered and every delivery finished.
+ *   emulated bus, its rule forwarding to the events queue, the event source mapping delivering batches of up to 10
+ *   to the reconciler handler one batch at a time (reserved concurrency 1), Slack notified per change. Converged =
+ *   every webhook answered and the queue drained.
  * - one batch: processBatch over the 200 at once (an SQS batch, the sync CLI): one read-plan-write-verify per role.
  * - lanes: 200 concurrent one-event processBatch calls on one warm instance sharing TargetLanes.
  * Zero lost: every namespace's pattern is checked in its role's final trust policy.
@@ -35,13 +36,15 @@ export interface BurstRow {
   readonly path: BurstPath;
   readonly deployments: number;
   readonly roles: number;
-  /** Until every namespace is granted (stack: every delivery finished). */
+  /** Until every namespace is granted (stack: the events queue drained). */
   readonly convergeMs: number;
   /** Stack only: until all 200 webhooks were answered 202. */
   readonly acceptedMs?: number;
   readonly reads: number;
   readonly writes: number;
   readonly putEvents?: number;
+  /** Stack only: reconciler invocations (SQS batches) the event source mapping made. */
+  readonly invocations?: number;
   readonly lost: number;
   readonly failedEvents: number;
   readonly slackMessages?: number;
@@ -98,6 +101,7 @@ export async function burstThroughStack(count: number, roles: number): Promise<B
       acceptedMs,
       ...iamCounts(stack.aws),
       putEvents: stack.aws.count('PutEvents'),
+      invocations: stack.eventSourceMapping.invocations.length,
       lost: countLost(stack.aws, deployments, roles),
       failedEvents: rejected + stack.deadLetters.length,
       slackMessages: stack.slack.messages.length,

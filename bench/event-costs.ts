@@ -12,8 +12,8 @@
  *   JSON.parse, JSON.stringify, the read-plan-write-verify loop; `plan` is the part inside the driver's planner;
  * - waits: the reconciler's deliberate sleeps (backoff, settle);
  * - the crude upper bound wall - IAM calls x latency (JSON only).
- * Two levels: handler (the reconciler Lambda handler: event schema parse, middy, Powertools logger, pipeline, Slack
- * off) and core (processBatch with the real trust-policy driver and IAM SDK client).
+ * Two levels: handler (the reconciler Lambda handler given a one-message SQS batch: envelope and schema parse, middy,
+ * Powertools logger, pipeline, Slack off) and core (processBatch with the real trust-policy driver and IAM SDK client).
  */
 import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
@@ -69,11 +69,12 @@ export async function measureEventCosts(options: {
     const handlerMeter = meterClient((await deps.runtime()).iam);
     // The handler builds its own drivers and sleeps: not separable at this level.
     [handlerMeter.plan, handlerMeter.sleep] = [Number.NaN, Number.NaN];
+    // One event per invocation, as the event source mapping delivers an event that arrives on its own. The SQS
+    // answer names only the messages to retry, so the emulator's calls tell granted from unchanged.
     const viaHandler: Process = async (raw, id) => {
-      const answer = await handler(fx.eventBridgeEvent(raw, id), lambdaContext('reconciler'));
-      return answer !== undefined && 'reports' in answer
-        ? answer.reports.flatMap((r) => r.results.map((x) => x.status))
-        : [];
+      const answer = await handler(fx.sqsEvent([{ raw, webhookId: id }]), lambdaContext('reconciler'));
+      const retry = answer !== undefined && 'batchItemFailures' in answer ? answer.batchItemFailures.length : 0;
+      return retry > 0 ? ['failed'] : undefined;
     };
     const config = parseConfig(configText);
     const random = fx.seededRandom(); // the reconciler's jitter, fixed at this level
@@ -116,10 +117,7 @@ export async function measureEventCosts(options: {
     const batchDeps = handlerDeps(fx.handlerEnv(aws.url, fx.benchConfig({ maxSize: fx.LARGE_QUOTA })));
     const batchList = fx.benchDeployments(10, { roleArn: () => fx.roleArn(batchRole), seed: 7 });
     await createReconcilerHandler(batchDeps)(
-      fx.sqsEvent(
-        batchList.map((d) => d.raw),
-        0,
-      ),
+      fx.sqsEvent(batchList.map((d, i) => ({ raw: d.raw, webhookId: `msg_bench_${i}` }))),
       lambdaContext('reconciler'),
     );
     const batchCalls = (await aws.callsSince(cursor.index)).filter(

@@ -2,9 +2,12 @@
  * Deterministic inputs for every benchmark: Astro-like namespaces from a fixed seed, Deployments as the Astro API
  * returns them, role ARNs, configs and the events each entry point takes.
  */
-import { randomUUID } from 'node:crypto';
-import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
+import { EventBridgeRule } from '../local/aws-emulator/eventbridge-rule.ts';
+import type { EventEntry } from '../local/aws-emulator/server.ts';
+import { SqsQueue } from '../local/aws-emulator/sqs-queue.ts';
+import { LOCAL_BUS, LOCAL_DEAD_LETTER_QUEUE, LOCAL_EVENTS_QUEUE, LOCAL_RULE } from '../local/aws-stack.ts';
 import type { Deployment } from '../shared/intake/deployment.ts';
 import { deploymentSchema } from '../shared/intake/deployment.ts';
 import type { BatchItem } from '../shared/reconcile/process-batch.ts';
@@ -112,44 +115,56 @@ export function deploymentEvent(raw: Record<string, unknown>): Record<string, un
   };
 }
 
-/** The event the rule hands the reconciler (the webhook published `{webhookId, event}` as the detail). */
-export function eventBridgeEvent(raw: Record<string, unknown>, webhookId: string): EventBridgeEvent<string, unknown> {
+/** What the webhook publishes for one event: a PutEvents entry on the bus, `{webhookId, event}` as the detail. */
+export function busEntry(raw: Record<string, unknown>, webhookId: string): EventEntry {
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': EVENT_DETAIL_TYPE,
-    source: EVENT_SOURCE,
-    account: BENCH_ACCOUNT,
-    time: '2026-11-20T10:00:06Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: { webhookId, event: deploymentEvent(raw) },
+    EventBusName: LOCAL_BUS,
+    Source: EVENT_SOURCE,
+    DetailType: EVENT_DETAIL_TYPE,
+    Detail: JSON.stringify({ webhookId, event: deploymentEvent(raw) }),
+    Resources: [],
   };
 }
 
-/** An SQS batch as the event source mapping delivers it (EventBridge -> SQS keeps the whole envelope). */
-export function sqsEvent(raws: ReadonlyArray<Record<string, unknown>>, firstId: number): SQSEvent {
-  return {
-    Records: raws.map((raw, i) => {
-      const envelope = eventBridgeEvent(raw, `msg_bench_${firstId + i}`);
-      return {
-        messageId: `m-${firstId + i}`,
-        receiptHandle: `r-${firstId + i}`,
-        body: JSON.stringify(envelope),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:us-east-1:${BENCH_ACCOUNT}:astro-identity-sync`,
-        awsRegion: 'us-east-1',
-      };
-    }),
-  };
+/** The rule of infra/aws on the bus, forwarding to `queue` as EventBridge does (the envelope is the body). */
+export function busRule(queue: SqsQueue): EventBridgeRule {
+  return new EventBridgeRule({
+    name: LOCAL_RULE,
+    eventBusName: LOCAL_BUS,
+    eventPattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] },
+    accountId: BENCH_ACCOUNT,
+    target: (envelope) => queue.send(envelope),
+  });
+}
+
+/** The events queue; a benchmark run that needs a retry is wrong, so a failed message is dead-lettered at once. */
+export function eventsQueue(): SqsQueue {
+  return new SqsQueue({
+    name: LOCAL_EVENTS_QUEUE,
+    accountId: BENCH_ACCOUNT,
+    visibilityTimeoutMs: 50,
+    redrivePolicy: {
+      deadLetterQueue: new SqsQueue({ name: LOCAL_DEAD_LETTER_QUEUE, accountId: BENCH_ACCOUNT }),
+      maxReceiveCount: 1,
+    },
+  });
+}
+
+/**
+ * One SQS batch as the event source mapping delivers it, made by the emulated rule and queue (envelope bodies, real
+ * message ids, receipt handles and digests), for benchmarks that invoke the handler directly.
+ */
+export function sqsEvent(items: ReadonlyArray<{ raw: Record<string, unknown>; webhookId: string }>): SQSEvent {
+  const queue = eventsQueue();
+  busRule(queue).deliver(items.map((item) => busEntry(item.raw, item.webhookId)));
+  const event: SQSEvent = { Records: [] };
+  for (let batch = queue.receive(10); batch.length > 0; batch = queue.receive(10)) {
+    for (const m of batch) {
+      event.Records.push({ ...m, eventSource: 'aws:sqs', eventSourceARN: queue.arn, awsRegion: queue.region });
+    }
+  }
+  queue.close();
+  return event;
 }
 
 export function batchItem(raw: Record<string, unknown>, eventId: string): BatchItem {

@@ -1,15 +1,16 @@
 /**
  * Our side of the comparison: the real AWS reconciler Lambda handler (middy, Powertools logger, runtime built from the
- * environment, real IAM SDK client and trust-policy driver) against the same emulator, in the two ways it is fed:
- * one EventBridge event per invocation (the Terraform topology: rule -> Lambda, reserved concurrency 1) and SQS
- * batches of 10 (the handler's SQS mode, where events on one role fold into one write).
+ * environment, real IAM SDK client and trust-policy driver) against the same emulator, fed the way the Terraform
+ * topology feeds it: the bus's rule -> the events queue -> the event source mapping (one batch in flight, as with
+ * reserved concurrency 1). Two batch sizes: 1 (every event on its own invocation, as when events arrive further apart
+ * than the batching window) and 10 (a burst, where events on one role fold into one write).
  */
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import type { AwsEmulator } from '../local/aws-emulator/server.ts';
+import { SqsEventSourceMapping } from '../local/aws-emulator/sqs-event-source-mapping.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
-import type { EventReport } from '../shared/report/outcome.ts';
-import { type BenchDeployment, eventBridgeEvent, handlerEnv, manualSubjects, sqsEvent } from './fixtures.ts';
+import { type BenchDeployment, busEntry, busRule, eventsQueue, handlerEnv, manualSubjects } from './fixtures.ts';
 
 export type FeedMode = 'per-event' | 'sqs-batch';
 
@@ -27,9 +28,10 @@ export interface ReconcilerRunResult {
 export const SQS_BATCH_SIZE = 10;
 
 /**
- * Grants `deployments` (all on `roleName`) through the reconciler handler. Timed from the first invocation to the
- * last answer; a fresh handlerDeps per run, so the runtime's cold-start work (config parse, SDK clients) is inside
- * the figure while module loading is not (that is the cold-start table).
+ * Grants `deployments` (all on `roleName`) through the reconciler handler behind the emulated queue. Timed from the
+ * events reaching the rule to the queue being drained; a fresh handlerDeps per run, so the runtime's cold-start work
+ * (config parse, SDK clients) is inside the figure while module loading is not (that is the cold-start table). The
+ * batching window is 0: every event is queued before the first receive, so batches are full without waiting.
  */
 export async function runReconciler(input: {
   aws: AwsEmulator;
@@ -41,33 +43,29 @@ export async function runReconciler(input: {
   const { aws, roleName, deployments, mode } = input;
   const deps = handlerDeps(handlerEnv(aws.url, input.config));
   const handler = createReconcilerHandler(deps);
+  const queue = eventsQueue();
+  const mapping = new SqsEventSourceMapping({
+    queue,
+    invoke: (event) => handler(event, lambdaContext('reconciler', 300_000)),
+    batchSize: mode === 'per-event' ? 1 : SQS_BATCH_SIZE,
+    batchWindowMs: 0,
+  });
   const iamCalls = () => aws.calls.filter((c) => c.service === 'iam' && c.params.RoleName === roleName);
   const before = iamCalls().length;
   const writesBefore = iamCalls().filter((c) => c.action === 'UpdateAssumeRolePolicy').length;
-  let invocations = 0;
-  const reports: EventReport[] = [];
+  const entries = deployments.map((d, i) => busEntry(d.raw, `msg_bench_${i}`));
   const started = performance.now();
-  if (mode === 'per-event') {
-    for (const [i, deployment] of deployments.entries()) {
-      invocations++;
-      const answer = await handler(eventBridgeEvent(deployment.raw, `msg_bench_${i}`), lambdaContext('reconciler'));
-      if (answer !== undefined && 'reports' in answer) reports.push(...answer.reports);
-    }
-  } else {
-    for (let i = 0; i < deployments.length; i += SQS_BATCH_SIZE) {
-      invocations++;
-      const chunk = deployments.slice(i, i + SQS_BATCH_SIZE).map((d) => d.raw);
-      const answer = await handler(sqsEvent(chunk, i), lambdaContext('reconciler'));
-      if (answer !== undefined && 'batchItemFailures' in answer && answer.batchItemFailures.length > 0) {
-        throw new Error(`the reconciler asked SQS to retry ${answer.batchItemFailures.length} message(s)`);
-      }
-    }
-  }
+  busRule(queue).deliver(entries);
+  await mapping.idle();
   const ms = performance.now() - started;
+  await mapping.close();
+  queue.close();
   (await deps.runtime()).iam.destroy();
   (await deps.runtime()).events.destroy();
-  const failed = reports.flatMap((r) => r.results).filter((r) => r.status !== 'granted' && r.status !== 'unchanged');
-  if (failed.length > 0) throw new Error(`the reconciler did not grant: ${JSON.stringify(failed[0])}`);
+  const retried = mapping.invocations.filter((i) => i.outcome !== 'success');
+  if (retried[0] !== undefined) {
+    throw new Error(`the reconciler did not take a batch (${retried[0].outcome}: ${retried[0].error ?? 'items'})`);
+  }
   const calls = iamCalls();
   const finalText = aws.getTrustPolicyText(roleName);
   const granted = deployments.filter((d) =>
@@ -77,7 +75,7 @@ export async function runReconciler(input: {
     mode,
     deployments: deployments.length,
     ms,
-    invocations,
+    invocations: mapping.invocations.length,
     iamCalls: calls.length - before,
     writes: calls.filter((c) => c.action === 'UpdateAssumeRolePolicy').length - writesBefore,
     granted,

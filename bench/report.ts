@@ -19,8 +19,8 @@ export interface BenchResults {
 
 const PATH_LABEL = {
   'aws-cli': 'AWS CLI: get-role + edit + update-assume-role-policy',
-  'per-event': 'reconciler handler, 1 EventBridge event/invocation',
-  'sqs-batch': 'reconciler handler, SQS batches of 10',
+  'per-event': 'reconciler via SQS, batch size 1 (1 event/invocation)',
+  'sqs-batch': 'reconciler via SQS, batches of 10',
 } as const;
 
 export function comparisonTable(result: ComparisonResult): string {
@@ -87,14 +87,26 @@ export function coldStartTable(result: ColdStartResult): string {
 }
 
 const BURST_LABEL = {
-  stack: 'webhook URL -> EventBridge -> reconciler (1 event/invocation)',
+  stack: 'webhook URL -> EventBridge -> SQS -> reconciler (batches <= 10)',
   'one-batch': 'processBatch, all at once (SQS batch / sync)',
   lanes: 'concurrent 1-event batches, shared TargetLanes',
 } as const;
 
 export function burstTable(rows: readonly BurstRow[]): string {
   return renderTable(
-    ['path', 'Deployments', 'roles', 'converged', 'accepted', 'reads', 'writes', 'PutEvents', 'lost', 'failed'],
+    [
+      'path',
+      'Deployments',
+      'roles',
+      'converged',
+      'accepted',
+      'reads',
+      'writes',
+      'PutEvents',
+      'batches',
+      'lost',
+      'failed',
+    ],
     rows.map((r) => [
       BURST_LABEL[r.path],
       String(r.deployments),
@@ -104,6 +116,7 @@ export function burstTable(rows: readonly BurstRow[]): string {
       String(r.reads),
       String(r.writes),
       r.putEvents === undefined ? '-' : String(r.putEvents),
+      r.invocations === undefined ? '-' : String(r.invocations),
       String(r.lost),
       String(r.failedEvents),
     ]),

@@ -1,18 +1,25 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventBridgeEvent } from 'aws-lambda';
-import { EVENT_DETAIL_TYPE } from '../functions/aws/event-publisher.ts';
+import { randomBytes } from 'node:crypto';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
 import { type HandlerDeps, handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createManualHandler } from '../functions/aws/manual-handler.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { createWebhookHandler } from '../functions/aws/webhook-handler.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
+import { EventBridgeRule } from './aws-emulator/eventbridge-rule.ts';
 import { type AwsEmulator, startAwsEmulator } from './aws-emulator/server.ts';
+import { type DeadLetter, SqsEventSourceMapping } from './aws-emulator/sqs-event-source-mapping.ts';
+import { SqsQueue } from './aws-emulator/sqs-queue.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LambdaHttpServer, startLambdaHttpServer } from './lambda-http-server.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
 
 export const LOCAL_BUS = 'astro-identity-sync';
 export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+/** Names as the Terraform module (infra/aws) gives them with the default name_prefix. */
+export const LOCAL_EVENTS_QUEUE = 'astro-identity-sync-events';
+export const LOCAL_DEAD_LETTER_QUEUE = 'astro-identity-sync-dead-letter';
+export const LOCAL_RULE = 'astro-identity-sync-deployment-changed';
 
 export interface AwsStackOptions {
   /** Port for the functions' HTTP endpoints (0: any free port). */
@@ -25,8 +32,20 @@ export interface AwsStackOptions {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Extra environment for the functions (secret values referenced by the config). */
   readonly env?: Record<string, string>;
-  /** How often a failed EventBridge delivery is retried, as Lambda's async invoke does (default 2). */
-  readonly asyncRetries?: number;
+  /** The events queue's redrive policy: receives before a message moves to the dead-letter queue (default 5). */
+  readonly maxReceiveCount?: number;
+  /** The events queue's visibility timeout (default 50 ms; Terraform: 6x the reconciler timeout + the window). */
+  readonly visibilityTimeoutMs?: number;
+  /** The event source mapping's batch size (default 10). */
+  readonly batchSize?: number;
+  /** The event source mapping's maximum batching window (default 20 ms; Terraform: 5 s). */
+  readonly batchWindowMs?: number;
+}
+
+/** A message the events queue's redrive policy moved to the dead-letter queue. */
+export interface AwsDeadLetter extends DeadLetter {
+  /** The body parsed: the EventBridge envelope the rule sent. */
+  readonly envelope: unknown;
 }
 
 export interface AwsStack {
@@ -40,9 +59,19 @@ export interface AwsStack {
   readonly webhookSecret: string;
   readonly manualToken: string;
   readonly env: Record<string, string>;
-  /** Reconciler invocations that threw after every retry (what would land in the dead-letter queue). */
-  readonly deadLetters: unknown[];
-  /** Resolves when every event published so far has been delivered to the reconciler. */
+  /** The rule on the bus that feeds the events queue. */
+  readonly rule: EventBridgeRule;
+  /** The events queue (EventBridge envelopes) and its dead-letter queue. */
+  readonly queue: SqsQueue;
+  readonly deadLetterQueue: SqsQueue;
+  /** The reconciler's event source mapping; `invocations` lists every batch it delivered. */
+  readonly eventSourceMapping: SqsEventSourceMapping;
+  /** What reached the dead-letter queue, in order, with the receive count and the last delivery's error. */
+  readonly deadLetters: AwsDeadLetter[];
+  /**
+   * Resolves when every event published so far has been delivered and the events queue is drained: nothing visible,
+   * nothing in flight, nothing waiting out a visibility timeout, no batching window open.
+   */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -73,8 +102,9 @@ export function defaultLocalConfig(): string {
 
 /**
  * The AWS side of the local stack: the IAM/EventBridge emulator, the Slack emulator and the three Lambda handlers,
- * wired as in AWS (Function URLs for webhook and manual, the bus delivering to the reconciler). Real handlers, real
- * SDK clients, real HTTP; only the cloud is emulated.
+ * wired as in AWS (Function URLs for webhook and manual; the bus's rule -> the events queue -> the reconciler's event
+ * source mapping, with the queue's redrive policy to the dead-letter queue). Real handlers, real SDK clients, real
+ * HTTP; only the cloud is emulated.
  */
 export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
   const slackToken = 'xoxb-local-test-token';
@@ -106,22 +136,38 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
   const manualDeps = handlerDeps(env);
   const reconcilerDeps = handlerDeps(env);
   const reconciler = createReconcilerHandler(reconcilerDeps);
-  const deadLetters: unknown[] = [];
-  const retries = options.asyncRetries ?? 2;
+  const deadLetters: AwsDeadLetter[] = [];
 
-  aws.onEvents(async (entries) => {
-    for (const entry of entries) {
-      if (entry.DetailType !== EVENT_DETAIL_TYPE) continue;
-      const event = toEventBridgeEvent(entry.Source, entry.DetailType, entry.Detail);
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        try {
-          await reconciler(event, lambdaContext('astro-identity-sync-reconciler'));
-          break;
-        } catch (error) {
-          if (attempt === retries) deadLetters.push({ event, error: String(error) });
-        }
-      }
-    }
+  const deadLetterQueue = new SqsQueue({
+    name: LOCAL_DEAD_LETTER_QUEUE,
+    accountId: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+  });
+  const queue = new SqsQueue({
+    name: LOCAL_EVENTS_QUEUE,
+    accountId: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    visibilityTimeoutMs: options.visibilityTimeoutMs ?? 50,
+    redrivePolicy: { deadLetterQueue, maxReceiveCount: options.maxReceiveCount ?? 5 },
+  });
+  const rule = new EventBridgeRule({
+    name: LOCAL_RULE,
+    eventBusName: LOCAL_BUS,
+    eventPattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE] },
+    accountId: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    target: (envelope) => queue.send(envelope, { senderId: EVENTBRIDGE_SENDER_ID }),
+  });
+  const eventSourceMapping = new SqsEventSourceMapping({
+    queue,
+    // The Terraform module gives the reconciler a 300 s timeout.
+    invoke: (event) => reconciler(event, lambdaContext('astro-identity-sync-reconciler', 300_000)),
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.batchWindowMs === undefined ? {} : { batchWindowMs: options.batchWindowMs }),
+    onDeadLetter: (letter) => deadLetters.push({ ...letter, envelope: parseBody(letter.body) }),
+  });
+  aws.onEvents((entries) => {
+    rule.deliver(entries);
   });
 
   const functions = await startLambdaHttpServer({
@@ -146,26 +192,39 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     webhookSecret,
     manualToken,
     env,
+    rule,
+    queue,
+    deadLetterQueue,
+    eventSourceMapping,
     deadLetters,
-    idle: () => aws.idle(),
+    async idle() {
+      // The bus hands entries to the rule asynchronously, so wait for it first, and again in case the queue's
+      // consumer caused more PutEvents.
+      do {
+        await aws.idle();
+        await eventSourceMapping.idle();
+        await aws.idle();
+      } while (!eventSourceMapping.drained);
+    },
     async close() {
+      // What is still queued is dropped, as deleting the stack would; a batch in flight finishes first.
       await aws.idle();
+      await eventSourceMapping.close();
+      queue.close();
+      deadLetterQueue.close();
       await Promise.all([functions.close(), aws.close(), slack.close(), astro.close()]);
       await Promise.all([webhookDeps, manualDeps, reconcilerDeps].map(closeDeps));
     },
   };
 }
 
-function toEventBridgeEvent(source: string, detailType: string, detail: string): EventBridgeEvent<string, unknown> {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': detailType,
-    source,
-    account: LOCAL_ACCOUNT,
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: JSON.parse(detail),
-  };
+/** EventBridge delivers to SQS as an AWS service principal; the SenderId SQS records is an opaque service id. */
+const EVENTBRIDGE_SENDER_ID = 'AIDAIEVENTBRIDGELOCAL';
+
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole thing on a laptop, no account needed. Starts the emulated AWS (IAM, EventBridge) and Slack,
+ * `npm start`: the whole thing on a laptop, no account needed. Starts the emulated AWS (IAM, EventBridge, SQS) and Slack,
  * runs the real Lambda handlers behind local Function URLs, sends signed events for two sample Deployments, shows
  * each role's trust policy before and after and the Slack message, then keeps serving (or exits with --once).
  */
@@ -54,6 +54,9 @@ let failures = 0;
 try {
   console.log(bold('astro-identity-sync local stack'));
   console.log(`  emulated AWS (IAM, EventBridge): ${stack.aws.url}`);
+  console.log(
+    `  events queue (in process):       ${stack.queue.name} -> reconciler, DLQ ${stack.deadLetterQueue.name}`,
+  );
   console.log(`  emulated Slack:                  ${stack.slack.url}`);
   console.log(`  webhook function URL:            ${stack.webhookUrl}`);
   console.log(`  manual function URL:             ${stack.manualUrl}\n`);

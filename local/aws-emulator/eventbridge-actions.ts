@@ -106,8 +106,9 @@ function putEvents(body: unknown, ctx: EventsContext): JsonReply {
     if (ctx.faults.failsEntry(entry, index)) {
       return { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' };
     }
+    entry.EventId = randomUUID();
     accepted.push(entry);
-    return { EventId: randomUUID() };
+    return { EventId: entry.EventId };
   });
   if (accepted.length > 0) ctx.accept(accepted);
   const failed = results.filter((r) => 'ErrorCode' in r).length;

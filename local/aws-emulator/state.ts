@@ -25,6 +25,8 @@ export interface EventEntry {
   /** ISO 8601; the SDK sends `Time` as epoch seconds on the wire. */
   Time?: string;
   Resources?: string[];
+  /** The EventId PutEvents answered; EventBridge uses it as the event's `id` when a rule delivers it. */
+  EventId?: string;
 }
 
 export interface RoleInit {

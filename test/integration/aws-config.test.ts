@@ -15,12 +15,16 @@ describe('AWS function configuration', () => {
     stack = undefined;
   });
 
+  /** One event at a time, as events further apart than the batching window arrive: one SQS batch each. */
   async function sendAll(s: AwsStack, deployments: Record<string, unknown>[]) {
+    const before = s.eventSourceMapping.invocations.length;
     for (const deployment of deployments) {
       const response = await postSigned(s.webhookUrl, s.webhookSecret, JSON.stringify(deploymentEvent(deployment)));
       expect(response.status).toBe(202);
+      await s.idle();
     }
-    await s.idle();
+    const batches = s.eventSourceMapping.invocations.slice(before);
+    expect(batches.map((i) => i.messageIds.length)).toEqual(deployments.map(() => 1));
   }
 
   it('reads the config and every secret from SSM Parameter Store and Secrets Manager', async () => {

@@ -14,7 +14,7 @@ import {
 import { LOCAL_POOL, startGcpStack } from '../../local/gcp-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { queuedEventSchema } from '../../shared/intake/queued-event.ts';
-import { EC2_TRUST } from '../support/aws-fixtures.ts';
+import { EC2_TRUST, sqsEventFor } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, ISSUER_AWS } from '../support/deployments.ts';
 import { scaled } from './scale.ts';
 
@@ -41,54 +41,27 @@ describe(`concurrency: ${EVENTS} events at once on one target, from ${INSTANCES}
     const stack = await startAwsStack({
       // Five writers race on one role with no etag; a 300 ms quiet window outlasts their read-modify-write cycles on a busy 2-core machine.
       config: `aws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 16384, settleMs: 300 }\nwildcard: { enabled: true }\n`,
-      asyncRetries: 2,
     });
     closers.push(() => stack.close());
     stack.aws.setTrustPolicyQuota(16384);
     stack.aws.setFaults({ latencyMs: 2 });
     stack.aws.putRole('astro-shared', EC2_TRUST);
     const instances = Array.from({ length: INSTANCES }, () => createReconcilerHandler(handlerDeps(stack.env)));
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: EVENTS }, (_, i) => {
-        const detail = queued(i, {
-          type: 'DEDICATED',
-          effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-shared',
-        });
-        const event = {
-          version: '0',
-          id: `e${i}`,
-          'detail-type': 'Astro Deployment Changed',
-          source: 'astro-identity-sync',
-          account: '123456789012',
-          time: '',
-          region: 'us-east-1',
-          resources: [],
-          detail,
-        };
-        return instances[i % INSTANCES]?.(event, lambdaContext('reconciler'));
-      }),
+    const detail = (i: number) =>
+      queued(i, { type: 'DEDICATED', effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-shared' });
+    // Each instance gets one-message SQS batches, as separate event source mapping pollers would hand them out.
+    const answers = await Promise.all(
+      Array.from({ length: EVENTS }, (_, i) =>
+        instances[i % INSTANCES]?.(sqsEventFor([detail(i)]), lambdaContext('reconciler')),
+      ),
     );
-    // An event that lost every round is retried by Lambda; retry those once, as the platform would.
-    const retried = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
+    // An event that lost every round is listed in batchItemFailures; SQS delivers it again: do so once.
+    const retried = answers.flatMap((answer, i) =>
+      answer !== undefined && 'batchItemFailures' in answer && answer.batchItemFailures.length > 0 ? [i] : [],
+    );
     for (const i of retried) {
-      const detail = queued(i, {
-        type: 'DEDICATED',
-        effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-shared',
-      });
-      await instances[0]?.(
-        {
-          version: '0',
-          id: `r${i}`,
-          'detail-type': 'x',
-          source: 'astro-identity-sync',
-          account: '',
-          time: '',
-          region: '',
-          resources: [],
-          detail,
-        },
-        lambdaContext('reconciler'),
-      );
+      const answer = await instances[0]?.(sqsEventFor([detail(i)], { receiveCount: 2 }), lambdaContext('reconciler'));
+      expect(answer).toEqual({ batchItemFailures: [] });
     }
     const policy = stack.aws.getTrustPolicy('astro-shared') as {
       Statement: Array<{ Sid?: string; Condition?: Record<string, Record<string, string[]>> }>;
