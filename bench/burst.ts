@@ -10,7 +10,6 @@
  * - lanes: 200 concurrent one-event processBatch calls on one warm instance sharing TargetLanes.
  * Zero lost: every namespace's pattern is checked in its role's final trust policy.
  */
-import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
 import type { AwsEmulator } from '../local/aws-emulator/server.ts';
 import { startAwsEmulator } from '../local/aws-emulator/server.ts';
 import { defaultLocalConfig, startAwsStack } from '../local/aws-stack.ts';
@@ -19,10 +18,12 @@ import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
 import { TargetLanes } from '../shared/reconcile/target-lanes.ts';
 import {
+  awsTargets,
   type BenchDeployment,
   batchItem,
   benchConfig,
   benchDeployments,
+  benchIamClient,
   deploymentEvent,
   EC2_TRUST,
   handlerEnv,
@@ -114,14 +115,14 @@ export async function burstThroughStack(count: number, roles: number): Promise<B
 export async function burstThroughBatch(count: number, roles: number, path: 'one-batch' | 'lanes'): Promise<BurstRow> {
   const aws = await startAwsEmulator();
   const configText = benchConfig({ wildcard: true });
-  const iam = createIamClient(handlerEnv(aws.url, configText));
+  const iam = benchIamClient(handlerEnv(aws.url, configText));
   try {
     const config = parseConfig(configText);
     const deployments = setUp(aws, count, roles, 42);
     const items = deployments.map((d, i) => batchItem(d.raw, `msg_burst_${i}`));
     const options = {
       config,
-      drivers: { aws: awsDriverFactory(iam, config) },
+      targets: awsTargets(iam, config),
       lanes: new TargetLanes(),
       random: seededRandom(), // the reconciler's jitter: fixed, so runs repeat
     };

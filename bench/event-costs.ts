@@ -15,7 +15,6 @@
  * Two levels: handler (the reconciler Lambda handler given a one-message SQS batch: envelope and schema parse, middy,
  * Powertools logger, pipeline, Slack off) and core (processBatch with the real trust-policy driver and IAM SDK client).
  */
-import { awsDriverFactory, createIamClient } from '../functions/aws/aws-runtime.ts';
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
@@ -62,11 +61,11 @@ export async function measureEventCosts(options: {
   const configText = fx.benchConfig({ maxSize: COST_QUOTA });
   const env = fx.handlerEnv(aws.url, configText);
   const deps = handlerDeps(env);
-  const iam = createIamClient(env);
+  const iam = fx.benchIamClient(env);
   try {
     await aws.setLatency(options.latencyMs);
     const handler = createReconcilerHandler(deps);
-    const handlerMeter = meterClient((await deps.runtime()).iam);
+    const handlerMeter = meterClient((await deps.runtime()).clients.iam);
     // The handler builds its own drivers and sleeps: not separable at this level.
     [handlerMeter.plan, handlerMeter.sleep] = [Number.NaN, Number.NaN];
     // One event per invocation, as the event source mapping delivers an event that arrives on its own. The SQS
@@ -79,15 +78,12 @@ export async function measureEventCosts(options: {
     const config = parseConfig(configText);
     const random = fx.seededRandom(); // the reconciler's jitter, fixed at this level
     const coreMeter = meterClient(iam);
-    const factory = awsDriverFactory(iam, config);
-    const drivers: BatchOptions['drivers'] = {
-      aws: (target) => {
-        const driver = factory(target);
-        return { ...driver, plan: (current, request) => timeSync(coreMeter, () => driver.plan(current, request)) };
-      },
-    };
+    const targets = fx.awsTargets(iam, config, (kind) => ({
+      ...kind,
+      grant: (current, input) => timeSync(coreMeter, () => kind.grant(current, input)),
+    }));
     const viaCore: Process = async (raw, id) =>
-      (await processBatch([fx.batchItem(raw, id)], { config, drivers, sleep: timedSleep(coreMeter), random })).flatMap(
+      (await processBatch([fx.batchItem(raw, id)], { config, targets, sleep: timedSleep(coreMeter), random })).flatMap(
         (r) => r.results.map((x) => x.status),
       );
 
@@ -123,7 +119,7 @@ export async function measureEventCosts(options: {
     const batchCalls = (await aws.callsSince(cursor.index)).filter(
       (c) => c.service === 'iam' && c.roleName === batchRole,
     );
-    (await batchDeps.runtime()).iam.destroy();
+    (await batchDeps.runtime()).close();
     const finalText = await aws.getTrustPolicyText(batchRole);
     const granted = batchList.filter((d) =>
       fx.manualSubjects(d.namespace, d.airflowVersion).every((s) => finalText.includes(`"${s}"`)),
@@ -149,7 +145,7 @@ export async function measureEventCosts(options: {
   } finally {
     iam.destroy();
     await deps.runtime().then(
-      (r) => [r.iam.destroy(), r.events.destroy()],
+      (r) => r.close(),
       () => undefined,
     );
     await aws.close();

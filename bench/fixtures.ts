@@ -2,15 +2,23 @@
  * Deterministic inputs for every benchmark: Astro-like namespaces from a fixed seed, Deployments as the Astro API
  * returns them, role ARNs, configs and the events each entry point takes.
  */
+
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SQSEvent } from 'aws-lambda';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
+import { awsAdapter } from '../functions/aws/aws-adapter.ts';
+import { createTrustPolicyLimits, trustPolicyIo } from '../functions/aws/trust-policy-io.ts';
+import { readSettings } from '../functions/common/env-settings.ts';
 import { EventBridgeRule } from '../local/aws-emulator/eventbridge-rule.ts';
 import type { EventEntry } from '../local/aws-emulator/server.ts';
 import { SqsQueue } from '../local/aws-emulator/sqs-queue.ts';
 import { LOCAL_BUS, LOCAL_DEAD_LETTER_QUEUE, LOCAL_EVENTS_QUEUE, LOCAL_RULE } from '../local/aws-stack.ts';
+import type { Config } from '../shared/config.ts';
 import type { Deployment } from '../shared/intake/deployment.ts';
 import { deploymentSchema } from '../shared/intake/deployment.ts';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../shared/intake/queue-envelopes.ts';
+import { awsRoleTrustKind, type RoleTrust } from '../shared/plan/aws/role-trust-kind.ts';
 import type { BatchItem } from '../shared/reconcile/process-batch.ts';
+import { registerKind, type TargetKind, TargetRegistry } from '../shared/reconcile/target-kind.ts';
 
 export const BENCH_SEED = 20_261_108;
 export const BENCH_ACCOUNT = '123456789012';
@@ -179,4 +187,24 @@ export function manualSubjects(namespace: string, airflowVersion: string): strin
     (c) => `${namespace}-${c}-serviceaccount`,
   );
   return [...accounts, `${namespace}-kpo`].map((sa) => `system:serviceaccount:${namespace}:${sa}`);
+}
+
+/** The IAM target kind the functions register, bound to `iam`; `wrap` may instrument the planner (the bench's meters). */
+export function awsTargets(
+  iam: IAMClient,
+  config: Config,
+  wrap: (kind: TargetKind<'aws-role', RoleTrust>) => TargetKind<'aws-role', RoleTrust> = (kind) => kind,
+): TargetRegistry {
+  const limits = createTrustPolicyLimits(iam, {
+    configured: config.aws.trustPolicyMaxSize,
+    live: config.aws.useLiveQuota,
+  });
+  return new TargetRegistry([
+    registerKind(wrap(awsRoleTrustKind), (target) => trustPolicyIo(iam, target.roleArn, limits)),
+  ]);
+}
+
+/** The reconciler's IAM client, built from the same settings the functions read. */
+export function benchIamClient(env: Record<string, string>): IAMClient {
+  return awsAdapter.clients(readSettings(env)).iam;
 }

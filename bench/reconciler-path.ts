@@ -60,8 +60,7 @@ export async function runReconciler(input: {
   const ms = performance.now() - started;
   await mapping.close();
   queue.close();
-  (await deps.runtime()).iam.destroy();
-  (await deps.runtime()).events.destroy();
+  (await deps.runtime()).close();
   const retried = mapping.invocations.filter((i) => i.outcome !== 'success');
   if (retried[0] !== undefined) {
     throw new Error(`the reconciler did not take a batch (${retried[0].outcome}: ${retried[0].error ?? 'items'})`);

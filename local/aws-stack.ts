@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../functions/aws/event-publisher.ts';
-import { type HandlerDeps, handlerDeps } from '../functions/aws/handler-deps.ts';
+import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createManualHandler } from '../functions/aws/manual-handler.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
+import { webhookDeps as createWebhookDeps } from '../functions/aws/webhook-deps.ts';
 import { createWebhookHandler } from '../functions/aws/webhook-handler.ts';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../shared/intake/queue-envelopes.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { EventBridgeRule } from './aws-emulator/eventbridge-rule.ts';
 import { type AwsEmulator, startAwsEmulator } from './aws-emulator/server.ts';
@@ -132,7 +133,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     ...options.env,
   };
   // One set of deps per function, as each Lambda function has its own cold start.
-  const webhookDeps = handlerDeps(env);
+  const webhookDeps = createWebhookDeps(env);
   const manualDeps = handlerDeps(env);
   const reconcilerDeps = handlerDeps(env);
   const reconciler = createReconcilerHandler(reconcilerDeps);
@@ -177,9 +178,9 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
       '/manual': { name: 'astro-identity-sync-manual', handler: createManualHandler(manualDeps) },
     },
   });
-  const closeDeps = (deps: HandlerDeps) =>
+  const closeDeps = (deps: { runtime: () => Promise<{ close(): void }> }) =>
     deps.runtime().then(
-      (r) => [r.iam.destroy(), r.events.destroy()],
+      (r) => r.close(),
       () => undefined,
     );
   return {

@@ -187,7 +187,7 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
 
   it('keeps the IAM change when Slack is down and logs the failure without secrets', async () => {
     stack.slack.setDown(true);
-    const logger = createLambdaLogger({ LOG_LEVEL: 'SILENT' });
+    const logger = createLambdaLogger('SILENT');
     const logged: string[] = [];
     for (const level of ['warn', 'error'] as const) {
       vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => void logged.push(JSON.stringify(args)));
@@ -201,7 +201,7 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
     const log = logged.join('\n');
     expect(log).toMatch(/slack notification failed/i);
     expect(log).not.toContain(stack.env.SLACK_BOT_TOKEN);
-    (await deps.runtime()).iam.destroy();
+    (await deps.runtime()).close();
   });
 
   it('merges an SQS batch of events for one role into one write', async () => {
@@ -225,7 +225,7 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
     expect(stack.aws.count('GetRole')).toBe(2);
     expect(managed(stack.aws.getTrustPolicy('astro-data'))[0]?.Condition?.StringEquals?.[SUB_KEY]).toHaveLength(18);
     expect(stack.slack.messages).toHaveLength(3);
-    (await deps.runtime()).iam.destroy();
+    (await deps.runtime()).close();
   });
 
   it('grants both Deployments of the recorded SQS batch with one write', async () => {
@@ -237,7 +237,7 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
     expect(subjects).toHaveLength(12);
     expect(subjects).toContain('system:serviceaccount:cosmic-lens-5678:cosmic-lens-5678-kpo');
     expect(subjects).toContain('system:serviceaccount:nebular-gravity-1234:nebular-gravity-1234-kpo');
-    (await deps.runtime()).iam.destroy();
+    (await deps.runtime()).close();
   });
 
   it('drops the malformed records of a batch without retrying them and grants the valid one', async () => {
@@ -252,7 +252,7 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
     expect(JSON.stringify(subjects)).toContain('cosmic-lens-5678');
     expect(JSON.stringify(stack.aws.getTrustPolicy('astro-data'))).not.toContain('bad:namespace');
     expect(stack.slack.messages).toHaveLength(1);
-    (await deps.runtime()).iam.destroy();
+    (await deps.runtime()).close();
   });
 });
 

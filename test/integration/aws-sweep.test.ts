@@ -42,10 +42,12 @@ describe('AWS poller and drift sweep (Astro API as the source of truth)', () => 
   async function run(task: 'poll' | 'sweep', env: Record<string, string> = {}) {
     const deps = handlerDeps({ ...stack.env, ...env });
     try {
-      return await createScheduledHandler(deps)({ task }, lambdaContext('scheduled'));
+      const result = await createScheduledHandler(deps)({ task }, lambdaContext('scheduled'));
+      if ('dropped' in result) throw new Error(`schedule dropped: ${result.dropped}`);
+      return result;
     } finally {
       await deps.runtime().then(
-        (r) => r.iam.destroy(),
+        (r) => r.close(),
         () => undefined,
       );
     }

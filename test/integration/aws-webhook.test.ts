@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handlerDeps } from '../../functions/aws/handler-deps.ts';
+import { webhookDeps } from '../../functions/aws/webhook-deps.ts';
 import { createWebhookHandler } from '../../functions/aws/webhook-handler.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
@@ -130,7 +130,7 @@ describe('AWS webhook function', () => {
   it.each(['function-url-event.json', 'http-api-event.json'] as const)(
     'accepts the recorded %s shape (base64 bodies too)',
     async (fixture) => {
-      const deps = handlerDeps(stack.env);
+      const deps = webhookDeps(stack.env);
       const handler = createWebhookHandler(deps);
       const result = await handler(
         signedHttpEvent(fixture, stack.webhookSecret, body, `msg_${fixture}`),
@@ -138,7 +138,7 @@ describe('AWS webhook function', () => {
       );
       expect(result).toMatchObject({ statusCode: 202 });
       expect(JSON.parse(result.body ?? '{}')).toEqual({ id: `msg_${fixture}`, status: 'accepted' });
-      (await deps.runtime()).events.destroy();
+      (await deps.runtime()).close();
     },
   );
 });

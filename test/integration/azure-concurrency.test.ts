@@ -107,7 +107,7 @@ describe('Azure concurrency: one write in flight per identity', () => {
   it('keeps per-subscription ARM clients for the life of the instance', async () => {
     const runtime = await stack.instance.deps.runtime();
     const sub = '00000000-0000-0000-0000-000000000001';
-    expect(runtime.msi(sub)).toBe(runtime.msi(sub.toUpperCase()));
-    expect(runtime.msi('00000000-0000-0000-0000-000000000002')).not.toBe(runtime.msi(sub));
+    expect(runtime.clients.msi(sub)).toBe(runtime.clients.msi(sub.toUpperCase()));
+    expect(runtime.clients.msi('00000000-0000-0000-0000-000000000002')).not.toBe(runtime.clients.msi(sub));
   });
 });

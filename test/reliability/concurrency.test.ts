@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
-import { processQueued } from '../../functions/common/request-flows.ts';
-import { loadGcpRuntime } from '../../functions/gcp/gcp-runtime.ts';
+import { silentLogger as silent } from '../../functions/common/logger.ts';
+import { consumeQueued } from '../../functions/common/queue-consumer.ts';
+import { buildRuntime } from '../../functions/common/runtime.ts';
+import { gcpAdapter } from '../../functions/gcp/gcp-adapter.ts';
 import { startAwsStack } from '../../local/aws-stack.ts';
 import {
   identityResourceId,
@@ -20,12 +22,16 @@ import { scaled } from './scale.ts';
 
 const EVENTS = scaled(200, 50);
 const INSTANCES = 5;
-const silent = { info() {}, warn() {}, error() {} };
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
 });
 const ns = (i: number) => `conc-ns-${String(i).padStart(4, '0')}`;
+const delivered = (i: number, overrides: Record<string, unknown>) => ({
+  messageId: `m${i}`,
+  event: queued(i, overrides),
+});
+
 const queued = (i: number, overrides: Record<string, unknown>) =>
   queuedEventSchema.parse({
     webhookId: `msg_conc_${i}`,
@@ -83,16 +89,18 @@ describe(`concurrency: ${EVENTS} events at once on one target, from ${INSTANCES}
     const sa = 'astro-shared@acme-data.iam.gserviceaccount.com';
     stack.gcp.putServiceAccount(sa, { bindings: [{ role: 'roles/viewer', members: ['user:ops@example.com'] }] });
     stack.gcp.setFaults({ latencyMs: 2 });
-    const runtimes = await Promise.all(Array.from({ length: INSTANCES }, () => loadGcpRuntime(stack.env, silent)));
+    const runtimes = await Promise.all(
+      Array.from({ length: INSTANCES }, () => buildRuntime(gcpAdapter, stack.env, silent)),
+    );
     const results = await Promise.all(
       Array.from({ length: EVENTS }, (_, i) => {
         const runtime = runtimes[i % INSTANCES];
         return runtime === undefined
           ? undefined
-          : processQueued(
+          : consumeQueued(
               runtime,
               [
-                queued(i, {
+                delivered(i, {
                   cloudProvider: 'GCP',
                   effectiveWorkloadIdentity: sa,
                   airflowVersion: '3.0.2',
