@@ -1,8 +1,10 @@
 import { SeededRoller } from '../seeded-roller.ts';
-/** Operation names used in the call log and in `AzureFaults.ops`. */
-export type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete';
+/** Operation names used in the call log and in `AzureFaults.ops`; `getSecret` is a Key Vault read. */
+export type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete' | 'getSecret';
 
 export const WRITE_OPS: ReadonlySet<string> = new Set<AzureOp>(['createOrUpdate', 'delete']);
+/** Operations that consume `sequence`: the writes, and Key Vault reads (a cold start makes only a handful). */
+const SCRIPTED_OPS: ReadonlySet<string> = new Set<AzureOp>(['createOrUpdate', 'delete', 'getSecret']);
 
 /** Fault injection settings. `setFaults` replaces them as a whole; `setFaults({})` clears everything. */
 export interface AzureFaults {
@@ -17,8 +19,9 @@ export interface AzureFaults {
   /** 500 `InternalServerError` (default) or 503 `ServiceUnavailable` with Retry-After. */
   serverErrorStatus?: 500 | 503;
   /**
-   * Scripted outcomes of the next writes (createOrUpdate/delete, narrowed further by `ops`), consumed in order before
-   * the rates apply. 'conflict' answers the 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity.
+   * Scripted outcomes of the next writes (createOrUpdate/delete) and Key Vault reads (getSecret), narrowed further by
+   * `ops`, consumed in order before the rates apply. 'conflict' answers the 409
+   * ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity (writes only; a Key Vault read ignores it).
    */
   sequence?: Array<InjectedFault | 'ok'>;
   /** Restrict injection to these operations (e.g. `['createOrUpdate']`). Default: all. */
@@ -60,7 +63,7 @@ export class AzureFaultInjector {
   pick(op: string): InjectedFault | undefined {
     const { ops } = this.#faults;
     if (ops !== undefined && !ops.includes(op)) return undefined;
-    if (WRITE_OPS.has(op)) {
+    if (SCRIPTED_OPS.has(op)) {
       const scripted = this.#sequence.shift();
       if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
     }

@@ -14,10 +14,18 @@ import {
 } from './arm-errors.ts';
 import { CredentialStore, type IdentityRef, parseCredential } from './credential-store.ts';
 import { AzureFaultInjector, type AzureFaults, WRITE_OPS } from './faults.ts';
+import {
+  isKeyVaultPath,
+  type KeyVaultRoute,
+  KeyVaultStore,
+  type PutVaultSecretOptions,
+  respondKeyVault,
+} from './key-vault.ts';
 import { errorReply, listPage, opOf, parseRoute, type Reply, type Route, readBody } from './routing.ts';
 import { selfSignedCertificate } from './tls-cert.ts';
 
 export type { AzureFaults, AzureOp, InjectedFault } from './faults.ts';
+export type { PutVaultSecretOptions } from './key-vault.ts';
 
 export interface AzureEmulatorOptions {
   /** 0 (default) picks a free port. The server listens on 127.0.0.1 only. */
@@ -30,11 +38,18 @@ export interface AzureEmulatorOptions {
   pageSize?: number;
   /** Writes (PUT/DELETE) in flight per identity before 409 Concurrent... (default 1, the real behaviour). */
   maxConcurrentWrites?: number;
+  /** The tenant Key Vault's 401 challenge names (default '00000000-0000-0000-0000-0000000000aa'). */
+  tenantId?: string;
 }
 
 export interface AzureCall {
   method: string;
+  /** The SDK operation (`list`, `get`, `createOrUpdate`, `delete`, or `getSecret` for Key Vault). */
   op: string;
+  /** The Key Vault of a `getSecret` call (its subscription, resource group and identity stay ''). */
+  vault?: string;
+  /** The secret version a `getSecret` call asked for; undefined: the current one. */
+  version?: string;
   subscriptionId: string;
   resourceGroup: string;
   identity: string;
@@ -66,6 +81,17 @@ export interface AzureEmulator {
     credential: { name: string; issuer: string; subject: string; audiences?: string[] },
   ): void;
   credentials(subscriptionId: string, resourceGroup: string, identity: string): AzureCredentialView[];
+  /**
+   * Key Vault base URL of the emulator (`https://127.0.0.1:<port>/keyvault`): vault `<v>` is served at
+   * `<keyVaultEndpoint>/<v>`. Pass it as `endpoint` to `createAzureSecretResolver`.
+   */
+  readonly keyVaultEndpoint: string;
+  /** The tenant named in Key Vault's challenge. */
+  readonly tenantId: string;
+  /** Key Vault seeding: adds a new current version of the secret (creating vault and secret) and returns it. */
+  putSecret(vaultName: string, name: string, value: string, options?: PutVaultSecretOptions): string;
+  /** Takes the caller's Get away (403 Forbidden, ForbiddenByRbac) on one secret, or on the vault without `name`. */
+  denySecretAccess(vaultName: string, name?: string, denied?: boolean): void;
   readonly calls: ReadonlyArray<AzureCall>;
   count(op: string): number;
   resetCalls(): void;
@@ -80,6 +106,8 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const maxConcurrentWrites = Math.max(1, options.maxConcurrentWrites ?? 1);
   const { key, cert } = await selfSignedCertificate();
   const store = new CredentialStore();
+  const vaults = new KeyVaultStore();
+  const tenantId = options.tenantId ?? '00000000-0000-0000-0000-0000000000aa';
   const faults = new AzureFaultInjector(options.seed ?? 1);
   const calls: AzureCall[] = [];
   const writesInFlight = new Map<string, number>();
@@ -161,10 +189,26 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     });
   }
 
-  async function respond(req: IncomingMessage, method: string): Promise<{ reply: Reply; route: Route | undefined }> {
+  async function respond(
+    req: IncomingMessage,
+    method: string,
+  ): Promise<{ reply: Reply; route: Route | undefined; secret?: KeyVaultRoute }> {
     // Read the body even when refusing early, so a kept-alive connection stays in sync.
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    if (isKeyVaultPath(url.pathname)) {
+      const { reply, route } = respondKeyVault({
+        method,
+        pathname: url.pathname,
+        apiVersion: url.searchParams.get('api-version'),
+        authorization: req.headers.authorization,
+        token,
+        tenantId,
+        store: vaults,
+        faults,
+      });
+      return { reply, route: undefined, secret: route ?? { vault: '', name: '', version: undefined } };
+    }
     const route = parseRoute(url.pathname);
     // Order as at the ARM front door: authentication, then api-version, then routing to the provider.
     const authorization = req.headers.authorization;
@@ -187,12 +231,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const method = req.method ?? 'GET';
-    const { reply, route } = await respond(req, method);
+    const { reply, route, secret } = await respond(req, method);
     // Writes already waited while holding their identity's write slot; everything else waits here.
     if (reply.delayed !== true) await sleep(faults.latencyMs);
     const call: AzureCall = {
       method,
-      op: opOf(method, route?.name),
+      op: secret === undefined ? opOf(method, route?.name) : 'getSecret',
       subscriptionId: route?.ref.subscriptionId ?? '',
       resourceGroup: route?.ref.resourceGroup ?? '',
       identity: route?.ref.identity ?? '',
@@ -200,6 +244,11 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       at,
     };
     if (route?.name !== undefined) call.name = route.name;
+    if (secret !== undefined) {
+      call.vault = secret.vault;
+      call.name = secret.name;
+      if (secret.version !== undefined) call.version = secret.version;
+    }
     calls.push(call);
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     res.writeHead(reply.status, {
@@ -244,6 +293,10 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     putCredential: (sub, rg, identity, c) =>
       store.seed(ref(sub, rg, identity), { ...c, audiences: c.audiences ?? [DEFAULT_AUDIENCE] }),
     credentials: (sub, rg, identity) => store.list(ref(sub, rg, identity)),
+    keyVaultEndpoint: `${baseUrl}/keyvault`,
+    tenantId,
+    putSecret: (vaultName, name, value, putOptions) => vaults.put(vaultName, name, value, putOptions),
+    denySecretAccess: (vaultName, name, denied = true) => vaults.deny(vaultName, name, denied),
     calls,
     count: (op) => calls.filter((c) => c.op === op).length,
     resetCalls: () => {

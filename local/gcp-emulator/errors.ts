@@ -35,8 +35,11 @@ function rpcMethod(method: string): string {
   return `google.iam.admin.v1.IAM.${method.charAt(0).toUpperCase()}${method.slice(1)}`;
 }
 
-/** No Authorization header at all: Google distinguishes this (CREDENTIALS_MISSING) from a bad token. */
-export function credentialsMissing(method: string): GoogleApiError {
+/**
+ * No Authorization header at all: Google distinguishes this (CREDENTIALS_MISSING) from a bad token. `service` and
+ * `rpc` name the API in the ErrorInfo (IAM by default; Secret Manager passes its own).
+ */
+export function credentialsMissing(method: string, service = SERVICE, rpc = rpcMethod(method)): GoogleApiError {
   return new GoogleApiError(
     401,
     'UNAUTHENTICATED',
@@ -46,7 +49,7 @@ export function credentialsMissing(method: string): GoogleApiError {
         '@type': ERROR_INFO,
         reason: 'CREDENTIALS_MISSING',
         domain: 'googleapis.com',
-        metadata: { service: SERVICE, method: rpcMethod(method) },
+        metadata: { service, method: rpc },
       },
     ],
     { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },

@@ -15,8 +15,16 @@ import { GcpFaultInjector, type GcpFaults } from './faults.ts';
 import { parseSetRequest } from './policy-shape.ts';
 import { PolicyStore } from './policy-store.ts';
 import { decode, isBlind, readBody, requestedVersion } from './request.ts';
+import {
+  type PutSecretOptions,
+  parseSecretRoute,
+  respondSecretAccess,
+  SecretManagerStore,
+  type SecretVersionState,
+} from './secret-manager.ts';
 
 export type { GcpFaults, GcpInjectedFault } from './faults.ts';
+export type { PutSecretOptions, SecretVersionState } from './secret-manager.ts';
 
 export interface GcpEmulatorOptions {
   /** 0 (default) picks a free port. */
@@ -29,12 +37,20 @@ export interface GcpEmulatorOptions {
   pools?: string[];
   /** Seed of the fault-injection RNG (default 1). */
   seed?: number;
+  /** The project number Secret Manager puts in the resource names it answers (default '123456789012'). */
+  projectNumber?: string;
 }
 
 export interface GcpCall {
-  /** `getIamPolicy`, `setIamPolicy`, another `:verb` of the URL, or `concurrentWrite` for an injected racing writer. */
-  method: 'getIamPolicy' | 'setIamPolicy' | string;
+  /**
+   * `getIamPolicy`, `setIamPolicy`, another `:verb` of the URL, `concurrentWrite` for an injected racing writer, or
+   * `access` for a Secret Manager read.
+   */
+  method: 'getIamPolicy' | 'setIamPolicy' | 'access' | string;
+  /** The service account of an IAM call; '' for Secret Manager. */
   email: string;
+  /** The secret version a Secret Manager call asked for (`projects/p/secrets/s/versions/latest`). */
+  resource?: string;
   status: number;
   /** The parsed JSON request body (`{}` when empty; the raw text when it was not JSON). */
   body: unknown;
@@ -46,7 +62,10 @@ export interface GcpCall {
 }
 
 export interface GcpEmulator {
-  /** `http://127.0.0.1:<port>/`: pass as `rootUrl` to `iam({ version: 'v1', rootUrl, auth })`. */
+  /**
+   * `http://127.0.0.1:<port>/`: pass as `rootUrl` to `iam({ version: 'v1', rootUrl, auth })` and to
+   * `createGcpSecretResolver(env, { rootUrl, auth })` (Secret Manager is served on the same port).
+   */
   readonly url: string;
   close(): Promise<void>;
   /** Creates (or replaces) a service account; default policy `{ version: 1, etag: <fresh> }` without bindings. */
@@ -54,6 +73,21 @@ export interface GcpEmulator {
   /** The stored policy (a copy, with its etag); throws for an unknown account. */
   getPolicy(email: string): unknown;
   addPool(pool: string): void;
+  /**
+   * Secret Manager seeding: adds a version to `projects/<p>/secrets/<s>` (creating the secret) and returns its number.
+   * Versions count from 1 like Secret Manager's; `latest` is the highest.
+   */
+  putSecret(name: string, value: string, options?: PutSecretOptions): number;
+  /** Enables, disables or destroys one version (the latter two answer 400 FAILED_PRECONDITION). */
+  setSecretVersionState(name: string, version: number, state: SecretVersionState): void;
+  /** Takes `secretmanager.versions.access` on this secret away from the caller (403), or gives it back. */
+  denySecretAccess(name: string, denied?: boolean): void;
+  /**
+   * Sends the next `times` payloads of this secret (default: all of them) with a byte that does not match their
+   * `dataCrc32c`, as after corruption in transit; `0` stops it.
+   */
+  corruptSecret(name: string, times?: number): void;
+  deleteSecret(name: string): void;
   readonly calls: ReadonlyArray<GcpCall>;
   count(method: string): number;
   resetCalls(): void;
@@ -83,6 +117,8 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   const token = options.token ?? 'ya29.local-test-token';
   const store = new PolicyStore(options.pools ?? ['astro-gke-prod.svc.id.goog']);
   const faults = new GcpFaultInjector(options.seed ?? 1);
+  const projectNumber = options.projectNumber ?? '123456789012';
+  const secrets = new SecretManagerStore(projectNumber);
   const calls: GcpCall[] = [];
   let concurrentWrites = 0;
 
@@ -113,6 +149,21 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   /** Order as at Google's front end: routing, authentication, quota, JSON transcoding, then IAM itself. */
   function respond(req: IncomingMessage, raw: string, call: GcpCall): Reply {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const secretRoute = parseSecretRoute(url.pathname);
+    if (secretRoute !== undefined) {
+      call.method = 'access';
+      call.resource = `projects/${secretRoute.project}/secrets/${secretRoute.secret}/versions/${secretRoute.version}`;
+      return respondSecretAccess({
+        method: req.method,
+        authorization: req.headers.authorization,
+        token,
+        route: secretRoute,
+        store: secrets,
+        faults,
+        consumer: `project_number:${projectNumber}`,
+        pathname: url.pathname,
+      });
+    }
     const route = ROUTE.exec(url.pathname);
     const project = decode(route?.[1] ?? '');
     const email = decode(route?.[2] ?? '');
@@ -204,6 +255,11 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     addPool: (pool) => {
       store.pools.add(pool);
     },
+    putSecret: (name, value, putOptions) => secrets.put(name, value, putOptions),
+    setSecretVersionState: (name, version, state) => secrets.setState(name, version, state),
+    denySecretAccess: (name, denied = true) => secrets.deny(name, denied),
+    corruptSecret: (name, times = Number.POSITIVE_INFINITY) => secrets.corrupt(name, times),
+    deleteSecret: (name) => secrets.delete(name),
     calls,
     count: (method) => calls.filter((c) => c.method === method).length,
     resetCalls: () => {

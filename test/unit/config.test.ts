@@ -174,8 +174,15 @@ describe('secret references', () => {
     'aws-sm:astro/webhook',
     'aws-sm:arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
     'aws-ssm:/astro/webhook',
-    'gcp-sm:projects/p/secrets/s/versions/latest',
+    'gcp-sm:projects/acme-data/secrets/webhook',
+    'gcp-sm:projects/acme-data/secrets/webhook/versions/latest',
+    'gcp-sm:projects/acme-data/secrets/web_hook-2/versions/12',
+    'gcp-sm:projects/123456789012/secrets/webhook/versions/1',
     'azure-kv:https://vault.vault.azure.net/secrets/webhook',
+    'azure-kv:https://acme-kv-01.vault.azure.net/secrets/webhook-secret/',
+    'azure-kv:https://acme-kv.vault.azure.net/secrets/webhook/4387e9f3d6e14c459867679a90fd0f79',
+    'azure-kv:https://AcmeKv.vault.azure.cn/secrets/webhook',
+    'azure-kv:https://acme-kv.vault.usgovcloudapi.net/secrets/webhook',
   ])('accepts %s', (ref) => {
     expect(SECRET_REF.test(ref)).toBe(true);
     expect(parseConfig(`webhook: { secrets: ['${ref}'] }\nmanual: { token: '${ref}' }`).manual?.token).toBe(ref);
@@ -186,8 +193,8 @@ describe('secret references', () => {
     ['a literal token', 'xoxb-1234-abcd'],
     ['env with a bad name', 'env:1ABC'],
     ['env with spaces', 'env:A B'],
-    ['an http vault', 'azure-kv:http://vault/secrets/x'],
     ['an empty reference', 'aws-sm:'],
+    ['an unknown scheme', 'vault:secret/data/x'],
   ])('rejects %s', (_label, value) => {
     expect(configError(`webhook: { secrets: ['${value}'] }`).message).toMatch(
       /^webhook\.secrets\.0: must be a secret reference/,
@@ -195,8 +202,54 @@ describe('secret references', () => {
     expect(configError(`slack: { mode: webhook, webhookUrl: '${value}' }`).message).toMatch(/^slack\.webhookUrl: /);
   });
 
+  it.each([
+    ['no secret part', 'gcp-sm:projects/acme-data'],
+    ['a secret without projects/', 'gcp-sm:acme-data/secrets/webhook'],
+    ['a project id too short', 'gcp-sm:projects/acme/secrets/webhook'],
+    ['an uppercase project id', 'gcp-sm:projects/Acme-Data/secrets/webhook'],
+    ['a project id ending in a hyphen', 'gcp-sm:projects/acme-data-/secrets/webhook'],
+    ['a dot in the secret id', 'gcp-sm:projects/acme-data/secrets/web.hook'],
+    ['version 0', 'gcp-sm:projects/acme-data/secrets/webhook/versions/0'],
+    ['a version alias', 'gcp-sm:projects/acme-data/secrets/webhook/versions/prod'],
+    ['versions without a version', 'gcp-sm:projects/acme-data/secrets/webhook/versions/'],
+    ['a regional secret', 'gcp-sm:projects/acme-data/locations/us-east1/secrets/webhook'],
+    ['a trailing part', 'gcp-sm:projects/acme-data/secrets/webhook/versions/1:access'],
+  ])('rejects a gcp-sm: reference with %s, naming the expected form', (_label, value) => {
+    expect(SECRET_REF.test(value)).toBe(false);
+    expect(configError(`webhook: { secrets: ['${value}'] }`).message).toMatch(
+      /^webhook\.secrets\.0: must be gcp-sm:projects\/<project id or number>\/secrets\/<secret id>, optionally followed by \/versions\/latest or \/versions\/<n>/,
+    );
+  });
+
+  it.each([
+    ['an http vault', 'azure-kv:http://vault/secrets/x'],
+    ['a host outside Key Vault', 'azure-kv:https://acme-kv.example.com/secrets/webhook'],
+    ['a vault name too short', 'azure-kv:https://kv.vault.azure.net/secrets/webhook'],
+    ['a vault name too long', `azure-kv:https://${'a'.repeat(25)}.vault.azure.net/secrets/webhook`],
+    ['a vault name with two hyphens in a row', 'azure-kv:https://acme--kv.vault.azure.net/secrets/webhook'],
+    ['a vault name starting with a digit', 'azure-kv:https://1acme.vault.azure.net/secrets/webhook'],
+    ['a vault name ending in a hyphen', 'azure-kv:https://acme-.vault.azure.net/secrets/webhook'],
+    ['a key instead of a secret', 'azure-kv:https://acme-kv.vault.azure.net/keys/webhook'],
+    ['an underscore in the name', 'azure-kv:https://acme-kv.vault.azure.net/secrets/web_hook'],
+    ['a version that is not 32 hex digits', 'azure-kv:https://acme-kv.vault.azure.net/secrets/webhook/latest'],
+    ['a port', 'azure-kv:https://acme-kv.vault.azure.net:443/secrets/webhook'],
+    ['a query', 'azure-kv:https://acme-kv.vault.azure.net/secrets/webhook?api-version=7.4'],
+  ])('rejects an azure-kv: reference with %s, naming the expected form', (_label, value) => {
+    expect(SECRET_REF.test(value)).toBe(false);
+    expect(configError(`manual: { token: '${value}' }`).message).toMatch(
+      /^manual\.token: must be azure-kv:https:\/\/<vault>\.vault\.azure\.net\/secrets\/<name>, optionally followed by \/<version>/,
+    );
+  });
+
+  it('accepts vault names of exactly 3 and 24 characters', () => {
+    expect(SECRET_REF.test('azure-kv:https://kv1.vault.azure.net/secrets/x')).toBe(true);
+    expect(SECRET_REF.test(`azure-kv:https://${'a'.repeat(24)}.vault.azure.net/secrets/x`)).toBe(true);
+  });
+
   it('never echoes a rejected literal secret', () => {
     expect(configError("webhook: { secrets: ['whsec_TOPSECRETVALUE'] }").message).not.toContain('TOPSECRETVALUE');
+    expect(configError("manual: { token: 'gcp-sm:TOPSECRETVALUE' }").message).not.toContain('TOPSECRETVALUE');
+    expect(configError("manual: { token: 'azure-kv:TOPSECRETVALUE' }").message).not.toContain('TOPSECRETVALUE');
   });
 
   it('requires at least one webhook secret', () => {
