@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { manualFlow } from '../common/http-flows.ts';
 import type { Runtime } from '../common/runtime.ts';
 import type { AwsClients } from './aws-adapter.ts';
@@ -17,5 +18,8 @@ export function createManualHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .use(errorAnswers(deps.logger, classifyAwsError))
-    .handler(async (event) => json(await manualFlow(await deps.runtime(), intakeRequest(event), deps.logger)));
+    .handler(async (event) => {
+      refuseOtherMethods(event.requestContext.http.method);
+      return json(await manualFlow(await deps.runtime(), intakeRequest(event), deps.logger));
+    });
 }

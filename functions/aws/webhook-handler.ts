@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { ValidationError } from '../../shared/errors.ts';
+import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { webhookFlow } from '../common/http-flows.ts';
 import type { IntakeRuntime } from '../common/intake-runtime.ts';
 import { classifyAwsError } from './aws-errors.ts';
@@ -19,6 +20,7 @@ export function createWebhookHandler(deps: HandlerDeps<IntakeRuntime<AwsIntakeCl
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .use(errorAnswers(deps.logger, classifyAwsError))
     .handler(async (event) => {
+      refuseOtherMethods(event.requestContext.http.method);
       const runtime = await deps.runtime();
       const bus = runtime.settings.aws.eventBus;
       if (bus === undefined) {

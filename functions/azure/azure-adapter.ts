@@ -1,10 +1,10 @@
 import type { TokenCredential } from '@azure/identity';
-import { ValidationError } from '../../shared/errors.ts';
 import { azureIdentityKind } from '../../shared/plan/azure/identity-kind.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
-import { type CloudAdapter, envSecret } from '../common/cloud-adapter.ts';
+import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import { federatedCredentialsIo } from './federated-credentials-io.ts';
-import { azureCredential, createMsiClients, type MsiClients } from './msi-clients.ts';
+import { createAzureSecretResolver } from './key-vault-resolver.ts';
+import { armRetryOptions, azureCredential, createMsiClients, type MsiClients } from './msi-clients.ts';
 import { classifyArmError } from './msi-errors.ts';
 
 export interface AzureClients {
@@ -24,12 +24,15 @@ export const azureAdapter: CloudAdapter<AzureClients> = {
     const credential = azureCredential(settings);
     return { msi: createMsiClients(settings, credential), credential };
   },
-  secrets: (_clients, settings) => async (ref, field) => {
-    const fromEnv = envSecret(settings, ref, field);
-    if (fromEnv !== undefined) return fromEnv;
-    throw new ValidationError(`"${ref.slice(0, ref.indexOf(':'))}:" references are not available on Azure`, {
-      field,
-      code: 'invalid_config',
+  // The same credential as the ARM client; the local stack's Key Vault routes sit behind the emulator's certificate.
+  secrets: (clients, settings) => {
+    const { keyVaultEndpoint, ca } = settings.azure;
+    return createAzureSecretResolver(settings.env, {
+      credential: clients.credential(),
+      retryOptions: armRetryOptions(settings),
+      ...(keyVaultEndpoint === undefined
+        ? {}
+        : { endpoint: keyVaultEndpoint, ...(ca === undefined ? {} : { tlsOptions: { ca } }) }),
     });
   },
   classify: classifyArmError,

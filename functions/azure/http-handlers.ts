@@ -1,4 +1,5 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { answering, type FlowResponse, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
@@ -30,6 +31,7 @@ function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandle
     withInvocation(context, async () => {
       const logger = deps.logger.child({ function: name, invocationId: context.invocationId });
       const response = await answering(logger, classifyArmError, async () => {
+        refuseOtherMethods(request.method);
         const runtime = await deps.runtime();
         const input = await intakeRequest(request);
         return name === 'manual'

@@ -1,7 +1,8 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { ValidationError } from '../../shared/errors.ts';
-import { createEnvSecretResolver, type Env, type SecretResolver } from '../common/function-runtime.ts';
+import { envSecretResolver, type SecretResolver } from '../common/cloud-adapter.ts';
+import type { Env } from '../common/env-settings.ts';
 
 /**
  * Resolves `env:NAME` and `azure-kv:https://<vault>.vault.azure.net/secrets/<name>[/<version>]` (no version: the
@@ -10,25 +11,8 @@ import { createEnvSecretResolver, type Env, type SecretResolver } from '../commo
  * `https://vault.azure.net/.default` (`.cn` / `.usgovcloudapi.net` in the sovereign clouds). It also retries 429,
  * 5xx and network failures with backoff (3 retries by default).
  *
- * How the cold start should use it (functions/azure/azure-runtime.ts):
- *
- * ```ts
- * const settings = readAzureClientSettings(env);
- * const resolve = createAzureSecretResolver(env, {
- *   // The same credential as the ARM client: the function app's managed identity (or the local stack's token).
- *   ...(settings.token === undefined ? {} : { credential: staticTokenCredential(settings.token) }),
- *   // The local stack only: the Azure emulator's Key Vault routes (`keyVaultEndpoint`) and its certificate.
- *   ...(env.ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT
- *     ? {
- *         endpoint: env.ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT,
- *         ...(settings.ca === undefined ? {} : { tlsOptions: { ca: settings.ca } }),
- *       }
- *     : {}),
- *   retryOptions: settings.retryOptions,
- * });
- * const config = await readConfig(env, resolve, /^azure-kv:/);
- * const runtime = await buildFunctionRuntime({ config, env, resolve, logger, drivers });
- * ```
+ * The Azure adapter (azure-adapter.ts) builds one per cold start with the ARM client's credential; the local stack
+ * sets ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT to the Azure emulator's Key Vault routes.
  *
  * One resolver per cold start: it keeps one `SecretClient` per vault (each owns a pipeline, a connection pool and
  * a token cache) and every value it read for its own life, so a secret referenced twice costs one call; a secret
@@ -164,7 +148,7 @@ export function createAzureSecretResolver(env: Env, options: AzureSecretResolver
     throw new Error('createAzureSecretResolver: tlsOptions is for the local endpoint override only');
   }
   const endpoint = options.endpoint?.replace(/\/+$/, '');
-  const fromEnv = createEnvSecretResolver(env, 'Azure');
+  const fromEnv = envSecretResolver(env);
   let credential = options.credential;
   const clients = new Map<string, SecretClient>();
   const cache = new Map<string, Promise<string>>();

@@ -1,7 +1,7 @@
 import type { Config } from '../../shared/config.ts';
 import { type IdentitySyncError, ValidationError } from '../../shared/errors.ts';
 import type { TargetRegistration } from '../../shared/reconcile/target-kind.ts';
-import type { Settings } from './env-settings.ts';
+import type { Env, Settings } from './env-settings.ts';
 
 /** Resolves a secret reference (`env:NAME`, `aws-sm:...`, `gcp-sm:...`, `azure-kv:...`) to its value; never logs it. */
 export type SecretResolver = (ref: string, field: string) => Promise<string>;
@@ -27,11 +27,23 @@ export interface CloudAdapter<Clients> extends IntakeAdapter<Clients> {
 }
 
 /** `env:NAME` on every cloud: the platform (Secret Manager mounts, Key Vault references) already put it there. */
-export function envSecret(settings: Settings, ref: string, field: string): Promise<string> | undefined {
+export function envSecret(settings: Pick<Settings, 'env'>, ref: string, field: string): Promise<string> | undefined {
   if (!ref.startsWith('env:')) return undefined;
   const value = settings.env[ref.slice(4)];
   if (value === undefined || value.trim() === '') {
     return Promise.reject(new ValidationError(`secret ${ref} is empty or not set`, { field, code: 'invalid_config' }));
   }
   return Promise.resolve(value.trim());
+}
+
+/** A resolver for `env:` references alone; the cloud resolvers delegate those to it. */
+export function envSecretResolver(env: Env): SecretResolver {
+  return (ref, field) =>
+    envSecret({ env }, ref, field) ??
+    Promise.reject(
+      new ValidationError(`"${ref.slice(0, ref.indexOf(':'))}:" is not an env: reference`, {
+        field,
+        code: 'invalid_config',
+      }),
+    );
 }

@@ -1,13 +1,13 @@
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
-import { ValidationError } from '../../shared/errors.ts';
 import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
 import { gcpServiceAccountKind } from '../../shared/plan/gcp/service-account-kind.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
-import { type CloudAdapter, envSecret } from '../common/cloud-adapter.ts';
+import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import { iamPolicyIo } from './iam-policy-io.ts';
+import { createGcpSecretResolver } from './secret-manager-resolver.ts';
 
 export interface GcpClients {
   readonly iam: iam_v1.Iam;
@@ -62,14 +62,13 @@ export function memberFormatOf(config: Parameters<CloudAdapter<GcpClients>['targ
 export const gcpAdapter: CloudAdapter<GcpClients> = {
   cloud: 'gcp',
   clients: createGcpClients,
-  secrets: (_clients, settings) => async (ref, field) => {
-    const fromEnv = envSecret(settings, ref, field);
-    if (fromEnv !== undefined) return fromEnv;
-    throw new ValidationError(`"${ref.slice(0, ref.indexOf(':'))}:" references are not available on GCP`, {
-      field,
-      code: 'invalid_config',
-    });
-  },
+  // Secret Manager through the same credentials as IAM; the local GCP emulator serves both APIs at one root.
+  secrets: (clients, settings) =>
+    createGcpSecretResolver(settings.env, {
+      auth: clients.auth,
+      ...(settings.gcp.rootUrl === undefined ? {} : { rootUrl: settings.gcp.rootUrl }),
+      ...(settings.gcp.retryDelayMs === undefined ? {} : { minTimeoutMs: settings.gcp.retryDelayMs }),
+    }),
   classify: classifyGcpError,
   targets: (clients, config) => [
     registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),

@@ -1,5 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RequestRejectedError } from '../../shared/errors.ts';
+import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { answering, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
@@ -18,6 +19,7 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
     const logger = deps.logger.child({ requestPath: path });
     const response = await answering(logger, classifyGcpError, async () => {
       if (!ROUTES.has(path)) throw new RequestRejectedError('not_found', 'POST / (webhook) or /manual');
+      refuseOtherMethods(req.method);
       const runtime = await deps.runtime();
       const request = { method: req.method, headers: req.headers, body: new Uint8Array(req.rawBody ?? []) };
       return path === '/manual'

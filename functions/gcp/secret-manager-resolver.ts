@@ -1,7 +1,8 @@
 import { GoogleAuth, type gaxios } from 'google-auth-library';
 import pRetry from 'p-retry';
 import { ValidationError } from '../../shared/errors.ts';
-import { createEnvSecretResolver, type Env, type SecretResolver } from '../common/function-runtime.ts';
+import { envSecretResolver, type SecretResolver } from '../common/cloud-adapter.ts';
+import type { Env } from '../common/env-settings.ts';
 import { crc32c } from './crc32c.ts';
 
 /**
@@ -10,17 +11,8 @@ import { crc32c } from './crc32c.ts';
  * REST through google-auth-library rather than `@google-cloud/secret-manager`: that client is gRPC and would
  * multiply the function bundle for one GET per secret per cold start.
  *
- * How the cold start should use it (functions/gcp/gcp-runtime.ts):
- *
- * ```ts
- * const rootUrl = env.ASTRO_IDENTITY_SYNC_GCP_SECRET_MANAGER_URL; // the local emulator only
- * const resolve = createGcpSecretResolver(
- *   env,
- *   rootUrl ? { rootUrl, auth: staticToken(env.ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN ?? '') } : {},
- * );
- * const config = await readConfig(env, resolve, /^gcp-sm:/);
- * const runtime = await buildFunctionRuntime({ config, env, resolve, logger, drivers });
- * ```
+ * The GCP adapter (gcp-adapter.ts) builds one per cold start with the function's own credentials; the local stack
+ * points `rootUrl` at the GCP emulator, which serves Secret Manager beside IAM.
  *
  * Make one resolver per cold start and pass the same one everywhere: it caches every value it read for its own
  * life, so a secret referenced twice (or a config read again) costs one call. A secret rotated after the cold start
@@ -234,7 +226,7 @@ export function createGcpSecretResolver(env: Env, options: GcpSecretResolverOpti
   const retries = options.retries ?? 3;
   const minTimeoutMs = options.minTimeoutMs ?? 500;
   const maxTimeoutMs = options.maxTimeoutMs ?? 5_000;
-  const fromEnv = createEnvSecretResolver(env, 'GCP');
+  const fromEnv = envSecretResolver(env);
   let auth = options.auth;
   // Keyed by resource name; the promise itself is cached so concurrent resolves of one secret share one call.
   const cache = new Map<string, Promise<string>>();

@@ -58,6 +58,16 @@ export function duplicateAnswer(id: string): { status: 200; body: { id: string; 
   return { status: 200, body: { id, status: 'duplicate' } };
 }
 
+/**
+ * The first check of every HTTP route, which needs no config: edges call it before the cold start, so a GET answers
+ * 405 even while the function cannot start (and the intake checks it again, in its place in the order).
+ */
+export function refuseOtherMethods(method: string): void {
+  if (method.toUpperCase() !== 'POST') {
+    throw new RequestRejectedError('method_not_allowed', `Use POST, not ${method}.`);
+  }
+}
+
 export function createIntake(options: IntakeOptions): Intake {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const authenticate =
@@ -67,9 +77,7 @@ export function createIntake(options: IntakeOptions): Intake {
 
   /** Method, then whether the route is on at all: neither needs the body. */
   function route<T>(request: IntakeRequest, name: 'webhook' | 'manual', enabled: T | undefined): T {
-    if (request.method.toUpperCase() !== 'POST') {
-      throw new RequestRejectedError('method_not_allowed', `Use POST, not ${request.method}.`);
-    }
+    refuseOtherMethods(request.method);
     if (enabled === undefined) {
       const setting = name === 'webhook' ? 'webhook.secrets' : 'manual.token';
       throw new RequestRejectedError('not_found', `The ${name} route is off: configure ${setting} to enable it.`);

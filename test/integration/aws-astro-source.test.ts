@@ -78,6 +78,6 @@ describe('AWS functions with the Astro API as the source of truth', () => {
       body: JSON.stringify({ deploymentId: 'clq2unknown00000000000000' }),
     });
     expect(response.status).toBe(400);
-    expect(JSON.stringify(await response.json())).toMatch(/does not know this Deployment/);
+    expect(JSON.stringify(await response.json())).toMatch(/does not know Deployment/);
   });
 });

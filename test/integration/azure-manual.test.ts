@@ -113,13 +113,13 @@ describe('Azure manual route', () => {
     await post({ deployment: azureDeployment({}, identity) });
     const deleted = { deployment: azureDeployment({}, identity), type: 'deployment.deleted' };
     const stale = await post(deleted);
-    expect(stale.json).toMatchObject({ results: [{ status: 'stale', added: NAMES }] });
+    expect(stale.json).toMatchObject({ results: [{ status: 'stale', added: [], removed: NAMES }] });
     expect(credentials(stack, identity)).toHaveLength(7);
 
     const pruning = instanceWith({ ASTRO_IDENTITY_SYNC_CONFIG: `${defaultAzureConfig()}prune: true\n` });
     stack.azure.resetCalls();
     const revoked = await invokeManual(stack, pruning, deleted);
-    expect(revoked.json.results?.[0]).toMatchObject({ status: 'revoked', added: NAMES });
+    expect(revoked.json.results?.[0]).toMatchObject({ status: 'revoked', added: [], removed: NAMES });
     expect(credentials(stack, identity).map((c) => c.name)).toEqual(['github-actions']);
     expect(stack.azure.count('delete')).toBe(6);
     expect(stack.azure.calls.filter((c) => c.status === 409)).toHaveLength(0);

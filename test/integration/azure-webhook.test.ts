@@ -47,7 +47,7 @@ describe('Azure webhook route (synchronous reconcile)', () => {
     const response = await sendWebhook(stack, azureDeployment({}, identity));
     expect(response.status).toBe(200);
     expect(response.json.results).toEqual([
-      { cloud: 'azure', target: targetId(identity), status: 'granted', added: NAMES, present: [] },
+      { cloud: 'azure', target: targetId(identity), status: 'granted', added: NAMES, removed: [], present: [] },
     ]);
     expect(credentials(stack, identity)).toEqual(
       AIRFLOW3_COMPONENTS.map((c) => ({

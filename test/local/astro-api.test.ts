@@ -144,7 +144,7 @@ describe('errors and retries', () => {
     const wrong = 'wrong-token-that-must-not-leak';
     const error = await rejection(client({ token: wrong }).list(ORG));
     expect(error).toBeInstanceOf(AstroApiError);
-    expect(error).toMatchObject({ status: 401, retryable: false });
+    expect(error).toMatchObject({ apiStatus: 401, status: 502, retryable: false });
     const { message } = error as AstroApiError;
     expect(message).toMatch(/token is invalid or lacks Organization\/Workspace read access/);
     expect(message).not.toContain(wrong);
@@ -154,7 +154,7 @@ describe('errors and retries', () => {
 
   it('answers 403 for another organization, not retried', async () => {
     const error = await rejection(client().get('clorgother0000000000000', 'cldep00001'));
-    expect(error).toMatchObject({ status: 403, retryable: false });
+    expect(error).toMatchObject({ apiStatus: 403, status: 502, retryable: false });
     expect(emulator.requests).toHaveLength(1);
   });
 
@@ -179,7 +179,7 @@ describe('errors and retries', () => {
     emulator.setFaults({ latencyMs: 300 });
     const error = await rejection(client({ timeoutMs: 50 }).get(ORG, 'cldep00001'));
     expect(error).toBeInstanceOf(AstroApiError);
-    expect(error).toMatchObject({ status: 0, retryable: true });
+    expect(error).toMatchObject({ apiStatus: 0, status: 503, retryable: true });
     expect((error as Error).message).toMatch(/did not answer within 50 ms.*gave up after 3 attempts/);
     // The emulator records a request when it answers, after its latency: wait for the three attempts to land.
     await vi.waitFor(() => expect(emulator.requests).toHaveLength(3), { timeout: 2000 });
@@ -197,7 +197,7 @@ describe('errors and retries', () => {
     const { url } = emulator;
     await emulator.close();
     const error = await rejection(client({ baseUrl: url, retries: 1 }).get(ORG, 'cldep00001'));
-    expect(error).toMatchObject({ status: 0, retryable: true });
+    expect(error).toMatchObject({ apiStatus: 0, status: 503, retryable: true });
     expect((error as Error).message).toMatch(/could not reach the Astro API at http:\/\/127\.0\.0\.1:\d+/);
     emulator = await startAstroEmulator({ token: TOKEN, organizationId: ORG });
   });
