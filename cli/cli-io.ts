@@ -27,6 +27,19 @@ export async function readInputFile(path: string, flag: string, readStdin: () =>
   }
 }
 
+/**
+ * Reads a document argument that must have content. An empty pipe (the command before `|` failed or printed nothing)
+ * or an empty file is said as such, instead of as the JSON parser's "Unexpected end of JSON input".
+ */
+export async function readDocument(io: CliIo, path: string, flag: string): Promise<string> {
+  const text = await io.readInput(path, flag);
+  if (text.trim() === '') {
+    const where = path === '-' ? 'nothing arrived on standard input' : `"${path}" has no content`;
+    throw new ValidationError(`the input is empty (${where})`, { field: flag });
+  }
+  return text;
+}
+
 export function parseJsonInput(text: string, flag: string): unknown {
   try {
     return JSON.parse(text);

@@ -2,11 +2,20 @@ import { Command, Option } from 'commander';
 import { ValidationError } from '../shared/errors.ts';
 import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
 import { DEFAULT_TRUST_POLICY_MAX_SIZE, planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
-import { AZURE_MAX_CREDENTIALS, planAzureCredentials } from '../shared/plan/azure/credentials-planner.ts';
-import { planGcpPolicy } from '../shared/plan/gcp/policy-planner.ts';
-import { assertIssuer, assertWorkloadIdentityPool, parseRoleArn } from '../shared/plan/guardrails.ts';
-import { type CliIo, parseJsonInput } from './cli-io.ts';
-import { addGrantOptions, type GrantFlags, grantFrom, positiveInt } from './grant-options.ts';
+import {
+  AZURE_MAX_CREDENTIALS,
+  normalizeCredentials,
+  planAzureCredentials,
+} from '../shared/plan/azure/credentials-planner.ts';
+import { asGcpPolicy, type GcpMemberFormat, planGcpPolicy } from '../shared/plan/gcp/policy-planner.ts';
+import {
+  assertIssuer,
+  assertProjectNumber,
+  assertWorkloadIdentityPool,
+  parseRoleArn,
+} from '../shared/plan/guardrails.ts';
+import { type CliIo, parseJsonInput, readDocument } from './cli-io.ts';
+import { addGrantOptions, type GrantFlags, grantFrom, positiveInt, VERSION_HELP } from './grant-options.ts';
 
 function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -28,7 +37,7 @@ function awsCommand(io: CliIo): Command {
       parseRoleArn(flags.roleArn, '--role-arn');
       assertIssuer(flags.issuer, '--issuer');
       const grant = grantFrom(flags, { allowWildcard: true });
-      const policy = parseTrustPolicyText(await io.readInput(flags.policy, '--policy'), '--policy');
+      const policy = parseTrustPolicyText(await readDocument(io, flags.policy, '--policy'), '--policy');
       const plan = planAwsTrustPolicy({
         policy,
         roleArn: flags.roleArn,
@@ -54,7 +63,10 @@ function gcpCommand(io: CliIo): Command {
         .choices(['service-account', 'principal'])
         .default('service-account'),
     )
-    .option('--project-number <n>', 'GKE project number (required with --member-format principal)');
+    .option(
+      '--project-number <n>',
+      'GKE project number (required with --member-format principal; lets either member form count as granted)',
+    );
   addGrantOptions(command, { wildcard: false });
   return command.action(
     async (
@@ -66,17 +78,26 @@ function gcpCommand(io: CliIo): Command {
       },
     ) => {
       assertWorkloadIdentityPool(flags.pool, '--pool');
-      if (flags.memberFormat === 'principal' && flags.projectNumber === undefined) {
+      const { projectNumber } = flags;
+      if (projectNumber !== undefined) assertProjectNumber(projectNumber, '--project-number');
+      if (flags.memberFormat === 'principal' && projectNumber === undefined) {
         throw new ValidationError('--member-format principal needs the GKE project number', {
           field: '--project-number',
         });
       }
       const grant = grantFrom(flags);
-      const policy = parseJsonInput(await io.readInput(flags.policy, '--policy'), '--policy');
-      const memberFormat =
-        flags.memberFormat === 'principal' && flags.projectNumber !== undefined
-          ? { kind: 'principal' as const, projectNumber: flags.projectNumber }
-          : { kind: 'service-account' as const };
+      // Checked here so the error names --policy; the planner checks again under its own name.
+      const policy = asGcpPolicy(
+        parseJsonInput(await readDocument(io, flags.policy, '--policy'), '--policy'),
+        '--policy',
+      );
+      // With the project number known, a member someone added in the other form is recognised as granted.
+      const memberFormat: GcpMemberFormat =
+        projectNumber === undefined
+          ? { kind: 'service-account' }
+          : flags.memberFormat === 'principal'
+            ? { kind: 'principal', projectNumber }
+            : { kind: 'service-account', projectNumber };
       const plan = planGcpPolicy({ policy, grant, pool: flags.pool, memberFormat });
       printJson(io, { changed: plan.changed, added: plan.added, policy: plan.policy });
     },
@@ -99,7 +120,10 @@ function azureCommand(io: CliIo): Command {
   return command.action(async (flags: GrantFlags & { credentials: string; issuer: string; maxCredentials: number }) => {
     assertIssuer(flags.issuer, '--issuer');
     const grant = grantFrom(flags);
-    const existing = parseJsonInput(await io.readInput(flags.credentials, '--credentials'), '--credentials');
+    const existing = normalizeCredentials(
+      parseJsonInput(await readDocument(io, flags.credentials, '--credentials'), '--credentials'),
+      '--credentials',
+    );
     const plan = planAzureCredentials({ existing, issuer: flags.issuer, grant, maxCredentials: flags.maxCredentials });
     printJson(io, { changed: plan.changed, added: plan.added, create: plan.create });
   });
@@ -108,6 +132,7 @@ function azureCommand(io: CliIo): Command {
 export function planCommand(io: CliIo): Command {
   return new Command('plan')
     .description('compute the minimal change that authorizes a Deployment on one target; prints JSON, writes nothing')
+    .addHelpText('after', VERSION_HELP)
     .addCommand(awsCommand(io))
     .addCommand(gcpCommand(io))
     .addCommand(azureCommand(io));

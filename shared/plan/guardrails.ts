@@ -46,8 +46,13 @@ export function assertIssuer(value: string, field = 'issuer'): string {
   if (url.username || url.password) problems.push('must not contain credentials');
   if (value.includes('?') || value.includes('#')) problems.push('must not have a query or fragment');
   if (!url.hostname) problems.push('must have a host');
-  if (/\s/.test(value)) problems.push('must not contain white space');
-  if (value !== value.trim() || !value.toLowerCase().startsWith('https://')) problems.push('must start with https://');
+  const whiteSpace = /\s/.test(value);
+  if (whiteSpace) problems.push('must not contain white space');
+  // The URL parser forgives "https:host" and surrounding white space; the issuer is compared byte for byte, so it
+  // must be written out. Only said when the two problems above do not already cover it.
+  if (url.protocol === 'https:' && !whiteSpace && !value.toLowerCase().startsWith('https://')) {
+    problems.push('must start with https://');
+  }
   if (problems.length > 0) {
     throw new ValidationError(`"${printable(value)}" is not a valid OIDC issuer: it ${problems.join(', ')}`, { field });
   }

@@ -56,13 +56,13 @@ export interface WildcardRequest {
  * A namespace wildcard is only ever allowed on Dedicated clusters: on a Standard (shared) cluster the namespace is the
  * only boundary between tenants. `*:*` is never produced.
  */
-export function wildcardApplies(request: WildcardRequest): boolean {
+export function wildcardApplies(request: WildcardRequest, field = 'wildcard'): boolean {
   if (!request.requested) return false;
   if (request.clusterType === 'DEDICATED') return true;
   if (request.strict) {
     throw new ValidationError(
       `a namespace wildcard is only allowed on DEDICATED clusters, not ${request.clusterType ?? 'an unknown cluster type'}; list the service accounts instead`,
-      { field: 'wildcard' },
+      { field },
     );
   }
   return false;

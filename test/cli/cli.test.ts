@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBinary, runCli } from '../support/run-cli.ts';
 
@@ -7,6 +9,23 @@ const ROLE = 'arn:aws:iam::123456789012:role/astro-data';
 const ISSUER = 'https://oidc.eks.us-east-1.amazonaws.com/id/ABC123';
 const NS = 'nebular-gravity-1234';
 const sa = (name: string) => `system:serviceaccount:${NS}:${NS}-${name}`;
+const AIRFLOW2 = [
+  'dag-processor-serviceaccount',
+  'kpo',
+  'scheduler-serviceaccount',
+  'triggerer-serviceaccount',
+  'webserver-serviceaccount',
+  'worker-serviceaccount',
+];
+const AIRFLOW3 = [
+  'apiserver-serviceaccount',
+  'dag-processor-serviceaccount',
+  'kpo',
+  'scheduler-serviceaccount',
+  'triggerer-serviceaccount',
+  'worker-serviceaccount',
+];
+const AIRFLOW_1_REFUSED = 'Astro does not run Airflow 1; this tool has no service-account set for it';
 
 const awsArgs = (policy: string, ...extra: string[]) => [
   'plan',
@@ -72,9 +91,46 @@ describe('subjects', () => {
   });
 
   it.each([
-    [['--namespace', 'Bad_NS'], /namespace/],
-    [['--namespace', 'a:b'], /namespace/],
-    [['--namespace', NS, '--components', 'scheduler,flower'], /unknown component "flower"/],
+    [['--airflow-version', '2'], AIRFLOW2],
+    [['--airflow-version', 'v2'], AIRFLOW2],
+    [['--airflow-version', '2.10'], AIRFLOW2],
+    [['--airflow-version', '3'], AIRFLOW3],
+    [['--airflow-version', '3.1'], AIRFLOW3],
+    [['--runtime-version', '12'], AIRFLOW2],
+    [['--runtime-version', '12.1.0'], AIRFLOW2],
+    [['--runtime-version', '3.0-1'], AIRFLOW3],
+    [['--airflow-version', '2', '--runtime-version', '12'], AIRFLOW2],
+  ])('%j reads a bare major or a partial version', async (flags, accounts) => {
+    const run = await runCli(['subjects', '--namespace', NS, ...flags]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(accounts.map((name) => `${sa(name)}\n`).join(''));
+  });
+
+  it.each([
+    [
+      ['--airflow-version', 'latest'],
+      'error: --airflow-version: "latest" is not an Airflow version; use e.g. 2.10.3 or 3\n',
+    ],
+    [['--airflow-version', '1.10.15'], new RegExp(`^error: --airflow-version: .*${AIRFLOW_1_REFUSED}`)],
+    [['--airflow-version', '1'], new RegExp(`^error: --airflow-version: .*${AIRFLOW_1_REFUSED}`)],
+    [['--airflow-version', '4.0.0'], /^error: --airflow-version: .*Airflow 4/],
+    [['--runtime-version', 'latest'], /^error: --runtime-version: "latest" is not an Astro Runtime version/],
+    [['--runtime-version', '1.10.15'], new RegExp(`^error: --runtime-version: .*${AIRFLOW_1_REFUSED}`)],
+    [['--runtime-version', '14.0.0'], /^error: --runtime-version: "14.0.0"/],
+    // A typo is an error even when another flag decides.
+    [['--airflow-version', '2.10.3', '--runtime-version', 'latest'], /^error: --runtime-version: "latest"/],
+    [['--components', 'scheduler', '--airflow-version', '1.10.15'], /^error: --airflow-version: /],
+  ])('refuses the version in %j, naming the flag', async (flags, message) => {
+    const run = await runCli(['subjects', '--namespace', NS, ...flags]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    if (typeof message === 'string') expect(run.stderr).toBe(message);
+    else expect(run.stderr).toMatch(message);
+  });
+
+  it.each([
+    [['--namespace', 'Bad_NS'], /^error: --namespace: "Bad_NS" is not a Kubernetes namespace/],
+    [['--namespace', 'a:b'], /^error: --namespace: "a:b" is not a Kubernetes namespace/],
+    [['--namespace', NS, '--components', 'scheduler,flower'], /^error: --components: unknown component "flower"/],
     [[], /--namespace/],
   ])('rejects %j with exit 2, a message and no stdout', async (flags, message) => {
     const run = await runCli(['subjects', ...flags]);
@@ -137,8 +193,10 @@ describe('plan aws', () => {
   });
 
   it.each([
-    [['--wildcard', '--cluster-type', 'STANDARD'], /only allowed on DEDICATED/],
-    [['--wildcard'], /only allowed on DEDICATED/],
+    [['--wildcard', '--cluster-type', 'STANDARD'], /^error: --wildcard: .*only allowed on DEDICATED/],
+    [['--wildcard'], /^error: --wildcard: .*only allowed on DEDICATED/],
+    [['--namespace', 'Bad_NS'], /^error: --namespace: "Bad_NS" is not a Kubernetes namespace/],
+    [['--components', 'flower'], /^error: --components: unknown component "flower"/],
     [['--max-size', 'lots'], /positive whole number/],
     [['--cluster-type', 'SHARED'], /Allowed choices/],
   ])('rejects %j with exit 2', async (flags, message) => {
@@ -148,22 +206,78 @@ describe('plan aws', () => {
   });
 
   it.each([
-    ['--role-arn', 'arn:aws:iam::123:role/x', /--role-arn/],
-    ['--role-arn', 'arn:aws:iam::123456789012:user/bob', /--role-arn/],
-    ['--issuer', 'http://oidc.example.com/id/1', /--issuer.*https/],
-    ['--issuer', 'https://oidc.example.com/id/1?x=1', /--issuer.*query/],
+    ['--role-arn', 'arn:aws:iam::123:role/x', /^error: --role-arn: "arn:aws:iam::123:role\/x" is not an IAM role ARN/],
+    ['--role-arn', 'arn:aws:iam::123456789012:user/bob', /^error: --role-arn: /],
+    [
+      '--issuer',
+      'http://oidc.example.com/id/1',
+      /^error: --issuer: "http:\/\/oidc.example.com\/id\/1" is not a valid OIDC issuer: it must use https:\/\/\n/,
+    ],
+    ['--issuer', 'https://oidc.example.com/id/1?x=1', /^error: --issuer: .*query/],
   ])('rejects %s %s naming the flag', async (flag, value, message) => {
     const args = awsArgs(fixture('trust-policy-ec2.json'));
     args[args.indexOf(flag) + 1] = value;
     const run = await runCli(args);
     expect(run).toMatchObject({ code: 2, stdout: '' });
     expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/must start with/);
   });
 
   it('rejects a policy that is not JSON, naming --policy', async () => {
     const run = await runCli(awsArgs('-'), '{"Statement": [');
     expect(run).toMatchObject({ code: 2, stdout: '' });
     expect(run.stderr).toMatch(/--policy: not valid JSON/);
+  });
+});
+
+describe('empty input', () => {
+  const empty = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-empty-'));
+    const file = join(dir, 'empty.json');
+    writeFileSync(file, '');
+    return file;
+  };
+  const gcp = (file: string) => [
+    'plan',
+    'gcp',
+    '--policy',
+    file,
+    '--pool',
+    'astro-gke-prod.svc.id.goog',
+    '--namespace',
+    NS,
+  ];
+  const azure = (file: string) => [
+    'plan',
+    'azure',
+    '--credentials',
+    file,
+    '--issuer',
+    'https://westus2.oic.prod-aks.azure.com/tenant/cluster/',
+    '--namespace',
+    NS,
+  ];
+
+  it.each([
+    ['plan aws, stdin', awsArgs('-'), '', '--policy'],
+    ['plan aws, white space on stdin', awsArgs('-'), ' \n', '--policy'],
+    ['plan gcp, stdin', gcp('-'), '', '--policy'],
+    ['plan azure, stdin', azure('-'), '', '--credentials'],
+  ])('%s says the input is empty', async (_label, args, stdin, flag) => {
+    const run = await runCli(args, stdin);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(new RegExp(`^error: ${flag}: the input is empty`));
+    expect(run.stderr).not.toMatch(/JSON/);
+  });
+
+  it.each([
+    ['plan aws', (file: string) => awsArgs(file), '--policy'],
+    ['plan gcp', gcp, '--policy'],
+    ['plan azure', azure, '--credentials'],
+  ])('%s says an empty file is empty', async (_label, args, flag) => {
+    const run = await runCli(args(empty()));
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(new RegExp(`^error: ${flag}: the input is empty`));
   });
 });
 
@@ -205,6 +319,49 @@ describe('plan gcp', () => {
     ]);
   });
 
+  const GCLOUD_HINT = 'give the output of gcloud iam service-accounts get-iam-policy --format=json';
+
+  it.each([
+    [
+      'an aws get-role document',
+      { Role: { RoleName: 'astro-data', AssumeRolePolicyDocument: { Statement: [] } } },
+      `error: --policy.Role: not a field of a Google IAM policy; ${GCLOUD_HINT}\n`,
+    ],
+    ['an unknown key', { foo: 1 }, `error: --policy.foo: not a field of a Google IAM policy; ${GCLOUD_HINT}\n`],
+    [
+      'a binding with a foreign key',
+      { bindings: [{ role: 'roles/viewer', members: ['user:a@example.com'], Sid: 'x' }] },
+      `error: --policy.bindings.0.Sid: not a field of a policy binding (role, members, condition); ${GCLOUD_HINT}\n`,
+    ],
+    ['a list', [], /^error: --policy: /],
+  ])('refuses %s with exit 2, naming the field, and prints nothing', async (_label, policy, message) => {
+    const run = await runCli(
+      ['plan', 'gcp', '--policy', '-', '--pool', 'astro-gke-prod.svc.id.goog', '--namespace', NS],
+      JSON.stringify(policy),
+    );
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    if (typeof message === 'string') expect(run.stderr).toBe(message);
+    else expect(run.stderr).toMatch(message);
+  });
+
+  it('names --project-number when it is not a project number', async () => {
+    const run = await runCli(gcpArgs('--member-format', 'principal', '--project-number', 'my-project'));
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/^error: --project-number: "my-project" is not a Google Cloud project number/);
+  });
+
+  it('recognizes a principal:// member as granted when --project-number is given', async () => {
+    const principal = `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/astro-gke-prod.svc.id.goog/subject/ns/${NS}/sa/${NS}-kpo`;
+    const policy = { bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [principal] }] };
+    const args = ['plan', 'gcp', '--policy', '-', '--pool', 'astro-gke-prod.svc.id.goog', '--namespace', NS];
+    const run = await runCli(
+      [...args, '--components', 'kpo', '--project-number', '123456789012'],
+      JSON.stringify(policy),
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ changed: false, added: [] });
+  });
+
   it('rejects a pool that is not <project>.svc.id.goog', async () => {
     const run = await runCli([
       'plan',
@@ -217,7 +374,7 @@ describe('plan gcp', () => {
       NS,
     ]);
     expect(run).toMatchObject({ code: 2, stdout: '' });
-    expect(run.stderr).toMatch(/--pool/);
+    expect(run.stderr).toMatch(/^error: --pool: "astro.example.com" is not a GKE workload identity pool/);
   });
 });
 
@@ -262,7 +419,11 @@ describe('plan azure', () => {
   it('exits 3 when the credentials do not all fit, and on a name conflict', async () => {
     const full = await runCli(azureArgs(fixture('azure-credentials.json'), '--max-credentials', '4'));
     expect(full).toMatchObject({ code: 3, stdout: '' });
-    expect(full.stderr).toMatch(/has 1 of 4 federated credentials; this Deployment needs 6 more/);
+    expect(full.stderr).toMatch(
+      /has 1 of 4 federated credentials; this Deployment needs 6 more \(7 > 4\); a Deployment's credentials are created all or nothing, so none of them can be added to this identity/,
+    );
+    // A plan creates nothing, so it must not say that something was or was not created.
+    expect(full.stderr).not.toMatch(/were created|was created/);
 
     const taken = [
       { name: `${NS}-scheduler`, issuer, subject: 'system:serviceaccount:other:other-scheduler-serviceaccount' },
@@ -270,6 +431,23 @@ describe('plan azure', () => {
     const conflict = await runCli(azureArgs('-', '--components', 'scheduler'), JSON.stringify(taken));
     expect(conflict).toMatchObject({ code: 3, stdout: '' });
     expect(conflict.stderr).toMatch(new RegExp(`${NS}-scheduler already exist`));
+    expect(conflict.stderr).not.toMatch(/were created|was created/);
+  });
+
+  it.each([
+    ['an object', { foo: 1 }, /^error: --credentials: .*az identity federated-credential list/],
+    ['one credential', { name: 'x', issuer, subject: 's' }, /^error: --credentials: /],
+    [
+      'a page that continues',
+      { value: [], nextLink: 'https://management.azure.com/x' },
+      /^error: --credentials\.nextLink: /,
+    ],
+    ['a page with a foreign key', { value: [], Role: {} }, /^error: --credentials\.Role: /],
+    ['a credential without subject', [{ name: 'x', issuer }], /^error: --credentials\.0: /],
+  ])('refuses %s with exit 2, naming the field', async (_label, credentials, message) => {
+    const run = await runCli(azureArgs('-'), JSON.stringify(credentials));
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toMatch(message);
   });
 });
 
@@ -280,6 +458,16 @@ describe('help and usage', () => {
       const run = await runCli([...command, '--help']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: astro-identity-sync/);
+    },
+  );
+
+  it.each([[['subjects']], [['plan']], [['plan', 'aws']], [['plan', 'gcp']], [['plan', 'azure']]])(
+    '%j --help says how the Airflow version is chosen',
+    async (command) => {
+      const { stdout } = await runCli([...command, '--help']);
+      expect(stdout).toMatch(/bare major/);
+      expect(stdout).toMatch(/Airflow 3 when (neither|no version)/);
+      expect(stdout).toMatch(/Airflow 1 is refused/);
     },
   );
 

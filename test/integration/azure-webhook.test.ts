@@ -118,7 +118,7 @@ describe('Azure webhook route (synchronous reconcile)', () => {
     const [result] = response.json.results ?? [];
     expect(result?.status).toBe('does-not-fit');
     expect(result?.reason).toMatch(/has 17 of 20 federated credentials; this Deployment needs 6 more/);
-    expect(result?.reason).toMatch(/none were created/);
+    expect(result?.reason).toMatch(/created all or nothing, so none of them can be added to this identity/);
     expect(result?.reason).toMatch(/about four Deployments per managed identity: use another/);
     expect(result?.remedies?.join(' ')).toMatch(/another user-assigned managed identity/);
     expect(stack.azure.count('createOrUpdate')).toBe(0);

@@ -85,6 +85,19 @@ describe('planAwsTrustPolicy properties', () => {
     );
   });
 
+  it('splits the grant into added and present, and a second plan finds all of it present', () => {
+    fc.assert(
+      fc.property(existingArb, grantArb, (existing, grant) => {
+        const once = plan(existing, grant);
+        expect([...once.added, ...once.present].sort()).toEqual([...grant.subjects].sort());
+        expect(once.present.filter((subject) => once.added.includes(subject))).toEqual([]);
+        expect(once.present).toEqual([...once.present].sort());
+        expect(plan(once.policy, grant).present).toEqual([...grant.subjects].sort());
+      }),
+      RUNS,
+    );
+  });
+
   it('applying twice equals applying once', () => {
     fc.assert(
       fc.property(existingArb, grantArb, (existing, grant) => {

@@ -55,6 +55,23 @@ describe('planGcpPolicy properties', () => {
     );
   });
 
+  it('reports as present only members of the unconditional binding, and all of them after a plan', () => {
+    fc.assert(
+      fc.property(gcpPolicyArb, grantArb, formatArb, (policy, grant, memberFormat) => {
+        const once = planGcpPolicy({ policy, grant, pool: POOL, memberFormat });
+        const binding = ((policy as GcpPolicy).bindings ?? []).find(
+          (b) => b.role === WORKLOAD_IDENTITY_USER && b.condition === undefined,
+        );
+        for (const member of once.present) expect(binding?.members).toContain(member);
+        expect(once.present).toEqual([...once.present].sort());
+        expect(once.present.filter((member) => once.added.includes(member))).toEqual([]);
+        const twice = planGcpPolicy({ policy: once.policy, grant, pool: POOL, memberFormat });
+        expect(twice.present).toEqual([...new Set([...once.present, ...once.added])].sort());
+      }),
+      RUNS,
+    );
+  });
+
   it('applying twice equals applying once', () => {
     fc.assert(
       fc.property(gcpPolicyArb, grantArb, formatArb, (policy, grant, memberFormat) => {
@@ -148,6 +165,8 @@ describe('planAzureCredentials properties', () => {
           expect(current.some((c) => c.issuer === issuer && c.subject === credential.subject)).toBe(false);
         }
         for (const credential of plan.present) expect(current).toContainEqual(credential);
+        expect(plan.presentSubjects).toEqual(plan.present.map((c) => c.subject).sort());
+        expect([...plan.added, ...plan.presentSubjects].sort()).toEqual(grant.components.map((c) => c.subject).sort());
         if (plan.create.length > 0) expect(current.length + plan.create.length).toBeLessThanOrEqual(20);
       }),
       RUNS,

@@ -124,30 +124,57 @@ const bindingArb = fc
     role: fc.constantFrom(WORKLOAD_IDENTITY_USER, 'roles/viewer', 'roles/iam.serviceAccountTokenCreator'),
     members: fc.uniqueArray(memberArb, { maxLength: 5 }),
     condition: fc.option(
-      fc.record({
-        title: fc.stringMatching(/^[a-z ]{1,10}$/),
-        expression: fc.constant('request.time < timestamp("2030-01-01T00:00:00Z")'),
-      }),
+      fc.record(
+        {
+          title: fc.stringMatching(/^[a-z ]{1,10}$/),
+          expression: fc.constant('request.time < timestamp("2030-01-01T00:00:00Z")'),
+          description: fc.string({ maxLength: 12 }),
+          location: fc.constant('policy.json:3'),
+        },
+        { requiredKeys: ['expression'] },
+      ),
       { nil: undefined },
     ),
   })
   .map(({ role, members, condition }) => (condition === undefined ? { role, members } : { role, members, condition }));
 
+const auditConfigArb = fc.record(
+  {
+    service: fc.constantFrom('allServices', 'iam.googleapis.com'),
+    auditLogConfigs: fc.array(
+      fc.record(
+        {
+          logType: fc.constantFrom('ADMIN_READ', 'DATA_READ', 'DATA_WRITE'),
+          exemptedMembers: fc.uniqueArray(memberArb, { maxLength: 3 }),
+        },
+        { requiredKeys: ['logType'] },
+      ),
+      { maxLength: 3 },
+    ),
+  },
+  { requiredKeys: [] },
+);
+
+/**
+ * Valid Google IAM policies only (the planner refuses any other field); every field Google returns is generated, in
+ * any order, so preservation covers auditConfigs, conditions, etag and version.
+ */
 export const gcpPolicyArb = fc
-  .record({
-    bindings: fc.option(fc.array(bindingArb, { maxLength: 5 }), { nil: undefined }),
-    etag: fc.option(fc.base64String({ minLength: 4, maxLength: 16 }), { nil: undefined }),
-    version: fc.option(fc.constantFrom(1, 3), { nil: undefined }),
-    unknown: fc.option(fc.dictionary(fc.stringMatching(/^x[a-z]{1,6}$/), fc.jsonValue({ maxDepth: 2 })), {
-      nil: undefined,
+  .record(
+    {
+      bindings: fc.array(bindingArb, { maxLength: 5 }),
+      etag: fc.base64String({ minLength: 4, maxLength: 16 }),
+      version: fc.constantFrom(1, 3),
+      auditConfigs: fc.array(auditConfigArb, { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  )
+  .chain((policy) =>
+    fc.shuffledSubarray(Object.keys(policy), { minLength: Object.keys(policy).length }).map((order) => {
+      const source: JsonObject = policy;
+      return Object.fromEntries(order.map((key) => [key, source[key]]));
     }),
-  })
-  .map(({ bindings, etag, version, unknown }) => ({
-    ...(unknown ?? {}),
-    ...(bindings === undefined ? {} : { bindings }),
-    ...(etag === undefined ? {} : { etag }),
-    ...(version === undefined ? {} : { version }),
-  }));
+  );
 
 const credentialArb = fc
   .record({

@@ -178,6 +178,33 @@ describe('planAwsTrustPolicy', () => {
     expect(result.added).toEqual(airflow3Subjects(NS).filter((s) => !s.endsWith(`${NS}-kpo`)));
   });
 
+  describe('present', () => {
+    it('reports the subjects already granted by any Allow statement when some are added', () => {
+      const result = plan(policyOf(EC2, granting({})));
+      expect(result.changed).toBe(true);
+      expect(result.present).toEqual([subject(NS, `${NS}-kpo`)]);
+    });
+
+    it('reports every subject, sorted, when nothing changes', () => {
+      const once = plan(policyOf(EC2));
+      const twice = plan(once.policy);
+      expect(twice).toMatchObject({ changed: false, added: [], present: airflow3Subjects(NS) });
+      expect(once.present).toEqual([]);
+    });
+
+    it('counts a subject granted by a pattern, in a statement that is not ours', () => {
+      const pattern = granting({ Condition: { StringLike: { [`${HP}:sub`]: `system:serviceaccount:${NS}:*` } } });
+      expect(plan(policyOf(pattern))).toMatchObject({ changed: false, present: airflow3Subjects(NS) });
+      const wildcard = plan(policyOf(pattern), grantFor(NS, { wildcard: true }));
+      expect(wildcard).toMatchObject({ changed: false, present: [`system:serviceaccount:${NS}:*`] });
+    });
+
+    it('does not count a Deny statement or another namespace', () => {
+      const result = plan(policyOf(granting({ Effect: 'Deny' }), granting({}, subject('other', 'other-kpo'))));
+      expect(result.present).toEqual([]);
+    });
+  });
+
   it('keeps two Deployments on one role in one managed statement', () => {
     const first = plan(policyOf(EC2));
     const second = plan(first.policy, grantFor('other-deployment-0001'));

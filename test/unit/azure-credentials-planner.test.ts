@@ -42,6 +42,7 @@ describe('normalizeCredentials', () => {
     ['a flat list', [flat]],
     ['an ARM list', [arm]],
     ['an ARM page', { value: [arm], nextLink: null }],
+    ['an ARM page without nextLink', { value: [arm] }],
     ['a flat page', { value: [flat] }],
   ])('reads %s', (_label, value) => {
     expect(normalizeCredentials(value)).toEqual([flat]);
@@ -55,6 +56,18 @@ describe('normalizeCredentials', () => {
 
   it.each([
     ['an object', { credentials: [] }, 'credentials'],
+    ['an object beside an ARM page', { value: [], foo: 1 }, 'credentials.foo'],
+    ['a page that continues', { value: [], nextLink: 'https://management.azure.com/next' }, 'credentials.nextLink'],
+    ['a single credential', flat, 'credentials'],
+    ['a string', 'none', 'credentials'],
+  ])('rejects %s, saying what to give instead', (_label, value, field) => {
+    const error = thrown(() => normalizeCredentials(value));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field });
+    expect((error as Error).message).toContain('az identity federated-credential list');
+  });
+
+  it.each([
     ['a credential without subject', [flat, { name: 'a', issuer: 'i' }], 'credentials.1'],
     ['non-string audiences', [{ ...flat, audiences: [1] }], 'credentials.0'],
     ['an ARM entry without name', [{ properties: { issuer: 'i', subject: 's' } }], 'credentials.0'],
@@ -73,6 +86,7 @@ describe('planAzureCredentials', () => {
       added: [subject(NS, `${NS}-kpo`), subject(NS, `${NS}-scheduler-serviceaccount`)],
       create: [desired('kpo'), desired('scheduler')],
       present: [],
+      presentSubjects: [],
     });
     expect(credentialName(NS, 'dag-processor')).toBe(`${NS}-dag-processor`);
   });
@@ -88,6 +102,7 @@ describe('planAzureCredentials', () => {
     const result = plan([renamed]);
     expect(result.create).toEqual([desired('scheduler')]);
     expect(result.present).toEqual([renamed]);
+    expect(result.presentSubjects).toEqual([renamed.subject]);
     expect(result.added).toEqual([subject(NS, `${NS}-scheduler-serviceaccount`)]);
   });
 
@@ -108,7 +123,17 @@ describe('planAzureCredentials', () => {
     const error = thrown(() => plan([squatter], ['kpo', 'scheduler', 'worker']));
     expect(error).toBeInstanceOf(NameConflictError);
     expect(error).toMatchObject({ code: 'name_conflict', names: [`${NS}-kpo`] });
-    expect((error as Error).message).toContain('nothing was created');
+    expect((error as Error).message).toContain(
+      "already exist for another issuer or subject; a Deployment's credentials are created all or nothing, so none of them can be added to this identity",
+    );
+    expect((error as Error).message).not.toMatch(/was created|were created/);
+  });
+
+  it('words the audience conflict so that it is true for a plan and for a real run', () => {
+    const error = thrown(() => plan([{ ...desired('kpo'), audiences: ['other'] }]));
+    expect(error).toBeInstanceOf(NameConflictError);
+    expect((error as Error).message).toMatch(/so none of them can be added to this identity/);
+    expect((error as Error).message).not.toMatch(/was created|were created/);
   });
 
   it('is all or nothing at the credential limit', () => {
@@ -117,6 +142,10 @@ describe('planAzureCredentials', () => {
     const error = thrown(() => plan(existing, ['kpo', 'scheduler', 'worker']));
     expect(error).toBeInstanceOf(DoesNotFitError);
     expect(error).toMatchObject({ size: 21, limit: 20, code: 'does_not_fit' });
+    expect((error as DoesNotFitError).summary).toMatch(
+      /^The identity has 18 of 20 federated credentials; this Deployment needs 3 more \(21 > 20\); a Deployment's credentials are created all or nothing, so none of them can be added to this identity\./,
+    );
+    expect((error as Error).message).not.toMatch(/was created|were created/);
     expect((error as DoesNotFitError).remedies.length).toBeGreaterThan(0);
     expect(() => plan([], ['kpo', 'scheduler'], { maxCredentials: 1 })).toThrow(DoesNotFitError);
   });
@@ -124,6 +153,23 @@ describe('planAzureCredentials', () => {
   it('does not check the limit when nothing is created', () => {
     const existing = [...Array.from({ length: 25 }, (_, i) => unrelated(i)), desired('kpo')];
     expect(plan(existing, ['kpo'])).toMatchObject({ changed: false, create: [], present: [desired('kpo')] });
+  });
+
+  describe('present', () => {
+    it('reports every credential, sorted by name, and their subjects when nothing changes', () => {
+      const existing = [desired('scheduler'), unrelated(1), { ...desired('kpo'), name: 'a-legacy-kpo' }];
+      const result = plan(existing);
+      expect(result).toMatchObject({ changed: false, create: [], added: [] });
+      expect(result.present).toEqual([{ ...desired('kpo'), name: 'a-legacy-kpo' }, desired('scheduler')]);
+      expect(result.presentSubjects).toEqual([subject(NS, `${NS}-kpo`), subject(NS, `${NS}-scheduler-serviceaccount`)]);
+    });
+
+    it('reports the part already there when some are created', () => {
+      const result = plan([desired('scheduler')], ['kpo', 'scheduler', 'worker']);
+      expect(result.create.map((c) => c.name)).toEqual([`${NS}-kpo`, `${NS}-worker`]);
+      expect(result.present).toEqual([desired('scheduler')]);
+      expect(result.presentSubjects).toEqual([subject(NS, `${NS}-scheduler-serviceaccount`)]);
+    });
   });
 
   it('is idempotent when the created credentials are appended', () => {

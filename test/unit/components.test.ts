@@ -3,12 +3,17 @@ import { componentTableFrom, parseConfig } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import {
   airflowMajor,
+  airflowVersionOf,
+  assertAirflowVersion,
+  assertKnownComponents,
+  assertRuntimeVersion,
   type ComponentTable,
   componentMode,
   DEFAULT_COMPONENT_TABLE,
   selectComponents,
   serviceAccountFor,
 } from '../../shared/plan/components.ts';
+import { desiredGrant } from '../../shared/plan/subjects.ts';
 import { thrown } from '../support/fixtures.ts';
 
 const NS = 'quasarian-nebula-7421';
@@ -69,8 +74,133 @@ describe('airflowMajor', () => {
     [{ astroRuntimeVersion: 'latest' }, undefined],
     [{ airflowVersion: '', astroRuntimeVersion: '9.15.0' }, 2],
     [{}, undefined],
+    // A bare major, or a major.minor, names the Airflow major as well as a full version does.
+    [{ airflowVersion: '2' }, 2],
+    [{ airflowVersion: '3' }, 3],
+    [{ airflowVersion: 'v2' }, 2],
+    [{ airflowVersion: 'V3' }, 3],
+    [{ airflowVersion: '2.10' }, 2],
+    [{ airflowVersion: '3.1' }, 3],
+    [{ airflowVersion: '3.0.0rc1' }, 3],
+    [{ airflowVersion: '2.10.3+astro.1' }, 2],
+    [{ airflowVersion: '4' }, undefined],
+    [{ airflowVersion: 'latest' }, undefined],
+    [{ airflowVersion: '2x' }, undefined],
+    [{ airflowVersion: 'latest', astroRuntimeVersion: '12.1.0' }, 2],
+    [{ astroRuntimeVersion: '12' }, 2],
+    [{ astroRuntimeVersion: '12.1' }, 2],
+    [{ astroRuntimeVersion: '12.1.0' }, 2],
+    [{ astroRuntimeVersion: '4' }, 2],
+    [{ astroRuntimeVersion: '3' }, 3],
+    [{ astroRuntimeVersion: '14' }, undefined],
+    [{ astroRuntimeVersion: '1.10.15' }, undefined],
   ])('%j -> %s', (versions, expected) => {
     expect(airflowMajor(versions)).toBe(expected);
+  });
+});
+
+describe('airflowVersionOf', () => {
+  it.each([
+    [{ airflowVersion: '1.10.15' }, { major: 1, field: 'airflowVersion', value: '1.10.15' }],
+    [{ airflowVersion: ' 2 ' }, { major: 2, field: 'airflowVersion', value: '2' }],
+    [
+      { airflowVersion: '4.0.0', astroRuntimeVersion: '12.1.0' },
+      { major: undefined, field: 'airflowVersion', value: '4.0.0' },
+    ],
+    [
+      { airflowVersion: 'latest', astroRuntimeVersion: '3.0-1' },
+      { major: 3, field: 'astroRuntimeVersion', value: '3.0-1' },
+    ],
+    [{ astroRuntimeVersion: '1.10.15-7' }, { major: 1, field: 'astroRuntimeVersion', value: '1.10.15-7' }],
+    [{ astroRuntimeVersion: '14.0.0' }, { major: undefined, field: 'astroRuntimeVersion', value: '14.0.0' }],
+  ] as const)('%j -> %j', (versions, expected) => {
+    expect(airflowVersionOf(versions)).toEqual(expected);
+  });
+
+  it.each([[{}], [{ airflowVersion: '', astroRuntimeVersion: ' ' }], [{ airflowVersion: 'latest' }]])(
+    '%j names no version',
+    (versions) => {
+      expect(airflowVersionOf(versions)).toBeUndefined();
+    },
+  );
+});
+
+describe('Airflow 1 is refused, never granted as Airflow 3', () => {
+  it.each([
+    [{ airflowVersion: '1.10.15' }, 'airflowVersion'],
+    [{ airflowVersion: '1' }, 'airflowVersion'],
+    [{ airflowVersion: '1.10.15', astroRuntimeVersion: '3.0-1' }, 'airflowVersion'],
+    [{ airflowVersion: '1.10.15', components: ['scheduler'] }, 'airflowVersion'],
+    [{ astroRuntimeVersion: '1.10.15' }, 'astroRuntimeVersion'],
+    [{ airflowVersion: '1.10.15', remoteExecution: true }, 'airflowVersion'],
+  ])('%j', (selection, field) => {
+    for (const run of [
+      () => componentMode(selection),
+      () => selectComponents(selection),
+      () => desiredGrant({ namespace: NS, selection }),
+    ]) {
+      const error = thrown(run);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ field });
+      expect((error as Error).message).toMatch(
+        new RegExp(`^${field}: .*Astro does not run Airflow 1; this tool has no service-account set for it`),
+      );
+    }
+  });
+
+  it('keeps the Airflow 3 default when the version is absent', () => {
+    expect(selectComponents({})).toEqual(DEFAULT_COMPONENT_TABLE.sets.airflow3);
+    expect(selectComponents({ airflowVersion: undefined, astroRuntimeVersion: undefined })).toEqual(
+      DEFAULT_COMPONENT_TABLE.sets.airflow3,
+    );
+  });
+});
+
+describe('assertAirflowVersion / assertRuntimeVersion (strict, for the CLI)', () => {
+  it.each([
+    ['2', 2],
+    ['3', 3],
+    ['v2', 2],
+    ['2.10', 2],
+    ['2.10.3', 2],
+    ['3.0.2', 3],
+  ] as const)('airflow %j -> %s', (value, major) => {
+    expect(assertAirflowVersion(value, '--airflow-version')).toBe(major);
+  });
+
+  it.each([
+    ['12', 2],
+    ['12.1.0', 2],
+    ['9.15.0', 2],
+    ['3.0-1', 3],
+    ['3.1-2', 3],
+  ] as const)('runtime %j -> %s', (value, major) => {
+    expect(assertRuntimeVersion(value, '--runtime-version')).toBe(major);
+  });
+
+  it.each([
+    ['latest', '--airflow-version: "latest" is not an Airflow version; use e.g. 2.10.3 or 3'],
+    ['', '--airflow-version: "" is not an Airflow version; use e.g. 2.10.3 or 3'],
+    ['1.10.15', /^--airflow-version: .*Astro does not run Airflow 1; this tool has no service-account set for it/],
+    ['4.0.0', /^--airflow-version: .*Airflow 4.*no service-account set/],
+  ])('refuses airflow %j', (value, message) => {
+    const error = thrown(() => assertAirflowVersion(value, '--airflow-version'));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field: '--airflow-version' });
+    if (typeof message === 'string') expect((error as Error).message).toBe(message);
+    else expect((error as Error).message).toMatch(message);
+  });
+
+  it.each([
+    ['latest', /^--runtime-version: "latest" is not an Astro Runtime version; use e.g. 12.1.0 or 3.0-1/],
+    ['1.10.15', /^--runtime-version: .*Astro does not run Airflow 1; this tool has no service-account set for it/],
+    ['14.0.0', /^--runtime-version: "14.0.0" .*Runtime 4-13/],
+    ['2.1.1', /^--runtime-version: "2.1.1" .*Runtime 4-13/],
+  ])('refuses runtime %j', (value, message) => {
+    const error = thrown(() => assertRuntimeVersion(value, '--runtime-version'));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field: '--runtime-version' });
+    expect((error as Error).message).toMatch(message);
   });
 });
 
@@ -118,6 +248,13 @@ describe('componentMode and selectComponents defaults', () => {
 
   it('rejects an empty explicit list', () => {
     expect(() => selectComponents({ components: [] })).toThrow(/at least one component/);
+  });
+
+  it("names the caller's field for an unknown component", () => {
+    const error = thrown(() => assertKnownComponents(['flower'], DEFAULT_COMPONENT_TABLE, '--components'));
+    expect(error).toMatchObject({ field: '--components' });
+    expect((error as Error).message).toMatch(/^--components: unknown component "flower"; known components: /);
+    expect(() => assertKnownComponents(['kpo', 'worker'], DEFAULT_COMPONENT_TABLE)).not.toThrow();
   });
 });
 

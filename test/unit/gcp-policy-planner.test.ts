@@ -68,11 +68,16 @@ describe('planGcpPolicy', () => {
   });
 
   it('appends to the existing unconditional binding and keeps everything else exactly', () => {
-    const existing = { role: WIU, members: ['serviceAccount:other.svc.id.goog[x/y]'], description: 'kept' };
+    const existing = { role: WIU, members: ['serviceAccount:other.svc.id.goog[x/y]'] };
     const policy = {
       version: 3,
       etag: 'BwY1',
-      auditConfigs: [{ service: 'allServices' }],
+      auditConfigs: [
+        {
+          service: 'allServices',
+          auditLogConfigs: [{ logType: 'DATA_READ', exemptedMembers: ['user:x@example.com'] }],
+        },
+      ],
       bindings: [CONDITIONAL, existing, VIEWER],
     };
     const snapshot = structuredClone(policy);
@@ -116,7 +121,7 @@ describe('planGcpPolicy', () => {
     for (const memberFormat of [SA_FORMAT, PRINCIPAL]) {
       const once = plan({ etag: 'e', bindings: [VIEWER] }, { memberFormat });
       const twice = plan(once.policy, { memberFormat });
-      expect(twice).toEqual({ changed: false, added: [], policy: once.policy });
+      expect(twice).toEqual({ changed: false, added: [], present: once.added, policy: once.policy });
       expect(JSON.stringify(twice.policy)).toBe(JSON.stringify(once.policy));
     }
   });
@@ -155,21 +160,105 @@ describe('planGcpPolicy', () => {
   });
 });
 
+describe('planGcpPolicy present', () => {
+  it('reports every member already granting the Deployment when nothing changes', () => {
+    const members = COMPONENTS.map((c) => saMember(c));
+    const result = plan({ bindings: [VIEWER, { role: WIU, members: ['user:x@example.com', ...members] }] });
+    expect(result).toMatchObject({ changed: false, added: [], present: [...members].sort() });
+  });
+
+  it('reports the part already granted when some members are added', () => {
+    const result = plan({ bindings: [{ role: WIU, members: [saMember('worker'), saMember('kpo')] }] });
+    expect(result.changed).toBe(true);
+    expect(result.present).toEqual([saMember('kpo'), saMember('worker')]);
+    expect(result.added).not.toContain(saMember('kpo'));
+  });
+
+  it('reports members in the form found on the policy, and ignores conditional bindings', () => {
+    const principalKpo = gcpMember(POOL, NS, ksa('kpo'), PRINCIPAL);
+    const policy = {
+      bindings: [
+        { ...CONDITIONAL, members: [saMember('worker')] },
+        { role: WIU, members: [principalKpo, saMember('scheduler')] },
+      ],
+    };
+    expect(plan(policy, { memberFormat: PRINCIPAL }).present).toEqual([principalKpo, saMember('scheduler')].sort());
+    // Without the project number a principal:// member cannot be recognized, so it is not reported as present.
+    expect(plan(policy).present).toEqual([saMember('scheduler')]);
+  });
+
+  it('is empty on a policy without the binding', () => {
+    expect(plan({}).present).toEqual([]);
+  });
+});
+
 describe('asGcpPolicy', () => {
+  const HINT = 'give the output of gcloud iam service-accounts get-iam-policy --format=json';
+
   it.each([
     ['an array', [], 'policy'],
+    ['a string', 'policy', 'policy'],
     ['bindings as an object', { bindings: {} }, 'policy.bindings'],
-    ['a binding without members', { bindings: [{ role: WIU }] }, 'policy.bindings.0'],
-    ['a non-string member', { bindings: [VIEWER, { role: WIU, members: [1] }] }, 'policy.bindings.1'],
-    ['a null condition', { bindings: [{ role: WIU, members: [], condition: null }] }, 'policy.bindings.0'],
+    ['a binding without members', { bindings: [{ role: WIU }] }, 'policy.bindings.0.members'],
+    ['a binding without role', { bindings: [{ members: [] }] }, 'policy.bindings.0.role'],
+    ['a non-string member', { bindings: [VIEWER, { role: WIU, members: [1] }] }, 'policy.bindings.1.members.0'],
+    ['a null condition', { bindings: [{ role: WIU, members: [], condition: null }] }, 'policy.bindings.0.condition'],
+    ['a numeric etag', { etag: 1 }, 'policy.etag'],
+    ['a string version', { version: '3' }, 'policy.version'],
+    ['auditConfigs as an object', { auditConfigs: {} }, 'policy.auditConfigs'],
   ])('rejects %s', (_label, policy, field) => {
     const error = thrown(() => asGcpPolicy(policy));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ field });
+    expect((error as Error).message).toContain(HINT);
   });
 
-  it('returns a valid policy unchanged', () => {
-    const policy = { version: 1, bindings: [VIEWER] };
+  it.each([
+    [
+      'an AWS get-role document',
+      { Role: { RoleName: 'r', AssumeRolePolicyDocument: {} } },
+      '--policy.Role',
+      `--policy.Role: not a field of a Google IAM policy; ${HINT}`,
+    ],
+    ['an unknown key', { foo: 1 }, '--policy.foo', `--policy.foo: not a field of a Google IAM policy; ${HINT}`],
+    [
+      'an AWS trust policy',
+      { Version: '2012-10-17', Statement: [] },
+      '--policy.Version',
+      `--policy.Version: not a field of a Google IAM policy; --policy.Statement: not a field of a Google IAM policy; ${HINT}`,
+    ],
+    [
+      'an unknown binding key',
+      { bindings: [{ ...VIEWER, description: 'x' }] },
+      '--policy.bindings.0.description',
+      `--policy.bindings.0.description: not a field of a policy binding (role, members, condition); ${HINT}`,
+    ],
+    [
+      'an unknown condition key',
+      { bindings: [{ ...CONDITIONAL, condition: { ...CONDITIONAL.condition, expires: 'x' } }] },
+      '--policy.bindings.0.condition.expires',
+      `--policy.bindings.0.condition.expires: not a field of a binding condition (expression, title, description, location); ${HINT}`,
+    ],
+  ])('refuses %s, naming the foreign field', (_label, policy, field, message) => {
+    const error = thrown(() => asGcpPolicy(policy, '--policy'));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field, message });
+  });
+
+  it('returns a valid policy unchanged (the same object, keys in their order)', () => {
+    const policy = {
+      etag: 'BwYabc=',
+      bindings: [VIEWER, CONDITIONAL],
+      version: 3,
+      auditConfigs: [{ service: 'allServices', auditLogConfigs: [{ logType: 'ADMIN_READ' }] }],
+    };
     expect(asGcpPolicy(policy)).toBe(policy);
+    expect(asGcpPolicy({})).toEqual({});
+    const described = { ...CONDITIONAL, condition: { ...CONDITIONAL.condition, description: 'd', location: 'l' } };
+    expect(asGcpPolicy({ bindings: [described] })).toEqual({ bindings: [described] });
+  });
+
+  it('is what planGcpPolicy validates with', () => {
+    expect(() => plan({ Role: {} })).toThrow(/policy\.Role: not a field of a Google IAM policy/);
   });
 });

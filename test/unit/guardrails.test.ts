@@ -96,6 +96,15 @@ describe('assertIssuer', () => {
   });
 
   it.each([
+    ['http://issuer.example.com/id/1', 'must use https://'],
+    ['ftp://issuer.example.com', 'must use https://'],
+    ['https:issuer.example.com', 'must start with https://'],
+  ])('says what is wrong with %j once', (value, problem) => {
+    const message = (thrown(() => assertIssuer(value, '--issuer')) as Error).message;
+    expect(message).toBe(`--issuer: "${value}" is not a valid OIDC issuer: it ${problem}`);
+  });
+
+  it.each([
     ['https://issuer.example.com/', 'issuer.example.com'],
     ['https://issuer.example.com', 'issuer.example.com'],
     ['https://oidc.eks.eu-west-1.amazonaws.com/id/ABC/', 'oidc.eks.eu-west-1.amazonaws.com/id/ABC'],

@@ -32,6 +32,19 @@ describe('processBatch', () => {
     expect(stores.get('arn:aws:iam::123456789012:role/astro-data')?.size).toBe(12);
   });
 
+  it('refuses an Airflow 1 Deployment from the API instead of granting it the Airflow 3 set', async () => {
+    const { writes, drivers } = recordingDrivers();
+    const [report] = await processBatch([item({ namespace: 'ns-old', airflowVersion: '1.10.15' })], {
+      config: config(),
+      drivers,
+    });
+    expect(report?.results).toHaveLength(1);
+    expect(report?.results[0]?.status).not.toMatch(/granted|planned|unchanged/);
+    expect(report?.results[0]?.added).toEqual([]);
+    expect(report?.results[0]?.reason).toMatch(/airflowVersion: .*Astro does not run Airflow 1/);
+    expect(writes).toEqual([]);
+  });
+
   it.each([
     [
       'a role outside the allowlist',

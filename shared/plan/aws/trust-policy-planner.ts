@@ -28,6 +28,11 @@ export interface AwsTrustPolicyPlan {
   readonly changed: boolean;
   /** Subjects (or namespace patterns) this plan grants that no Allow statement granted before, sorted. */
   readonly added: readonly string[];
+  /**
+   * The grant's subjects (or its namespace pattern) that an Allow statement, ours or a person's, already granted,
+   * sorted; in changed and unchanged plans alike. `added` and `present` together are the grant's subjects.
+   */
+  readonly present: readonly string[];
   /** Length of the minified result, the figure IAM compares with the quota. */
   readonly size: number;
   readonly policy: TrustPolicyDocument;
@@ -58,8 +63,13 @@ export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPoli
   const maxSize = input.maxSize ?? DEFAULT_TRUST_POLICY_MAX_SIZE;
   const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
 
-  const missing = input.grant.subjects.filter((subject) => !statements.some((s) => grantsSubject(s, subject, keys)));
-  if (missing.length === 0) return { changed: false, added: [], size: policySize(document), policy: document };
+  const missing: string[] = [];
+  const present: string[] = [];
+  for (const subject of input.grant.subjects) {
+    (statements.some((s) => grantsSubject(s, subject, keys)) ? present : missing).push(subject);
+  }
+  present.sort();
+  if (missing.length === 0) return { changed: false, added: [], present, size: policySize(document), policy: document };
 
   const operator = input.grant.wildcard ? 'StringLike' : 'StringEquals';
   const managedIndex = statements.findIndex((s) => isManagedStatement(s, operator, keys));
@@ -88,7 +98,7 @@ export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPoli
       },
     );
   }
-  return { changed: true, added: [...missing].sort(), size, policy };
+  return { changed: true, added: [...missing].sort(), present, size, policy };
 }
 
 type IrsaKeys = ReturnType<typeof irsaKeys>;

@@ -1,5 +1,5 @@
 import { DoesNotFitError, NameConflictError, ValidationError } from '../../errors.ts';
-import { isJsonObject } from '../aws/policy-document.ts';
+import { isJsonObject, type JsonObject } from '../aws/policy-document.ts';
 import { assertFederatedCredentialName, assertIssuer } from '../guardrails.ts';
 import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 
@@ -25,14 +25,43 @@ export interface AzureCredentialsPlan {
   readonly changed: boolean;
   readonly added: readonly string[];
   readonly create: readonly FederatedCredential[];
-  /** Desired credentials already present (under any name), for reporting. */
+  /**
+   * The existing credentials that already federate one of the Deployment's subjects for this issuer (under any name),
+   * sorted by name; in changed and unchanged plans alike.
+   */
   readonly present: readonly FederatedCredential[];
+  /** The subjects of `present`, sorted: with `added`, every subject of the Deployment. */
+  readonly presentSubjects: readonly string[];
 }
 
-/** Normalizes one credential from either shape; ARM list pages (`{value: [...]}`) are accepted too. */
+const CREDENTIALS_HINT = 'give the output of az identity federated-credential list (a JSON array)';
+
+/** The list out of an ARM list page (`{value, nextLink}`); an object that is anything else is refused. */
+function pageItems(value: JsonObject, field: string): unknown {
+  if (!Array.isArray(value.value)) {
+    throw new ValidationError(`expected an array of federated identity credentials; ${CREDENTIALS_HINT}`, { field });
+  }
+  const foreign = Object.keys(value).find((key) => key !== 'value' && key !== 'nextLink');
+  if (foreign !== undefined) {
+    throw new ValidationError(`not a field of an ARM list page (value, nextLink); ${CREDENTIALS_HINT}`, {
+      field: `${field}.${foreign}`,
+    });
+  }
+  // Planning on one page would miss the credentials of the others, and the per-identity limit with them.
+  if (value.nextLink !== undefined && value.nextLink !== null && value.nextLink !== '') {
+    throw new ValidationError(`the list continues on another page; ${CREDENTIALS_HINT}, which reads every page`, {
+      field: `${field}.nextLink`,
+    });
+  }
+  return value.value;
+}
+
+/** Normalizes one credential from either shape; a complete ARM list page (`{value: [...]}`) is accepted too. */
 export function normalizeCredentials(value: unknown, field = 'credentials'): FederatedCredential[] {
-  const list = isJsonObject(value) && Array.isArray(value.value) ? value.value : value;
-  if (!Array.isArray(list)) throw new ValidationError('expected an array of federated identity credentials', { field });
+  const list = isJsonObject(value) ? pageItems(value, field) : value;
+  if (!Array.isArray(list)) {
+    throw new ValidationError(`expected an array of federated identity credentials; ${CREDENTIALS_HINT}`, { field });
+  }
   return list.map((item, index) => {
     const source = isJsonObject(item) && isJsonObject(item.properties) ? { ...item.properties, name: item.name } : item;
     const ok =
@@ -56,6 +85,12 @@ export function normalizeCredentials(value: unknown, field = 'credentials'): Fed
     return { name, issuer, subject, audiences: audiences ?? [] };
   });
 }
+
+// True both for a plan (which creates nothing) and for a run that stops before its first write.
+const ALL_OR_NOTHING =
+  "a Deployment's credentials are created all or nothing, so none of them can be added to this identity";
+
+const byName = (a: FederatedCredential, b: FederatedCredential) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Credential names are `<namespace>-<component>`, the name Astro's own `az` command uses. */
 export function credentialName(namespace: string, component: string): string {
@@ -99,7 +134,7 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
   }
   if (wrongAudience.length > 0) {
     throw new NameConflictError(
-      `Credential(s) ${wrongAudience.join(', ')} already federate this issuer and subject but not for audience ${AZURE_AUDIENCE}; nothing was created.`,
+      `Credential(s) ${wrongAudience.join(', ')} already federate this issuer and subject but not for audience ${AZURE_AUDIENCE}; ${ALL_OR_NOTHING}.`,
       wrongAudience,
       [
         `Set the credential's audience to ${AZURE_AUDIENCE} (az identity federated-credential update --audiences), or delete it.`,
@@ -108,7 +143,7 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
   }
   if (conflicts.length > 0) {
     throw new NameConflictError(
-      `Credential name(s) ${conflicts.join(', ')} already exist for another issuer or subject; nothing was created.`,
+      `Credential name(s) ${conflicts.join(', ')} already exist for another issuer or subject; ${ALL_OR_NOTHING}.`,
       conflicts,
       [
         'Check whether the existing credential is stale (an old cluster issuer) and delete it, or',
@@ -122,7 +157,7 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
     // and the way out: a person reading only this line must know that another identity is needed.
     throw new DoesNotFitError(
       `The identity has ${existing.length} of ${maxCredentials} federated credentials; this Deployment needs ${create.length} more ` +
-        `(${needed} > ${maxCredentials}), so none were created. Astro supports about four Deployments per managed ` +
+        `(${needed} > ${maxCredentials}); ${ALL_OR_NOTHING}. Astro supports about four Deployments per managed ` +
         'identity: use another user-assigned managed identity for this Deployment.',
       {
         size: needed,
@@ -134,6 +169,13 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
       },
     );
   }
-  create.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { changed: create.length > 0, added: create.map((c) => c.subject).sort(), create, present };
+  create.sort(byName);
+  present.sort(byName);
+  return {
+    changed: create.length > 0,
+    added: create.map((c) => c.subject).sort(),
+    create,
+    present,
+    presentSubjects: present.map((c) => c.subject).sort(),
+  };
 }

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { DoesNotFitError, ValidationError } from '../../errors.ts';
-import { isJsonObject, type JsonObject } from '../aws/policy-document.ts';
+import { toValidationError } from '../../zod-error.ts';
+import type { JsonObject } from '../aws/policy-document.ts';
 import { assertProjectNumber, assertWorkloadIdentityPool } from '../guardrails.ts';
 import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 
@@ -34,7 +36,13 @@ export interface GcpPolicyPlanInput {
 
 export interface GcpPolicyPlan {
   readonly changed: boolean;
+  /** Members this plan adds to the unconditional workloadIdentityUser binding, sorted. */
   readonly added: readonly string[];
+  /**
+   * Members of that binding, as written on the policy, that already grant one of the Deployment's service accounts,
+   * sorted; in changed and unchanged plans alike. Both forms are listed when both are there.
+   */
+  readonly present: readonly string[];
   readonly policy: GcpPolicy;
 }
 
@@ -47,25 +55,92 @@ export function gcpMember(pool: string, namespace: string, serviceAccount: strin
   return `serviceAccount:${pool}[${namespace}/${serviceAccount}]`;
 }
 
+/** For a strict object: a foreign key is "not a field of <what>"; anything else is not this object at all. */
+const strictError =
+  (what: string, notAnObject: string): z.core.$ZodErrorMap =>
+  (issue) =>
+    issue.code === 'unrecognized_keys' ? `not a field of ${what}` : notAnObject;
+
+const conditionSchema = z.strictObject(
+  {
+    expression: z.string().optional(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    location: z.string().optional(),
+  },
+  {
+    error: strictError(
+      'a binding condition (expression, title, description, location)',
+      'a binding condition must be an object of strings (expression, title, description, location)',
+    ),
+  },
+);
+
+const bindingSchema = z.strictObject(
+  {
+    role: z.string({ error: () => 'a binding needs "role" (a string)' }),
+    members: z.array(z.string(), { error: () => 'a binding needs "members" (an array of strings)' }),
+    condition: conditionSchema.optional(),
+  },
+  {
+    error: strictError(
+      'a policy binding (role, members, condition)',
+      'a binding must be an object with role, members and optionally condition',
+    ),
+  },
+);
+
+const auditLogConfigSchema = z.strictObject(
+  { logType: z.string().optional(), exemptedMembers: z.array(z.string()).optional() },
+  { error: strictError('an audit log config (logType, exemptedMembers)', 'an audit log config must be an object') },
+);
+
+const auditConfigSchema = z.strictObject(
+  { service: z.string().optional(), auditLogConfigs: z.array(auditLogConfigSchema).optional() },
+  { error: strictError('an audit config (service, auditLogConfigs)', 'an audit config must be an object') },
+);
+
+/** google.iam.v1.Policy as Google returns it in JSON: these four fields and no other. */
+const gcpPolicySchema = z.strictObject(
+  {
+    version: z
+      .number({ error: () => '"version" must be a whole number' })
+      .int()
+      .optional(),
+    bindings: z.array(bindingSchema, { error: () => '"bindings" must be an array' }).optional(),
+    auditConfigs: z.array(auditConfigSchema, { error: () => '"auditConfigs" must be an array' }).optional(),
+    etag: z.string({ error: () => '"etag" must be a string' }).optional(),
+  },
+  { error: strictError('a Google IAM policy', 'a Google IAM policy must be a JSON object') },
+);
+
+/** zod reports foreign keys on their object; one issue per key, at the key, lets the message name each one. */
+function perForeignKey(error: z.ZodError): z.ZodError {
+  return new z.ZodError(
+    error.issues.flatMap((issue): z.core.$ZodIssue[] =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ code: 'custom', path: [...issue.path, key], message: issue.message }))
+        : [issue],
+    ),
+  );
+}
+
+const GCP_POLICY_HINT = 'give the output of gcloud iam service-accounts get-iam-policy --format=json';
+
+/**
+ * Checks that a value is a Google IAM policy and nothing else, and returns it as it is (same object, keys in their
+ * order): a planned policy is written back whole, so a foreign key (an AWS document, a typo) would be sent to Google
+ * or carried into the plan's output.
+ */
 export function asGcpPolicy(value: unknown, field = 'policy'): GcpPolicy {
-  if (!isJsonObject(value)) throw new ValidationError('an IAM policy must be a JSON object', { field });
-  const { bindings } = value;
-  if (bindings === undefined) return value as GcpPolicy;
-  if (!Array.isArray(bindings))
-    throw new ValidationError('"bindings" must be an array', { field: `${field}.bindings` });
-  bindings.forEach((binding, index) => {
-    const ok =
-      isJsonObject(binding) &&
-      typeof binding.role === 'string' &&
-      Array.isArray(binding.members) &&
-      binding.members.every((member) => typeof member === 'string') &&
-      (binding.condition === undefined || isJsonObject(binding.condition));
-    if (!ok) {
-      throw new ValidationError('each binding needs "role" (string) and "members" (array of strings)', {
-        field: `${field}.bindings.${index}`,
-      });
-    }
-  });
+  const result = gcpPolicySchema.safeParse(value);
+  if (!result.success) {
+    const error = toValidationError(perForeignKey(result.error), { prefix: field });
+    throw new ValidationError(`${error.message}; ${GCP_POLICY_HINT}`, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+      cause: result.error,
+    });
+  }
   return value as GcpPolicy;
 }
 
@@ -84,6 +159,7 @@ export function planGcpPolicy(input: GcpPolicyPlanInput): GcpPolicyPlan {
   const current = new Set(bindings[index]?.members ?? []);
 
   const added: string[] = [];
+  const present = new Set<string>();
   for (const { serviceAccount } of input.grant.components) {
     const wanted = gcpMember(input.pool, input.grant.namespace, serviceAccount, format);
     // Both member forms name the same Kubernetes service account; either one already grants it.
@@ -92,9 +168,12 @@ export function planGcpPolicy(input: GcpPolicyPlanInput): GcpPolicyPlan {
       const principal = { kind: 'principal' as const, projectNumber: format.projectNumber };
       forms.push(gcpMember(input.pool, input.grant.namespace, serviceAccount, principal));
     }
-    if (!forms.some((form) => current.has(form))) added.push(wanted);
+    const found = forms.filter((form) => current.has(form));
+    for (const member of found) present.add(member);
+    if (found.length === 0) added.push(wanted);
   }
-  if (added.length === 0) return { changed: false, added: [], policy };
+  const presentMembers = [...present].sort();
+  if (added.length === 0) return { changed: false, added: [], present: presentMembers, policy };
   added.sort();
 
   const total = bindings.reduce((sum, binding) => sum + binding.members.length, 0) + added.length;
@@ -116,5 +195,5 @@ export function planGcpPolicy(input: GcpPolicyPlanInput): GcpPolicyPlan {
     existing === undefined
       ? [...bindings, { role: WORKLOAD_IDENTITY_USER, members: added }]
       : bindings.map((binding, i) => (i === index ? { ...binding, members: [...binding.members, ...added] } : binding));
-  return { changed: true, added, policy: { ...policy, bindings: nextBindings } };
+  return { changed: true, added, present: presentMembers, policy: { ...policy, bindings: nextBindings } };
 }
