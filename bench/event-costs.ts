@@ -22,7 +22,7 @@ import { parseConfig } from '../shared/config.ts';
 import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
 import { planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
 import { desiredGrant } from '../shared/plan/subjects.ts';
-import { type BatchOptions, processBatch } from '../shared/reconcile/process-batch.ts';
+import { processBatch } from '../shared/reconcile/process-batch.ts';
 import { type CostStats, type Cursor, type Process, sampleLevel, stats } from './event-samples.ts';
 import * as fx from './fixtures.ts';
 import { meterClient, microseconds, timedSleep, timeSync } from './meters.ts';

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseQueueMessage } from '../../shared/intake/intake.ts';
 import type { Delivered } from '../common/deployment-lookup.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import type { Runtime } from '../common/runtime.ts';
@@ -18,10 +19,9 @@ export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) 
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .handler(async (input) => {
-      const runtime = await deps.runtime();
       const delivered: Delivered[] = [];
       for (const record of input.Records) {
-        const parsed = runtime.intake.queued('sqs', record.body);
+        const parsed = parseQueueMessage('sqs', record.body);
         if (parsed.ok) delivered.push({ messageId: record.messageId, event: parsed.value });
         else {
           deps.logger.error('dropping a malformed message (not retried)', {
@@ -31,7 +31,7 @@ export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) 
           });
         }
       }
-      const { retry } = await consumeQueued(runtime, delivered, deps.logger);
+      const { retry } = await consumeQueued(await deps.runtime(), delivered, deps.logger);
       return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
     });
 }

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
+import { parseScheduledTask } from '../../shared/intake/intake.ts';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
 import type { Runtime } from '../common/runtime.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';

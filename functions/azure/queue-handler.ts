@@ -1,5 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { RetryLaterError } from '../../shared/errors.ts';
+import { parseQueueMessage } from '../../shared/intake/intake.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import { withInvocation } from './azure-logger.ts';
@@ -27,8 +28,7 @@ export function createQueueHandler(deps: AzureHandlerDeps) {
         messageId,
         dequeueCount: meta.dequeueCount,
       });
-      const runtime = await deps.runtime();
-      const parsed = runtime.intake.queued('storage-queue', message);
+      const parsed = parseQueueMessage('storage-queue', message);
       if (!parsed.ok) {
         base.error('dropping a malformed queue message (not retried)', {
           reason: parsed.reason,
@@ -38,7 +38,11 @@ export function createQueueHandler(deps: AzureHandlerDeps) {
       }
       const { webhookId, event } = parsed.value;
       const logger = base.child({ webhookId, deploymentId: event.data.deploymentId });
-      const { reports, retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], logger);
+      const { reports, retry } = await consumeQueued(
+        await deps.runtime(),
+        [{ messageId, event: parsed.value }],
+        logger,
+      );
       if (retry.size > 0) {
         logger.warn('event failed in a retryable way; the host will deliver it again');
         throw new RetryLaterError(`event ${webhookId} failed in a retryable way; the host will deliver it again`, [

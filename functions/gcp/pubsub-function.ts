@@ -1,5 +1,6 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
 import { RetryLaterError } from '../../shared/errors.ts';
+import { parseQueueMessage } from '../../shared/intake/intake.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 
@@ -18,14 +19,13 @@ export function createGcpPubSubFunction(deps: GcpHandlerDeps): CloudEventFunctio
   return async (cloudEvent) => {
     const messageId = cloudEvent.data?.message?.messageId ?? cloudEvent.id;
     const logger = deps.logger.child({ messageId });
-    const runtime = await deps.runtime();
-    const parsed = runtime.intake.queued('pubsub', cloudEvent.data);
+    const parsed = parseQueueMessage('pubsub', cloudEvent.data);
     if (!parsed.ok) {
       logger.error('dropping a malformed message (not retried)', { reason: parsed.reason, issues: parsed.issues });
       return;
     }
     const scoped = logger.child({ webhookId: parsed.value.webhookId });
-    const { retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], scoped);
+    const { retry } = await consumeQueued(await deps.runtime(), [{ messageId, event: parsed.value }], scoped);
     if (retry.size > 0) {
       throw new RetryLaterError(
         `event ${parsed.value.webhookId} failed in a retryable way; Pub/Sub will redeliver it`,

@@ -1,5 +1,5 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
-import { parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
+import { parseScheduledTask } from '../../shared/intake/intake.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 import type { MessagePublishedData } from './pubsub-function.ts';

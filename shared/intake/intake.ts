@@ -2,8 +2,6 @@ import { RequestRejectedError } from '../errors.ts';
 import { parseJsonBody } from '../zod-error.ts';
 import { type DeploymentEvent, deploymentEventSchema } from './deployment.ts';
 import { assertBearer, type ManualRequest, manualRequestSchema } from './manual-request.ts';
-import { type Parsed, parseQueueMessage, type QueueSource } from './queue-envelopes.ts';
-import type { QueuedEvent } from './queued-event.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import {
   createWebhookAuthenticator,
@@ -49,9 +47,13 @@ export interface Intake {
   manual(request: IntakeRequest): ManualRequest;
   /** Records a webhook id once its event was handed on or processed, so a replay is acknowledged as a duplicate. */
   accepted(id: string): void;
-  /** A queued event out of its cloud's envelope; a malformed message is a reason, never a retry. */
-  queued(source: QueueSource, raw: unknown): Parsed<QueuedEvent>;
 }
+
+/**
+ * Queue messages (SQS, Pub/Sub, Storage queue) take the same module: a queued event out of its cloud's envelope, a
+ * malformed message a reason and never a retry. It needs no config, so a consumer parses before its cold start.
+ */
+export { parseQueueMessage, parseScheduledTask } from './queue-envelopes.ts';
 
 /** The duplicate answer, the same on every cloud: success, so the sender stops retrying, and nothing done twice. */
 export function duplicateAnswer(id: string): { status: 200; body: { id: string; status: 'duplicate' } } {
@@ -125,6 +127,5 @@ export function createIntake(options: IntakeOptions): Intake {
     accepted(id) {
       options.replays?.remember(id);
     },
-    queued: parseQueueMessage,
   };
 }

@@ -107,8 +107,19 @@ describe('npm run build', () => {
     for (const artifact of ARTIFACTS.filter((a) => a.cloud === 'aws')) {
       const entry = entryOf(artifact);
       expect(entry.bundle.bytes, artifact.id).toBeLessThan(LAMBDA_BUNDLE_BUDGET);
-      expect(entry.packages).toContain('@aws-sdk/client-iam');
+      expect(entry.packages).toContain(
+        artifact.id === 'aws/webhook' ? '@aws-sdk/client-eventbridge' : '@aws-sdk/client-iam',
+      );
     }
+  });
+
+  it('bundles into the webhook only what it uses: no IAM, no Slack, no Astro client', () => {
+    const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
+    for (const unused of ['@aws-sdk/client-iam', '@slack/web-api', '@slack/webhook']) {
+      expect(webhook.packages).not.toContain(unused);
+    }
+    expect(webhook.sources).not.toContain('functions/common/astro-client.ts');
+    expect(webhook.sources).not.toContain('functions/common/slack-notifier.ts');
   });
 
   it('fails naming the entry points that do not exist', () => {

@@ -33,10 +33,10 @@ describe('processBatch', () => {
   });
 
   it('refuses an Airflow 1 Deployment from the API instead of granting it the Airflow 3 set', async () => {
-    const { writes, drivers } = recordingDrivers();
+    const { writes, targets } = memoryTargets();
     const [report] = await processBatch([item({ namespace: 'ns-old', airflowVersion: '1.10.15' })], {
       config: config(),
-      drivers,
+      targets,
     });
     expect(report?.results).toHaveLength(1);
     expect(report?.results[0]?.status).not.toMatch(/granted|planned|unchanged/);

@@ -25,7 +25,12 @@ export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
       grant,
       maxSize: current.quota,
     });
-    return { changed: plan.changed, added: plan.added, present: [], next: { ...current, policy: plan.policy } };
+    return {
+      changed: plan.changed,
+      added: plan.added,
+      present: plan.present,
+      next: { ...current, policy: plan.policy },
+    };
   },
   revoke(current, namespace) {
     const plan = revokeAwsNamespace(current.policy, namespace);

@@ -17,7 +17,7 @@ export function gcpServiceAccountKind(memberFormat: GcpMemberFormat): TargetKind
         throw new ValidationError('no workload identity pool is configured for this cluster', { field: 'gcp.pools' });
       }
       const plan = planGcpPolicy({ policy: current, grant, pool: target.pool, memberFormat });
-      return { changed: plan.changed, added: plan.added, present: [], next: plan.policy };
+      return { changed: plan.changed, added: plan.added, present: plan.present, next: plan.policy };
     },
     revoke: (current, namespace) => revokeGcpNamespace(current, namespace),
     owned: (current) => ownedNamespacesGcp(current),
