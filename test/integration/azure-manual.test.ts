@@ -48,7 +48,8 @@ describe('Azure manual route', () => {
   /** A second function app instance with other settings, as if deployed with different app settings. */
   function instanceWith(env: Record<string, string>): AzureInstance {
     const deps = azureHandlerDeps({ ...stack.env, ...env });
-    return { deps, http: createAzureHttpHandlers(deps), enqueue: () => Promise.reject(new Error('unused')) };
+    const unused = () => Promise.reject(new Error('unused'));
+    return { deps, http: createAzureHttpHandlers(deps), enqueue: unused, enqueueRaw: unused };
   }
 
   it('plans without writing on a dry run', async () => {

@@ -170,7 +170,7 @@ describe(`faults: ${AWS_EVENTS + GCP_EVENTS + AZURE_IDENTITIES * PER_IDENTITY} e
         expect(delivery.poisoned).toBe(false);
       },
     );
-    expect(stack.poison).toEqual([]);
+    expect(await stack.poisonMessages()).toEqual([]);
     identities.forEach((name, k) => {
       const credentials = stack.azure.credentials(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, name);
       expect(credentials).toContainEqual({ ...personal, audiences: ['api://AzureADTokenExchange'] });
