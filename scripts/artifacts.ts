@@ -83,7 +83,11 @@ export interface ManifestEntry {
   readonly sha256: string;
   /** What Terraform's filebase64sha256() answers for the zip (Lambda's source_code_hash). */
   readonly base64sha256: string;
-  readonly bundle: { readonly file: string; readonly bytes: number; readonly sha256: string };
+  /**
+   * The entry file, and the code it loads at start (`bytes`: the entry and its statically imported chunks) against
+   * all the code in the zip (`totalBytes`: with the chunks loaded on first use).
+   */
+  readonly bundle: { readonly file: string; readonly bytes: number; readonly totalBytes: number; readonly sha256: string };
   /** Files of this repository inside the bundle (not node_modules), for the permission checks. */
   readonly sources: readonly string[];
   readonly packages: readonly string[];

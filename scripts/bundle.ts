@@ -1,3 +1,4 @@
+import { join, relative } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { type Artifact, NODE_MAJOR } from './artifacts.ts';
 import { lambdaEnvironmentCredentials, zodEnglishOnly } from './bundle-plugins.ts';
@@ -16,24 +17,34 @@ const CJS_BANNER = [
 ].join('');
 
 export interface Bundle {
+  /** Every file of the bundle, by its path inside the artifact: the entry, its chunks, and their source maps. */
+  readonly files: Readonly<Record<string, Uint8Array>>;
+  /** The entry file's code. */
   readonly code: Uint8Array;
-  readonly map: Uint8Array;
-  /** Every input of this bundle (repository files and node_modules paths), from esbuild's metafile. */
+  /** Code the entry loads when the module is imported: the entry and the chunks it imports statically. */
+  readonly startBytes: number;
+  /** All code in the bundle, the chunks loaded on first use (`import()`) included. */
+  readonly totalBytes: number;
+  /** Every input of the bundle (repository files and node_modules paths), from esbuild's metafile. */
   readonly inputs: readonly string[];
 }
 
 /**
- * One esbuild run for artifacts that share options (the four Lambda functions parse the AWS SDK once). Each output
- * is self-contained: no code splitting, so every zip holds one file of code.
+ * One esbuild run per artifact, with code splitting: what a path needs only sometimes (the Slack SDK until a message
+ * is sent, the SSM and Secrets Manager clients until a reference names them) sits in a chunk that `import()` loads
+ * on first use, so a cold start evaluates only what every invocation needs. The entry is `index.mjs` (or `.js`) at
+ * the root of the artifact and its chunks are under `chunks/`.
  */
 export function esbuildOptions(artifacts: readonly Artifact[], root: string): BuildOptions {
   const [first] = artifacts;
   if (first === undefined) throw new Error('nothing to bundle');
   return {
     absWorkingDir: root,
-    entryPoints: artifacts.map((a) => ({ in: a.entry, out: `${a.name}/index` })),
+    entryPoints: artifacts.map((a) => ({ in: a.entry, out: 'index' })),
     outdir: 'out',
     outExtension: { '.js': first.bundle.endsWith('.mjs') ? '.mjs' : '.js' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     write: false,
     platform: 'node',
@@ -57,20 +68,30 @@ export function esbuildOptions(artifacts: readonly Artifact[], root: string): Bu
   };
 }
 
-/** Bundles artifacts that share a cloud (same bundle name and externals); answers them in the same order. */
-export async function bundleGroup(artifacts: readonly Artifact[], root: string): Promise<Bundle[]> {
-  const result = await build(esbuildOptions(artifacts, root));
+/** Bundles one artifact: its entry, its chunks, and which of them load at start. */
+export async function bundleArtifact(artifact: Artifact, root: string): Promise<Bundle> {
+  const result = await build(esbuildOptions([artifact], root));
   const outputs = result.metafile?.outputs ?? {};
-  return artifacts.map((artifact) => {
-    const suffix = `/${artifact.name}/${artifact.bundle}`;
-    const code = result.outputFiles?.find((file) => file.path.endsWith(suffix));
-    const map = result.outputFiles?.find((file) => file.path.endsWith(`${suffix}.map`));
-    const meta = Object.entries(outputs).find(([path]) => `/${path}`.endsWith(suffix))?.[1];
-    if (code === undefined || map === undefined || meta === undefined) {
-      throw new Error(`esbuild wrote no bundle for ${artifact.entry}`);
+  const outDir = join(root, 'out');
+  const files: Record<string, Uint8Array> = {};
+  for (const file of result.outputFiles ?? []) files[relative(outDir, file.path)] = file.contents;
+  const code = files[artifact.bundle];
+  if (code === undefined) throw new Error(`esbuild wrote no bundle for ${artifact.entry}`);
+  const byPath = new Map(Object.entries(outputs).map(([path, meta]) => [relative('out', path), meta]));
+  // The start set: the entry and everything it reaches through static imports (not `import()`).
+  const start = new Set<string>();
+  const visit = (path: string) => {
+    if (start.has(path)) return;
+    start.add(path);
+    for (const imported of byPath.get(path)?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) visit(relative('out', imported.path));
     }
-    return { code: code.contents, map: map.contents, inputs: Object.keys(meta.inputs) };
-  });
+  };
+  visit(artifact.bundle);
+  const codeFiles = [...byPath.keys()].filter((path) => !path.endsWith('.map'));
+  const size = (paths: Iterable<string>) => [...paths].reduce((sum, path) => sum + (files[path]?.byteLength ?? 0), 0);
+  const inputs = new Set(codeFiles.flatMap((path) => Object.keys(byPath.get(path)?.inputs ?? {})));
+  return { files, code, startBytes: size(start), totalBytes: size(codeFiles), inputs: [...inputs] };
 }
 
 /** Repository files and npm packages that went into a bundle. */

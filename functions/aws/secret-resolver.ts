@@ -1,21 +1,20 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { ValidationError } from '../../shared/errors.ts';
 import { envSecret, type SecretResolver } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
-import { awsClientConfig } from './aws-client-config.ts';
 
 /**
  * Resolves `env:`, `aws-ssm:` (SecureString decrypted) and `aws-sm:` references through Powertools Parameters, which
- * caches values across warm invocations. The SSM and Secrets Manager clients are made on first use: most configs
- * keep their secrets in one of the two, and a cold start should not pay for the other. The value itself is never
- * logged or put in an error message.
+ * caches values across warm invocations. The SSM and Secrets Manager clients (and their SDK code) are loaded on first
+ * use: most configs keep their secrets in one of the two, or in env: alone, and a cold start should not pay for what
+ * it does not read. The value itself is never logged or put in an error message.
  */
 export function createAwsSecretResolver(settings: Settings): SecretResolver {
-  let ssm: SSMProvider | undefined;
-  let secrets: SecretsProvider | undefined;
+  let ssm: Promise<SSMProvider> | undefined;
+  let secrets: Promise<SecretsProvider> | undefined;
+  const loadSsm = async () => (await import('./parameter-providers.ts')).ssmProvider(settings);
+  const loadSecrets = async () => (await import('./parameter-providers.ts')).secretsProvider(settings);
   return async (ref, field) => {
     const fromEnv = envSecret(settings, ref, field);
     if (fromEnv !== undefined) return fromEnv;
@@ -25,11 +24,11 @@ export function createAwsSecretResolver(settings: Settings): SecretResolver {
     let value: string | undefined;
     try {
       if (scheme === 'aws-ssm') {
-        ssm ??= new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig(settings)) });
-        value = await ssm.get(name, { decrypt: true, maxAge: 300 });
+        ssm ??= loadSsm();
+        value = await (await ssm).get(name, { decrypt: true, maxAge: 300 });
       } else if (scheme === 'aws-sm') {
-        secrets ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig(settings)) });
-        const raw = await secrets.get(name, { maxAge: 300 });
+        secrets ??= loadSecrets();
+        const raw = await (await secrets).get(name, { maxAge: 300 });
         value = typeof raw === 'string' ? raw : raw === undefined ? undefined : new TextDecoder().decode(raw);
       } else {
         throw new ValidationError(`"${scheme}:" references are not available on AWS; use env:, aws-ssm: or aws-sm:`, {

@@ -1,18 +1,5 @@
-import {
-  type FetchFunction,
-  type Logger,
-  LogLevel,
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRequestError,
-  WebClient,
-} from '@slack/web-api';
-import {
-  IncomingWebhook,
-  IncomingWebhookHTTPError,
-  IncomingWebhookRequestError,
-  type FetchFunction as WebhookFetchFunction,
-} from '@slack/webhook';
+import type { FetchFunction, Logger } from '@slack/web-api';
+import type { FetchFunction as WebhookFetchFunction } from '@slack/webhook';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import {
   formatRejectedEvent,
@@ -101,7 +88,7 @@ function retryAfterMs(header: string | null): number | undefined {
 }
 
 /** Routes the SDK's own log lines (rate-limit waits, request failures) into ours, minus debug noise. */
-function sdkLogger(logger: LoggerPort, redact: (text: string) => string): Logger {
+function sdkLogger(logger: LoggerPort, redact: (text: string) => string, infoLevel: Logger['getLevel']): Logger {
   const line = (parts: unknown[]) => redact(parts.map(String).join(' '));
   return {
     debug() {},
@@ -109,7 +96,7 @@ function sdkLogger(logger: LoggerPort, redact: (text: string) => string): Logger
     warn: (...parts: unknown[]) => logger.warn(line(parts), { source: '@slack/web-api' }),
     error: (...parts: unknown[]) => logger.error(line(parts), { source: '@slack/web-api' }),
     setLevel() {},
-    getLevel: () => LogLevel.INFO,
+    getLevel: infoLevel,
     setName() {},
   };
 }
@@ -130,31 +117,42 @@ function capRateLimitWait(maxWaitMs: number): FetchFunction {
   };
 }
 
-function webApiError(error: unknown): string {
-  if (error instanceof WebAPIPlatformError) return error.data.error;
-  if (error instanceof WebAPIHTTPError) return `http ${error.statusCode}`;
-  if (error instanceof WebAPIRequestError) return `request failed: ${error.original.message}`;
-  return error instanceof Error ? error.message : String(error);
+/** How one mode sends a message and explains a failure; the SDK behind it is loaded on the first message. */
+interface Transport {
+  post(message: SlackMessage): Promise<void>;
+  describe(error: unknown): string;
 }
 
-function createWebApiPoster(
+type WebApi = typeof import('@slack/web-api');
+type WebhookSdk = typeof import('@slack/webhook');
+
+function webApiTransport(
+  sdk: WebApi,
   settings: Extract<SlackSettings, { mode: 'web-api' }>,
   logger: LoggerPort,
   retries: number,
   maxWaitMs: number,
-): (message: SlackMessage) => Promise<void> {
-  const client = new WebClient(settings.token, {
+): Transport {
+  const client = new sdk.WebClient(settings.token, {
     ...(settings.slackApiUrl === undefined ? {} : { slackApiUrl: settings.slackApiUrl }),
     // Bounded: the SDK default (ten retries over about 30 minutes) would outlive any function invocation.
     retryConfig: { retries, factor: 2, minTimeout: Math.min(FIRST_BACKOFF_MS, maxWaitMs), maxTimeout: maxWaitMs },
     // false: a 429 waits for Retry-After and retries instead of failing at once (capRateLimitWait bounds the wait).
     rejectRateLimitedCalls: false,
     timeout: REQUEST_TIMEOUT_MS,
-    logger: sdkLogger(logger, redactor([settings.token])),
+    logger: sdkLogger(logger, redactor([settings.token]), () => sdk.LogLevel.INFO),
     fetch: capRateLimitWait(maxWaitMs),
   });
-  return async (message) => {
-    await client.chat.postMessage({ channel: settings.channel, text: message.text, blocks: message.blocks });
+  return {
+    async post(message) {
+      await client.chat.postMessage({ channel: settings.channel, text: message.text, blocks: message.blocks });
+    },
+    describe(error) {
+      if (error instanceof sdk.WebAPIPlatformError) return error.data.error;
+      if (error instanceof sdk.WebAPIHTTPError) return `http ${error.statusCode}`;
+      if (error instanceof sdk.WebAPIRequestError) return `request failed: ${error.original.message}`;
+      return error instanceof Error ? error.message : String(error);
+    },
   };
 }
 
@@ -177,40 +175,42 @@ const signalRetryable: WebhookFetchFunction = async (url, init) => {
   throw new RetryableResponse(response.status, retryAfterMs(response.headers.get('retry-after')), body);
 };
 
-function webhookError(error: unknown): string {
-  if (error instanceof IncomingWebhookHTTPError) return `http ${error.statusCode}: ${error.body.slice(0, 200)}`;
-  if (error instanceof IncomingWebhookRequestError) {
-    const { original } = error;
-    return original instanceof RetryableResponse
-      ? `http ${original.status}: ${original.body}`
-      : `request failed: ${original.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function createWebhookPoster(
+function webhookTransport(
+  sdk: WebhookSdk,
   settings: Extract<SlackSettings, { mode: 'webhook' }>,
   retries: number,
   maxWaitMs: number,
-): (message: SlackMessage) => Promise<void> {
+): Transport {
   // retries: 0 because the SDK never retries 429 and cannot see Retry-After; the loop below does both.
-  const webhook = new IncomingWebhook(settings.webhookUrl, {
+  const webhook = new sdk.IncomingWebhook(settings.webhookUrl, {
     timeout: REQUEST_TIMEOUT_MS,
     retryConfig: { retries: 0 },
     fetch: signalRetryable,
   });
-  return async (message) => {
-    await withRetries(() => webhook.send({ text: message.text, blocks: message.blocks }), {
-      retries,
-      minTimeoutMs: Math.min(FIRST_BACKOFF_MS, maxWaitMs),
-      maxTimeoutMs: maxWaitMs,
-      // Only transport failures and 429/5xx are worth another try; a 4xx (invalid_blocks, no_service) never heals.
-      retryable: (error) => error instanceof IncomingWebhookRequestError,
-      waitMs: (error) =>
-        error instanceof IncomingWebhookRequestError && error.original instanceof RetryableResponse
-          ? error.original.retryAfterMs
-          : undefined,
-    });
+  return {
+    async post(message) {
+      await withRetries(() => webhook.send({ text: message.text, blocks: message.blocks }), {
+        retries,
+        minTimeoutMs: Math.min(FIRST_BACKOFF_MS, maxWaitMs),
+        maxTimeoutMs: maxWaitMs,
+        // Only transport failures and 429/5xx are worth another try; a 4xx (invalid_blocks, no_service) never heals.
+        retryable: (error) => error instanceof sdk.IncomingWebhookRequestError,
+        waitMs: (error) =>
+          error instanceof sdk.IncomingWebhookRequestError && error.original instanceof RetryableResponse
+            ? error.original.retryAfterMs
+            : undefined,
+      });
+    },
+    describe(error) {
+      if (error instanceof sdk.IncomingWebhookHTTPError) return `http ${error.statusCode}: ${error.body.slice(0, 200)}`;
+      if (error instanceof sdk.IncomingWebhookRequestError) {
+        const { original } = error;
+        return original instanceof RetryableResponse
+          ? `http ${original.status}: ${original.body}`
+          : `request failed: ${original.message}`;
+      }
+      return error instanceof Error ? error.message : String(error);
+    },
   };
 }
 
@@ -222,13 +222,19 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
     const off = async (): Promise<NotifyResult> => ({ posted: false, skipped: 'off' });
     return { notify: off, rejected: off, post: off };
   }
-  // Clients are built once per notifier (per cold start) and reused for every event.
-  const post =
-    settings.mode === 'web-api'
-      ? createWebApiPoster(settings, logger, retries, maxWaitMs)
-      : createWebhookPoster(settings, retries, maxWaitMs);
+  // The client is built once per notifier (per cold start) and reused for every event, but only when the first
+  // message is sent: most events change nothing, and a function instance that never posts never loads the SDK.
+  let transport: Promise<Transport> | undefined;
+  const load = () => {
+    transport ??=
+      settings.mode === 'web-api'
+        ? import('@slack/web-api').then((sdk) => webApiTransport(sdk, settings, logger, retries, maxWaitMs))
+        : import('@slack/webhook').then((sdk) => webhookTransport(sdk, settings, retries, maxWaitMs));
+    return transport;
+  };
+  const post = async (message: SlackMessage) => (await load()).post(message);
+  const describe = async (error: unknown) => (await load()).describe(error);
   const redact = redactor(settings.mode === 'web-api' ? [settings.token] : webhookSecrets(settings.webhookUrl));
-  const describe = settings.mode === 'web-api' ? webApiError : webhookError;
   const policy = settings.notify;
 
   // Messages that failed during a Slack outage, delivered (oldest first, each once) when Slack answers again on this
@@ -255,7 +261,7 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
       logger.info('Slack notification posted', context);
       return { posted: true };
     } catch (error) {
-      const reason = redact(describe(error));
+      const reason = redact(await describe(error));
       // Only an outage is worth waiting out; a bad token or channel would block every later message.
       const transient = TRANSIENT.test(reason);
       logger.error(
