@@ -19,6 +19,7 @@ export const LOCAL_GCP_TOKEN = 'ya29.local-test-token';
 export interface GcpStackOptions {
   readonly port?: number;
   readonly webhookSecret?: string;
+  readonly manualToken?: string;
   readonly config?: string;
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly env?: Record<string, string>;
@@ -72,7 +73,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     startAstroEmulator({ token: 'astro-local-token' }),
   ]);
   const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
-  const manualToken = randomBytes(18).toString('base64url');
+  const manualToken = options.manualToken ?? randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
     ASTRO_IDENTITY_SYNC_CONFIG: options.config ?? defaultGcpConfig(),
     ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: gcp.url,

@@ -150,3 +150,21 @@ export const azureSample = {
     remoteExecution: { enabled: true },
   },
 } as const;
+
+/** An Azure Deployment announced through the Storage queue (a sender that enqueues instead of calling the webhook). */
+export const azureQueueSample = {
+  id: 'clq2azq0000000008l4fdu1ab',
+  name: 'finance-reports',
+  namespace: 'stellar-orbit-2468',
+  organizationId: org,
+  workspaceId: 'clws33333333333333333333',
+  workspaceName: 'Finance',
+  clusterId: 'clcl22222222222222222222',
+  clusterName: 'azure-westus2-prod',
+  cloudProvider: 'AZURE',
+  region: 'westus2',
+  type: 'DEDICATED',
+  airflowVersion: '3.0.2',
+  astroRuntimeVersion: '3.0-4',
+  remoteExecution: { enabled: true },
+} as const;

@@ -87,7 +87,12 @@ export interface ManifestEntry {
    * The entry file, and the code it loads at start (`bytes`: the entry and its statically imported chunks) against
    * all the code in the zip (`totalBytes`: with the chunks loaded on first use).
    */
-  readonly bundle: { readonly file: string; readonly bytes: number; readonly totalBytes: number; readonly sha256: string };
+  readonly bundle: {
+    readonly file: string;
+    readonly bytes: number;
+    readonly totalBytes: number;
+    readonly sha256: string;
+  };
   /** Files of this repository inside the bundle (not node_modules), for the permission checks. */
   readonly sources: readonly string[];
   readonly packages: readonly string[];
