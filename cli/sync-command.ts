@@ -29,8 +29,7 @@ interface SyncFlags {
  * Application Default Credentials, and Azure's DefaultAzureCredential (which includes `az login`). A cloud with an
  * empty allowlist is skipped, so no credentials are needed for it.
  */
-export function workstationTargets(config: Config, env: Env): TargetRegistry {
-  const settings = readSettings(env, { requireConfig: false });
+export function workstationTargets(config: Config, settings: Settings): TargetRegistry {
   return new TargetRegistry([
     ...registrationsOf(awsAdapter, settings, config, config.aws.allowedRoles.length > 0),
     ...registrationsOf(gcpAdapter, settings, config, config.gcp.allowedServiceAccounts.length > 0),
@@ -94,8 +93,11 @@ export function syncCommand(io: CliIo, env: Env): Command {
         throw new ValidationError('sync reads Deployments from the Astro API: add the "astro" section', {
           field: 'astro',
         });
+      // The same settings the functions read: emulator endpoints locally, nothing on a workstation.
+      const settings = readSettings(env, { requireConfig: false });
       const astro = createAstroClient({
-        baseUrl: readSettings(env, { requireConfig: false }).astro.baseUrl ?? config.astro.baseUrl,
+        baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
+        ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
         token: tokenFrom(config.astro.token, env),
       });
       const org = config.astro.organizationId;
@@ -115,7 +117,7 @@ export function syncCommand(io: CliIo, env: Env): Command {
         for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
         deployments = listed.deployments;
       }
-      const targets = workstationTargets(config, env);
+      const targets = workstationTargets(config, settings);
       const reports: EventReport[] = [];
       for (let i = 0; i < deployments.length; i += CHUNK) {
         const chunk = deployments

@@ -37,6 +37,8 @@ export interface GcpStack {
   readonly manualUrl: string;
   /** The Pub/Sub CloudEvent function's URL (what an Eventarc push subscription would call). */
   readonly eventUrl: string;
+  /** The schedule CloudEvent function's URL (what the Cloud Scheduler topic's push subscription calls). */
+  readonly scheduleUrl: string;
   readonly webhookSecret: string;
   readonly manualToken: string;
   readonly env: Record<string, string>;
@@ -115,6 +117,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     webhookUrl: `${httpServer.url}/`,
     manualUrl: `${httpServer.url}/manual`,
     eventUrl: eventServer.url,
+    scheduleUrl: scheduleServer.url,
     webhookSecret,
     manualToken,
     env,

@@ -86,6 +86,18 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     expect((await sync()).code).toBe(2);
     expect((await sync('--all', '--deployment', 'x')).code).toBe(2);
   });
+
+  it('exits 4, not 2, when the Astro API does not answer: an outage is not a usage error', async () => {
+    stack.astro.setFaults({ down: true });
+    try {
+      const down = await sync('--all');
+      expect(down.code).toBe(4);
+      expect(down.stderr).toMatch(/Astro API .*retry later/);
+      expect(down.stdout).toBe('');
+    } finally {
+      stack.astro.setFaults({});
+    }
+  });
 });
 
 describe('sync on GCP and Azure', () => {

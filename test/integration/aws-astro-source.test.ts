@@ -80,4 +80,20 @@ describe('AWS functions with the Astro API as the source of truth', () => {
     expect(response.status).toBe(400);
     expect(JSON.stringify(await response.json())).toMatch(/does not know Deployment/);
   });
+
+  it('tells Slack about a signed webhook naming a Deployment the API does not know, and writes nothing', async () => {
+    const event = deploymentEvent(apiDeployment({ id: 'clq2unknown00000000000001' }));
+    const response = await postSigned(stack.webhookUrl, stack.webhookSecret, JSON.stringify(event), {
+      id: 'msg_unknown_1',
+    });
+    // The sender learns only that the event was queued; the reconciler finds out and must not stay silent.
+    expect(response.status).toBe(202);
+    await stack.idle();
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+    expect(stack.deadLetters).toHaveLength(0);
+    const [message] = stack.slack.messages;
+    expect(message?.text).toMatch(/refused an event for Deployment clq2unknown00000000000001/);
+    expect(message?.text).toMatch(/does not know Deployment clq2unknown00000000000001/);
+    expect(JSON.stringify(message?.blocks)).toContain('msg_unknown_1');
+  });
 });

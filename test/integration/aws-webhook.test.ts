@@ -128,6 +128,29 @@ describe('AWS webhook function', () => {
     expect(stack.aws.count('GetRole')).toBe(0);
   });
 
+  it('answers 503 for any failure to publish: the SDK throttled after its retries, or no connection at all', async () => {
+    stack.aws.setFaults({ throttleRate: 1, actions: ['PutEvents'] });
+    stack.aws.resetCalls();
+    const throttled = await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_throttled' });
+    expect(throttled.status).toBe(503);
+    expect(throttled.json).toMatchObject({ error: { code: 'unavailable', message: expect.stringMatching(/retry/) } });
+    expect(stack.aws.count('PutEvents')).toBeGreaterThanOrEqual(3);
+    stack.aws.setFaults({});
+    // The same id is not remembered as handled: the sender's retry goes through.
+    expect((await postSigned(stack.webhookUrl, stack.webhookSecret, body, { id: 'msg_throttled' })).status).toBe(202);
+    await stack.idle();
+
+    // No bus endpoint answering (a network failure, not an API error).
+    const deps = webhookDeps({ ...stack.env, ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: 'http://127.0.0.1:9' });
+    const unreachable = await createWebhookHandler(deps)(
+      signedHttpEvent('function-url-event.json', stack.webhookSecret, body, 'msg_no_bus'),
+      lambdaContext('webhook'),
+    );
+    expect(unreachable.statusCode).toBe(503);
+    expect(JSON.parse(unreachable.body ?? '{}')).toMatchObject({ error: { code: 'unavailable' } });
+    (await deps.runtime()).close();
+  }, 30_000);
+
   it.each(['function-url-event.json', 'http-api-event.json'] as const)(
     'accepts the recorded %s shape (base64 bodies too)',
     async (fixture) => {

@@ -195,6 +195,36 @@ describe('GCP function through the Functions Framework', () => {
     expect(stack.gcp.calls).toHaveLength(0);
   });
 
+  it.each(['{"type": ', 'not json at all', '[1,2'])(
+    'answers a body that is not JSON (%j) like AWS and Azure: 401 unsigned, 400 invalid_input once signed',
+    async (body) => {
+      // The Functions Framework parses application/json itself; without deliverUnparsableJson its HTML page answers.
+      const unsigned = await fetch(stack.webhookUrl, {
+        method: 'POST',
+        headers: { ...signWebhook({ secret: stack.webhookSecret, id: 'msg_nj', body: 'other' }) },
+        body,
+      });
+      expect(unsigned.status).toBe(401);
+      expect(unsigned.headers.get('content-type')).toMatch(/application\/json/);
+      const signed = await fetch(stack.webhookUrl, {
+        method: 'POST',
+        headers: signWebhook({ secret: stack.webhookSecret, id: 'msg_nj', body }),
+        body,
+      });
+      expect(signed.status).toBe(400);
+      expect(await signed.json()).toMatchObject({
+        error: { code: 'invalid_input', message: expect.stringMatching(/not valid JSON/) },
+      });
+      const manual = await fetch(stack.manualUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.manualToken}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(manual.status).toBe(400);
+      expect(stack.gcp.calls).toHaveLength(0);
+    },
+  );
+
   it('rejects a bad namespace with 400 and GET with 405, with zero IAM calls', async () => {
     expect((await send(gcpDeployment({ namespace: '../x' }))).status).toBe(400);
     expect((await fetch(stack.webhookUrl)).status).toBe(405);
