@@ -72,7 +72,7 @@ function iamCounts(aws: AwsEmulator) {
   return { reads: aws.count('GetRole'), writes: aws.count('UpdateAssumeRolePolicy') };
 }
 
-export async function burstThroughStack(count: number, roles: number): Promise<BurstRow> {
+async function burstThroughStack(count: number, roles: number): Promise<BurstRow> {
   const stack = await startAwsStack({
     config: `${defaultLocalConfig()}wildcard:\n  enabled: true\n`,
     logLevel: 'SILENT',
@@ -112,7 +112,7 @@ export async function burstThroughStack(count: number, roles: number): Promise<B
   }
 }
 
-export async function burstThroughBatch(count: number, roles: number, path: 'one-batch' | 'lanes'): Promise<BurstRow> {
+async function burstThroughBatch(count: number, roles: number, path: 'one-batch' | 'lanes'): Promise<BurstRow> {
   const aws = await startAwsEmulator();
   const configText = benchConfig({ wildcard: true });
   const iam = benchIamClient(handlerEnv(aws.url, configText));

@@ -66,7 +66,7 @@ function readManifest(): Record<string, ManifestEntry> | undefined {
 }
 
 /** The newest source a bundle depends on (its listed sources, package.json and the build scripts) vs the manifest. */
-export function buildIsStale(entries: Record<string, ManifestEntry>): boolean {
+function buildIsStale(entries: Record<string, ManifestEntry>): boolean {
   const built = statSync(MANIFEST).mtimeMs;
   const files = new Set(['package.json', 'package-lock.json', 'scripts/build.ts', 'scripts/bundle.ts']);
   for (const [entry, value] of Object.entries(entries)) {

@@ -37,7 +37,7 @@ export interface ComparisonResult {
   readonly rows: readonly ComparisonRow[];
 }
 
-export async function measureOurs(
+async function measureOurs(
   aws: AwsEmulator,
   size: number,
   mode: FeedMode,

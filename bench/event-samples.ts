@@ -37,7 +37,7 @@ export interface CostStats {
   readonly ownUpperP95Ms: number;
 }
 
-export interface Sample {
+interface Sample {
   wall: number;
   cpu: number;
   active: number;

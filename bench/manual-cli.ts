@@ -37,7 +37,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, t
 }
 
 /** Dummy credentials and region, no config files, no pager: the CLI talks to the emulator only. */
-export function cliEnv(): NodeJS.ProcessEnv {
+function cliEnv(): NodeJS.ProcessEnv {
   const { PATH, HOME, LANG } = process.env;
   return {
     PATH,
@@ -102,7 +102,7 @@ export function manualEdit(document: Json, namespaceSubjects: readonly string[])
   return { ...document, Statement: statements };
 }
 
-export interface ManualRunResult {
+interface ManualRunResult {
   /** Wall time after the first k Deployments (the checkpoints asked for), in ms. */
   readonly checkpoints: ReadonlyArray<{ deployments: number; ms: number; iamCalls: number }>;
   readonly iamCalls: number;

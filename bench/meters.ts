@@ -8,7 +8,7 @@ export interface Meter {
   sleep: number;
 }
 
-export async function timeInto<T>(meter: Meter, key: keyof Meter, fn: () => Promise<T>): Promise<T> {
+async function timeInto<T>(meter: Meter, key: keyof Meter, fn: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
     return await fn();

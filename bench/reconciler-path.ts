@@ -14,7 +14,7 @@ import { type BenchDeployment, busEntry, busRule, eventsQueue, handlerEnv, manua
 
 export type FeedMode = 'per-event' | 'sqs-batch';
 
-export interface ReconcilerRunResult {
+interface ReconcilerRunResult {
   readonly mode: FeedMode;
   readonly deployments: number;
   readonly ms: number;
@@ -25,7 +25,7 @@ export interface ReconcilerRunResult {
   readonly granted: number;
 }
 
-export const SQS_BATCH_SIZE = 10;
+const SQS_BATCH_SIZE = 10;
 
 /**
  * Grants `deployments` (all on `roleName`) through the reconciler handler behind the emulated queue. Timed from the

@@ -13,7 +13,7 @@ export function p95(values: readonly number[]): number {
 }
 
 /** Linear-interpolated quantile (median of an even count is the mean of the two middle values). */
-export function quantile(values: readonly number[], q: number): number {
+function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const position = (sorted.length - 1) * q;
@@ -63,11 +63,4 @@ export function renderTable(header: readonly string[], rows: ReadonlyArray<reado
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-/** Elapsed milliseconds of an async function, measured with performance.now(). */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - started, value };
 }

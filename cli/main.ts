@@ -6,8 +6,6 @@ import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts'
 import { planCommand } from './plan-commands.ts';
 import { syncCommand } from './sync-command.ts';
 
-export { EXIT_ATTENTION, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNSAFE } from './exit-codes.ts';
-
 function subjectsCommand(io: CliIo): Command {
   const command = new Command('subjects').description(
     "print the Deployment's Kubernetes subjects (system:serviceaccount:<ns>:<sa>), one per line, sorted",
@@ -19,7 +17,7 @@ function subjectsCommand(io: CliIo): Command {
   });
 }
 
-export function createProgram(io: CliIo, env: Readonly<Record<string, string | undefined>> = {}): Command {
+function createProgram(io: CliIo, env: Readonly<Record<string, string | undefined>> = {}): Command {
   const program = new Command('astro-identity-sync')
     .description(
       'Authorize Astro Deployments (workload identity) on AWS IAM roles, GCP service accounts and Azure identities.',
@@ -44,7 +42,7 @@ function allCommands(command: Command): Command[] {
  * The exit code of a typed error, by its classification: an outage is not a usage error, and a broken config file
  * is the caller's input here (in a function it is our setup).
  */
-export function exitCodeOf(error: IdentitySyncError): number {
+function exitCodeOf(error: IdentitySyncError): number {
   if (error instanceof UnsafePlanError) return EXIT_UNSAFE;
   if (error.retryable) return EXIT_UNAVAILABLE;
   if (error.status < 500 || error.code === 'invalid_config') return EXIT_INVALID;

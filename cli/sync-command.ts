@@ -29,7 +29,7 @@ interface SyncFlags {
  * Application Default Credentials, and Azure's DefaultAzureCredential (which includes `az login`). A cloud with an
  * empty allowlist is skipped, so no credentials are needed for it.
  */
-export function workstationTargets(config: Config, settings: Settings): TargetRegistry {
+function workstationTargets(config: Config, settings: Settings): TargetRegistry {
   return new TargetRegistry([
     ...registrationsOf(awsAdapter, settings, config, config.aws.allowedRoles.length > 0),
     ...registrationsOf(gcpAdapter, settings, config, config.gcp.allowedServiceAccounts.length > 0),

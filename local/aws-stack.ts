@@ -16,13 +16,13 @@ import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.
 
 export const LOCAL_BUS = 'astro-identity-sync';
 export const LOCAL_ACCOUNT = '123456789012';
-export const LOCAL_REGION = 'us-east-1';
+const LOCAL_REGION = 'us-east-1';
 /** Names as the Terraform module (infra/aws) gives them with the default name_prefix. */
 export const LOCAL_EVENTS_QUEUE = 'astro-identity-sync-events';
 export const LOCAL_DEAD_LETTER_QUEUE = 'astro-identity-sync-dead-letter';
 export const LOCAL_RULE = 'astro-identity-sync-deployment-changed';
 
-export interface AwsStackOptions {
+interface AwsStackOptions {
   /** Port for the functions' HTTP endpoints (0: any free port). */
   readonly port?: number;
   /** `whsec_...`; a fresh one by default. */

@@ -49,7 +49,7 @@ export function invocationContext(functionName: string, options: ContextOptions 
 }
 
 /** Converts a node:http request into the HttpRequest the v4 worker hands to a handler (the raw bytes, untouched). */
-export function toHttpRequest(req: IncomingMessage, body: Buffer, baseUrl: string): InstanceType<typeof HttpRequest> {
+function toHttpRequest(req: IncomingMessage, body: Buffer, baseUrl: string): InstanceType<typeof HttpRequest> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;

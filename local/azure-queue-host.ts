@@ -327,7 +327,7 @@ export interface QueueSettlement<R = unknown> {
   readonly errors: readonly string[];
 }
 
-export interface QueueOutcomes<R = unknown> {
+interface QueueOutcomes<R = unknown> {
   /** Give it to every host reading the queue (`onOutcome`). */
   record(outcome: QueueMessageOutcome<R>): void;
   /** Resolves when the message has completed or been poisoned, whichever instance took it. */

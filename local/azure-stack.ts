@@ -24,7 +24,7 @@ import { type Azurite, type AzuriteOptions, startAzurite } from './azurite.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
 
 /** The queue the `reconciler` function is bound to (ASTRO_IDENTITY_SYNC_QUEUE_NAME's default). */
-export const LOCAL_QUEUE_NAME = 'astro-identity-sync-events';
+const LOCAL_QUEUE_NAME = 'astro-identity-sync-events';
 
 export const LOCAL_SUBSCRIPTION = '00000000-0000-0000-0000-000000000001';
 export const LOCAL_RESOURCE_GROUP = 'astro-rg';
@@ -39,7 +39,7 @@ export function identityResourceId(name: string, resourceGroup = LOCAL_RESOURCE_
   return `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
 }
 
-export interface AzureStackOptions {
+interface AzureStackOptions {
   /** Port for the function app's HTTP routes (0: any free port). */
   readonly port?: number;
   /** `whsec_...`; a fresh one by default. */

@@ -14,9 +14,9 @@ import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
 
 export const LOCAL_POOL = 'astro-gke-prod.svc.id.goog';
-export const LOCAL_GCP_TOKEN = 'ya29.local-test-token';
+const LOCAL_GCP_TOKEN = 'ya29.local-test-token';
 
-export interface GcpStackOptions {
+interface GcpStackOptions {
   readonly port?: number;
   readonly webhookSecret?: string;
   readonly manualToken?: string;
@@ -51,7 +51,7 @@ export interface GcpStack {
   close(): Promise<void>;
 }
 
-export function defaultGcpConfig(): string {
+function defaultGcpConfig(): string {
   return `webhook: { secrets: ["env:WEBHOOK_SECRET"] }
 manual: { token: "env:MANUAL_TOKEN" }
 gcp:

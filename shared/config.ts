@@ -58,7 +58,7 @@ const SECRET_REF_FORMS: ReadonlyArray<readonly [prefix: string, form: string]> =
   ],
 ];
 // The message names the expected form and never echoes the value: a rejected "reference" may be a pasted secret.
-export const secretRefSchema = z.string().superRefine((value, ctx) => {
+const secretRefSchema = z.string().superRefine((value, ctx) => {
   if (SECRET_REF.test(value)) return;
   const form = SECRET_REF_FORMS.find(([prefix]) => value.startsWith(prefix))?.[1];
   ctx.addIssue({

@@ -7,7 +7,7 @@
  * The rule behind the statuses: a client mistake is a 4xx and never retryable; a cloud, bus or API outage is a 5xx
  * and retryable; our own broken setup (config, secrets) is a 500 that is not retryable.
  */
-export type ErrorCode =
+type ErrorCode =
   | 'invalid_input'
   | 'invalid_config'
   | 'invalid_signature'
@@ -35,7 +35,7 @@ const CLIENT_STATUS: Partial<Record<ErrorCode, number>> = {
   name_conflict: 422,
 };
 
-export interface ErrorOptions {
+interface ErrorOptions {
   readonly cause?: unknown;
   /** Default: false for client mistakes and setup errors; outages pass true. */
   readonly retryable?: boolean;

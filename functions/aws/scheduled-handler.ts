@@ -7,7 +7,7 @@ import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { AwsClients } from './aws-adapter.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
-export interface ScheduledResult {
+interface ScheduledResult {
   readonly runId: string;
   readonly task: RunSummary['task'];
   readonly deployments: number;

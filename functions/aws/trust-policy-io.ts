@@ -11,7 +11,7 @@ import { parseRoleArn } from '../../shared/plan/guardrails.ts';
 import type { TargetIo } from '../../shared/reconcile/target-kind.ts';
 import { toIamTargetError } from './iam-errors.ts';
 
-export interface TrustPolicyLimits {
+interface TrustPolicyLimits {
   /** The trust-policy length quota to plan against; resolved once per cold start. */
   maxSize(): Promise<number>;
 }

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { createPinoLogger, type Logger, type LogLevel } from '../common/logger.ts';
 
 /** The part of InvocationContext used for logs; the host routes it to Application Insights with the invocation id. */
-export type LogSink = Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>;
+type LogSink = Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>;
 
 const current = new AsyncLocalStorage<LogSink>();
 

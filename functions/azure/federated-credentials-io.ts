@@ -10,7 +10,7 @@ import { isConcurrentWrites, isDuplicateIssuerSubject, toMsiError } from './msi-
 const IN_PLACE_RETRIES = 3;
 const IN_PLACE_DELAY_MS = 50;
 
-export type AzureTarget = TargetOf<'azure-identity'>;
+type AzureTarget = TargetOf<'azure-identity'>;
 
 function flat(credential: FederatedIdentityCredential): Record<string, unknown> {
   // The SDK flattens ARM's `properties`; normalizeCredentials checks every field is really there.

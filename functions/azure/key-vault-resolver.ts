@@ -41,7 +41,7 @@ export interface AzureSecretResolverOptions {
   retryOptions?: KeyVaultRetryOptions;
 }
 
-export interface AzureSecretRef {
+interface AzureSecretRef {
   vaultName: string;
   /** `https://<vault>.<suffix>` as written in the reference. */
   vaultUrl: string;
@@ -56,7 +56,7 @@ export interface AzureSecretRef {
 const AZURE_REF =
   /^azure-kv:https:\/\/((?=[A-Za-z0-9-]{3,24}\.)[A-Za-z](?:-?[A-Za-z0-9])+)\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net)\/secrets\/([0-9A-Za-z-]{1,127})(?:\/([0-9a-fA-F]{32}))?\/?$/;
 
-export const AZURE_REF_FORM =
+const AZURE_REF_FORM =
   'azure-kv:https://<vault>.vault.azure.net/secrets/<name>, optionally followed by /<32-hex-digit version> (vault.azure.cn and vault.usgovcloudapi.net for sovereign clouds)';
 
 /** The parts of an `azure-kv:` reference, or undefined when it is not one in the accepted form. */

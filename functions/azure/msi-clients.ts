@@ -6,7 +6,7 @@ import type { Settings } from '../common/env-settings.ts';
 export type MsiClients = (subscriptionId: string) => ManagedServiceIdentityClient;
 
 /** core-rest-pipeline's retry options, named through the client so no transitive package is imported. */
-export type RetryOptions = NonNullable<ManagedServiceIdentityClientOptionalParams['retryOptions']>;
+type RetryOptions = NonNullable<ManagedServiceIdentityClientOptionalParams['retryOptions']>;
 
 /**
  * The SDK retries 5xx and network errors with exponential backoff and 429/503 after their Retry-After. Three retries
@@ -23,7 +23,7 @@ export function armRetryOptions(settings: Settings): Required<RetryOptions> {
 }
 
 /** A credential that always answers the same token: enough for the emulator, which checks one fixed bearer. */
-export function staticTokenCredential(token: string): TokenCredential {
+function staticTokenCredential(token: string): TokenCredential {
   return {
     getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
   };

@@ -15,7 +15,7 @@ interface ArmFailure {
   code?: string;
 }
 
-export const CONCURRENT_WRITES = 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity';
+const CONCURRENT_WRITES = 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity';
 const PERMISSION = 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials';
 
 function details(error: unknown): ArmFailure {
@@ -39,7 +39,7 @@ function isLimitReached(e: ArmFailure): boolean {
   return e.statusCode === 400 && /too many federated identity credentials are written to/i.test(e.message ?? '');
 }
 
-export type MsiAction = 'read' | 'write' | 'delete';
+type MsiAction = 'read' | 'write' | 'delete';
 
 /**
  * Turns an ARM failure into what reconcileTarget understands, with a message a platform engineer can act on. The

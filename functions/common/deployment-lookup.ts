@@ -22,7 +22,7 @@ export interface Rejected {
   readonly error: IdentitySyncError;
 }
 
-export interface Looked {
+interface Looked {
   readonly items: Array<BatchItem & { readonly messageId: string }>;
   readonly rejected: Rejected[];
 }

@@ -21,7 +21,7 @@ export type Classify = (error: unknown) => IdentitySyncError | undefined;
  * refused 502. A broken setup, or anything no adapter could explain, answers 500 with a generic message: the details
  * are in the log, never in the answer.
  */
-export function errorAnswer(error: unknown, classify: Classify = () => undefined): FlowResponse {
+function errorAnswer(error: unknown, classify: Classify = () => undefined): FlowResponse {
   const typed = isIdentitySyncError(error) ? error : classify(error);
   if (typed === undefined || !typed.exposed) {
     return { status: 500, body: { error: { code: 'internal', message: 'Internal error; see the function logs.' } } };
@@ -65,14 +65,14 @@ export function logAndAnswer(error: unknown, logger: Logger, classify: Classify)
 }
 
 /** 200 when every target is granted or already up to date, 422 when one was denied or unsafe, 502 when a cloud failed. */
-export function statusForReport(report: EventReport): number {
+function statusForReport(report: EventReport): number {
   if (report.results.some((r) => r.status === 'failed')) return 502;
   if (report.results.some((r) => FAILURE_STATUSES.has(r.status))) return 422;
   return 200;
 }
 
 /** What to do with a verified webhook event: publish it (AWS) or reconcile it now (GCP, Azure). */
-export type Dispatch = (event: QueuedEvent, logger: Logger) => Promise<FlowResponse>;
+type Dispatch = (event: QueuedEvent, logger: Logger) => Promise<FlowResponse>;
 
 /**
  * The signed webhook on every cloud: the intake (method, size, media type, signature, replay, parse), then the

@@ -7,7 +7,7 @@ import type { SlackNotifier } from './slack-notifier.ts';
 /** Where reports go; the Slack notifier (or its `off` mode) on every cloud. */
 export type Notifier = SlackNotifier;
 
-export interface PipelineDeps {
+interface PipelineDeps {
   readonly batch: BatchOptions;
   readonly notifier: Notifier;
   readonly logger: Logger;

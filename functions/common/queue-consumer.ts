@@ -4,7 +4,7 @@ import type { Logger } from './logger.ts';
 import { runPipeline } from './pipeline.ts';
 import type { Runtime } from './runtime.ts';
 
-export interface Consumed {
+interface Consumed {
   readonly reports: readonly EventReport[];
   readonly rejected: readonly Rejected[];
   /** Message ids the platform should deliver again: the Astro API was down, or a target failed retryably. */

@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
 
-export interface RetryOptions {
+interface RetryOptions {
   /** Retries after the first attempt. */
   readonly retries: number;
   /** First backoff; doubled per retry with full jitter, capped at `maxTimeoutMs`. */

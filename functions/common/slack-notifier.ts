@@ -23,7 +23,7 @@ export type SlackSettings =
   | { mode: 'web-api'; token: string; channel: string; notify: SlackNotifyPolicy; slackApiUrl?: string }
   | { mode: 'webhook'; webhookUrl: string; notify: SlackNotifyPolicy };
 
-export interface SlackNotifierOptions {
+interface SlackNotifierOptions {
   logger?: LoggerPort;
   /** Retries after the first attempt, for 429, 5xx and network errors. */
   retries?: number;

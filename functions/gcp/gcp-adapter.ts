@@ -23,7 +23,7 @@ function staticToken(token: string): OAuth2Client {
 }
 
 /** One IAM client: ADC in Google Cloud (or on a workstation), a fixed token against the local emulator. */
-export function createGcpClients(settings: Settings): GcpClients {
+function createGcpClients(settings: Settings): GcpClients {
   const { rootUrl, accessToken, retryDelayMs } = settings.gcp;
   const auth = rootUrl
     ? staticToken(accessToken ?? '')
@@ -48,7 +48,7 @@ export function createGcpClients(settings: Settings): GcpClients {
   return { iam: client, auth };
 }
 
-export function memberFormatOf(config: Parameters<CloudAdapter<GcpClients>['targets']>[1]): GcpMemberFormat {
+function memberFormatOf(config: Parameters<CloudAdapter<GcpClients>['targets']>[1]): GcpMemberFormat {
   const { memberFormat, projectNumber } = config.gcp;
   return memberFormat === 'principal' && projectNumber !== undefined
     ? { kind: 'principal', projectNumber }

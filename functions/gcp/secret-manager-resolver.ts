@@ -23,7 +23,7 @@ import { crc32c } from './crc32c.ts';
  * `invalid_config` that name the config field and what to fix.
  */
 
-export const SECRET_MANAGER_ROOT_URL = 'https://secretmanager.googleapis.com/';
+const SECRET_MANAGER_ROOT_URL = 'https://secretmanager.googleapis.com/';
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
 /** What the resolver needs from google-auth-library: `GoogleAuth`, an `OAuth2Client` or any other `AuthClient`. */
@@ -50,7 +50,7 @@ export interface GcpSecretResolverOptions {
   maxTimeoutMs?: number;
 }
 
-export interface GcpSecretRef {
+interface GcpSecretRef {
   project: string;
   secret: string;
   /** `latest` or a version number. */
@@ -64,7 +64,7 @@ export interface GcpSecretRef {
 const GCP_REF =
   /^gcp-sm:projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|[1-9][0-9]{0,19})\/secrets\/([A-Za-z0-9_-]{1,255})(?:\/versions\/(latest|[1-9][0-9]{0,19}))?$/;
 
-export const GCP_REF_FORM =
+const GCP_REF_FORM =
   'gcp-sm:projects/<project id or number>/secrets/<secret id>, optionally followed by /versions/latest or /versions/<n>';
 
 /** The parts of a `gcp-sm:` reference, or undefined when it is not one in the accepted form. */

@@ -14,7 +14,7 @@ interface Sort {
   readonly descending: boolean;
 }
 
-export interface ListQuery {
+interface ListQuery {
   readonly offset: number;
   readonly limit: number;
   readonly sorts: readonly Sort[];

@@ -10,7 +10,7 @@ import { parseListQuery, runListQuery, type StoredDeployment } from './list-quer
  * Deployments are returned exactly as stored, unknown fields included, to prove the client ignores them.
  */
 
-export interface AstroEmulatorOptions {
+interface AstroEmulatorOptions {
   port?: number;
   token?: string;
   organizationId?: string;

@@ -2,7 +2,7 @@
  * AWS rejects unsigned requests before anything else. The emulator checks that a SigV4 Authorization header is
  * present and well-formed but never verifies the signature (any dummy credentials work).
  */
-export interface AuthProblem {
+interface AuthProblem {
   status: number;
   /** Error code in query-protocol (IAM/STS) XML. */
   queryCode: string;

@@ -6,9 +6,9 @@ import { DEFAULT_ACCOUNT_ID, type EventEntry } from './state.ts';
 const MATCHABLE = ['source', 'detail-type', 'account', 'region'] as const;
 type MatchableField = (typeof MATCHABLE)[number];
 
-export type EventPattern = Readonly<Partial<Record<MatchableField, readonly string[]>>>;
+type EventPattern = Readonly<Partial<Record<MatchableField, readonly string[]>>>;
 
-export interface EventBridgeRuleOptions {
+interface EventBridgeRuleOptions {
   readonly name: string;
   /** The bus the rule is on; entries without EventBusName go to `default`, as in EventBridge. */
   readonly eventBusName: string;

@@ -10,7 +10,7 @@ export interface QueryReply {
   xml: string;
 }
 
-export interface QueryContext {
+interface QueryContext {
   state: IamState;
   faults: FaultInjector;
   requestId: string;

@@ -12,7 +12,7 @@ import { DEFAULT_TRUST_POLICY_QUOTA, documentToText, type EventEntry, IamState }
 export type { Faults } from './faults.ts';
 export type { EventEntry } from './state.ts';
 
-export interface AwsEmulatorOptions {
+interface AwsEmulatorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1 (loopback only). */
@@ -23,7 +23,7 @@ export interface AwsEmulatorOptions {
   seed?: number;
 }
 
-export type AwsService = 'iam' | 'events' | 'sts' | 'ssm' | 'secretsmanager';
+type AwsService = 'iam' | 'events' | 'sts' | 'ssm' | 'secretsmanager';
 
 export interface AwsCall {
   service: AwsService;

@@ -18,9 +18,9 @@ export interface DeadLetter extends QueuedMessage {
   readonly lastError?: string;
 }
 
-export type InvocationOutcome = 'success' | 'partial' | 'error' | 'invalid-response';
+type InvocationOutcome = 'success' | 'partial' | 'error' | 'invalid-response';
 
-export interface Invocation {
+interface Invocation {
   readonly messageIds: readonly string[];
   readonly receiveCounts: readonly number[];
   readonly outcome: InvocationOutcome;

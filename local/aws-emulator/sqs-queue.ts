@@ -18,12 +18,12 @@ export interface QueuedMessage {
   readonly deadLetterQueueSourceArn?: string;
 }
 
-export interface RedrivePolicy {
+interface RedrivePolicy {
   readonly deadLetterQueue: SqsQueue;
   readonly maxReceiveCount: number;
 }
 
-export interface SqsQueueOptions {
+interface SqsQueueOptions {
   readonly name: string;
   readonly accountId?: string;
   readonly region?: string;

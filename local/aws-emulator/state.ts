@@ -29,7 +29,7 @@ export interface EventEntry {
   EventId?: string;
 }
 
-export interface RoleInit {
+interface RoleInit {
   path?: string;
   accountId?: string;
   description?: string;

@@ -3,7 +3,7 @@
 export const IAM_XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => {
     switch (c) {
       case '&':
@@ -26,7 +26,7 @@ export interface XmlNode {
 }
 
 /** Serialises `{ A: 'x', B: { C: 1 } }` as `<A>x</A><B><C>1</C></B>`; undefined members are omitted. */
-export function toXml(node: XmlNode): string {
+function toXml(node: XmlNode): string {
   let out = '';
   for (const [name, value] of Object.entries(node)) {
     if (value === undefined) continue;

@@ -20,7 +20,7 @@ export class ArmError extends Error {
 }
 
 /** Versions of Microsoft.ManagedIdentity that know federatedIdentityCredentials; @azure/arm-msi 2.2.0 sends 2024-11-30. */
-export const SUPPORTED_API_VERSIONS: readonly string[] = [
+const SUPPORTED_API_VERSIONS: readonly string[] = [
   '2022-01-31-preview',
   '2023-01-31',
   '2023-07-31-preview',

@@ -6,16 +6,16 @@ import {
   MAX_CREDENTIALS_PER_IDENTITY,
 } from './arm-errors.ts';
 
-export const CREDENTIAL_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials';
+const CREDENTIAL_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials';
 
-export interface StoredCredential {
+interface StoredCredential {
   name: string;
   issuer: string;
   subject: string;
   audiences: string[];
 }
 
-export interface CredentialResource {
+interface CredentialResource {
   id: string;
   name: string;
   type: string;
@@ -38,11 +38,11 @@ export interface IdentityRef {
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$/;
 
-export const NAME_MESSAGE =
+const NAME_MESSAGE =
   'The name of a federated identity credentials must be within 3 and 120 characters, only contains letters ' +
   '(A-Z, a-z), numbers, hyphens and dashes and must start with a number or letter.';
 
-export const DUPLICATE_MESSAGE = 'Issuer and subject combination already exists for this Managed Identity.';
+const DUPLICATE_MESSAGE = 'Issuer and subject combination already exists for this Managed Identity.';
 
 function keyOf(ref: IdentityRef): string {
   return `${ref.subscriptionId}/${ref.resourceGroup}/${ref.identity}`.toLowerCase();

@@ -1,6 +1,7 @@
 import { SeededRoller } from '../seeded-roller.ts';
+
 /** Operation names used in the call log and in `AzureFaults.ops`; `getSecret` is a Key Vault read. */
-export type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete' | 'getSecret';
+type AzureOp = 'list' | 'get' | 'createOrUpdate' | 'delete' | 'getSecret';
 
 export const WRITE_OPS: ReadonlySet<string> = new Set<AzureOp>(['createOrUpdate', 'delete']);
 /** Operations that consume `sequence`: the writes, and Key Vault reads (a cold start makes only a handful). */

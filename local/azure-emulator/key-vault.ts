@@ -19,7 +19,7 @@ const PREFIX = '/keyvault/';
 const ROUTE = /^\/keyvault\/([^/]+)\/secrets\/([^/]+)(?:\/([^/]*))?\/?$/;
 
 /** Key Vault data-plane versions `@azure/keyvault-secrets` 4.12 can send (its `serviceVersion`). */
-export const KEY_VAULT_API_VERSIONS: readonly string[] = [
+const KEY_VAULT_API_VERSIONS: readonly string[] = [
   '7.0',
   '7.1',
   '7.2',
@@ -80,7 +80,7 @@ export function isKeyVaultPath(pathname: string): boolean {
   return pathname.startsWith(PREFIX);
 }
 
-export function parseKeyVaultRoute(pathname: string): KeyVaultRoute | undefined {
+function parseKeyVaultRoute(pathname: string): KeyVaultRoute | undefined {
   const match = ROUTE.exec(pathname);
   if (match === null) return undefined;
   try {

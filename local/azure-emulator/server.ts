@@ -24,7 +24,7 @@ import {
 import { errorReply, listPage, opOf, parseRoute, type Reply, type Route, readBody } from './routing.ts';
 import { selfSignedCertificate } from './tls-cert.ts';
 
-export type { AzureFaults, AzureOp, InjectedFault } from './faults.ts';
+export type { AzureFaults } from './faults.ts';
 export type { PutVaultSecretOptions } from './key-vault.ts';
 
 export interface AzureEmulatorOptions {

@@ -24,7 +24,7 @@ export function msiClient(
   return new ManagedServiceIdentityClient(credential, SUB, { endpoint: emu.url, tlsOptions: { ca: emu.ca }, ...rest });
 }
 
-export interface SeenError {
+interface SeenError {
   name: string;
   statusCode: number | undefined;
   code: string | undefined;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export interface SelfSignedCertificate {
+interface SelfSignedCertificate {
   /** PEM private key for the HTTPS server. */
   key: string;
   /** PEM certificate; self-signed, so it is also the CA a client must trust (`tlsOptions: { ca }`). */

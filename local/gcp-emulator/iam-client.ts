@@ -19,7 +19,7 @@ export function iamClientFor(
 }
 
 /** The parts of a failed `@googleapis/iam` call that callers can rely on. */
-export interface GoogleCallError {
+interface GoogleCallError {
   /** `error instanceof gaxios.GaxiosError` (the class gaxios 7 throws for every non-2xx answer). */
   gaxios: boolean;
   /** `error.status`: the HTTP status. */

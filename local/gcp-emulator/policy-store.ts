@@ -4,13 +4,13 @@ import { hasCondition, normalizeBindings, policyHasConditions } from './policy-r
 import type { Binding, SetRequest } from './policy-shape.ts';
 
 /** A service account's allow policy as stored: the IAM fields plus anything else a test seeded. */
-export interface StoredPolicy extends Record<string, unknown> {
+interface StoredPolicy extends Record<string, unknown> {
   version: number;
   etag: string;
   bindings?: Binding[];
 }
 
-export interface SetOutcome {
+interface SetOutcome {
   policy: StoredPolicy;
   /** True when the request carried no etag: IAM accepts it as an unconditional overwrite. */
   blindWrite: boolean;

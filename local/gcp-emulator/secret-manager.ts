@@ -38,13 +38,13 @@ interface StoredSecret {
   corrupt: number;
 }
 
-export interface SecretManagerReply {
+interface SecretManagerReply {
   status: number;
   body: unknown;
   headers?: Readonly<Record<string, string>>;
 }
 
-export interface SecretManagerRoute {
+interface SecretManagerRoute {
   project: string;
   secret: string;
   version: string;

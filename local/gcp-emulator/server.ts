@@ -23,10 +23,10 @@ import {
   type SecretVersionState,
 } from './secret-manager.ts';
 
-export type { GcpFaults, GcpInjectedFault } from './faults.ts';
+export type { GcpFaults } from './faults.ts';
 export type { PutSecretOptions, SecretVersionState } from './secret-manager.ts';
 
-export interface GcpEmulatorOptions {
+interface GcpEmulatorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1 (loopback only). */

@@ -13,7 +13,7 @@ const MAX_FIELD_TEXT = 2000;
 const MAX_HEADER_TEXT = 150;
 const MAX_CONTEXT_ELEMENTS = 10;
 
-export interface BlocksProblem {
+interface BlocksProblem {
   /** The Slack error code: `invalid_blocks_format` when not an array of objects, `invalid_blocks` for a limit. */
   readonly code: 'invalid_blocks' | 'invalid_blocks_format';
   /** Slack-style detail with a JSON pointer, returned in `errors` so a failing test says which block is wrong. */

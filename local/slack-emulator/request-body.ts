@@ -17,7 +17,7 @@ export async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export type ParsedBody = { ok: true; fields: Record<string, unknown> } | { ok: false };
+type ParsedBody = { ok: true; fields: Record<string, unknown> } | { ok: false };
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

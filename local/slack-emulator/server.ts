@@ -20,7 +20,7 @@ export interface SlackEmulatorMessage {
   readonly at: number;
 }
 
-export interface SlackEmulatorOptions {
+interface SlackEmulatorOptions {
   port?: number;
   token?: string;
   channels?: string[];

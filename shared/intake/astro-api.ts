@@ -55,7 +55,7 @@ export interface DeploymentsPage {
 }
 
 // Items stay `unknown` here and are parsed one by one below, so one bad Deployment cannot fail the whole page.
-export const deploymentsPageSchema = z.object({
+const deploymentsPageSchema = z.object({
   deployments: z.array(z.unknown()),
   limit: z.number().int().nonnegative(),
   offset: z.number().int().nonnegative(),
@@ -83,7 +83,7 @@ export function deploymentUrl(baseUrl: string, organizationId: string, deploymen
   return `${stripTrailingSlashes(baseUrl)}/organizations/${org}/deployments/${id}`;
 }
 
-export interface ListQuery {
+interface ListQuery {
   offset: number;
   limit: number;
   workspaceIds?: readonly string[] | undefined;
@@ -111,7 +111,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Parses one list entry; failures become an InvalidDeployment with the id when the entry has a usable one. */
-export function parseDeploymentItem(
+function parseDeploymentItem(
   item: unknown,
 ): { ok: true; deployment: Deployment } | { ok: false; invalid: InvalidDeployment } {
   const result = deploymentSchema.safeParse(item);
@@ -183,7 +183,7 @@ export function parseRetryAfter(header: string | null | undefined, now = Date.no
 }
 
 /** The `message` and `requestId` of an Astro error body, cut short: they are shown to people, not parsed. */
-export function describeErrorBody(body: unknown): string {
+function describeErrorBody(body: unknown): string {
   if (!isRecord(body)) return '';
   const parts: string[] = [];
   if (typeof body.message === 'string' && body.message !== '') parts.push(`"${body.message.slice(0, 200)}"`);

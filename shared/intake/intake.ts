@@ -25,7 +25,7 @@ export interface IntakeRequest {
   readonly body: string | Uint8Array;
 }
 
-export interface IntakeOptions {
+interface IntakeOptions {
   /** `webhook.maxBodyBytes`; both HTTP routes share it. */
   readonly maxBodyBytes?: number | undefined;
   /** `whsec_...` secrets; none means the webhook route is off. */

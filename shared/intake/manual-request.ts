@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { RequestRejectedError } from '../errors.ts';
-import { parseJsonBody } from '../zod-error.ts';
 import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
 import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
 
@@ -21,7 +20,7 @@ export const manualRequestSchema = z
 export type ManualRequest = z.output<typeof manualRequestSchema>;
 
 /** Where the manual token may also travel when `Authorization` carries an AWS SigV4 signature (Function URL AWS_IAM). */
-export const MANUAL_TOKEN_HEADER = 'x-astro-identity-sync-token';
+const MANUAL_TOKEN_HEADER = 'x-astro-identity-sync-token';
 
 /**
  * Checks `Authorization: Bearer <token>` (or the token header) in constant time. Both sides are hashed first so
@@ -40,8 +39,4 @@ export function assertBearer(headers: HeaderBag, token: string): void {
       `Missing or wrong manual token: send "Authorization: Bearer <token>" (or "${MANUAL_TOKEN_HEADER}: <token>" when the URL uses AWS_IAM auth).`,
     );
   }
-}
-
-export function parseManualRequest(body: string): ManualRequest {
-  return parseJsonBody(body, manualRequestSchema);
 }

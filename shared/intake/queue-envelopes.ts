@@ -13,9 +13,9 @@ import { type QueuedEvent, queuedEventSchema } from './queued-event.ts';
 export const EVENT_SOURCE = 'astro-identity-sync';
 export const EVENT_DETAIL_TYPE = 'Astro Deployment Changed';
 
-export type QueueSource = 'sqs' | 'pubsub' | 'storage-queue';
+type QueueSource = 'sqs' | 'pubsub' | 'storage-queue';
 
-export type Parsed<T> =
+type Parsed<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly reason: string; readonly issues?: z.ZodError['issues'] };
 
@@ -49,7 +49,7 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): Parsed<T>
 }
 
 /** The payload inside a Pub/Sub push CloudEvent's `data`, JSON-decoded. */
-export function pubSubPayload(data: unknown): Parsed<unknown> {
+function pubSubPayload(data: unknown): Parsed<unknown> {
   const envelope = pubSubPush.safeParse(data);
   if (!envelope.success) {
     return { ok: false, reason: 'the CloudEvent is not a Pub/Sub message', issues: envelope.error.issues.slice(0, 5) };

@@ -5,14 +5,14 @@ export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
 
-export interface WebhookRequest {
+interface WebhookRequest {
   readonly headers: HeaderBag;
   /** The body exactly as received; the signature covers these bytes, so it is never re-serialized. */
   readonly body: string | Uint8Array;
 }
 
 /** A request whose Standard Webhooks signature matched one of the secrets; its body is not parsed yet. */
-export interface AuthenticatedWebhook {
+interface AuthenticatedWebhook {
   /** `webhook-id`: the sender's idempotency key, also our correlation id. */
   readonly id: string;
   readonly timestamp: number;
@@ -20,7 +20,7 @@ export interface AuthenticatedWebhook {
   readonly body: string;
 }
 
-export type WebhookAuthenticator = (request: WebhookRequest) => AuthenticatedWebhook;
+type WebhookAuthenticator = (request: WebhookRequest) => AuthenticatedWebhook;
 
 /** Lower-cases header names and keeps the first value of repeated headers. */
 export function normalizeHeaders(headers: HeaderBag): Record<string, string> {

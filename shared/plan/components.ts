@@ -51,7 +51,7 @@ export function serviceAccountFor(table: ComponentTable, component: string, name
 }
 
 /** The field of a Deployment (Astro API names) that a version was read from. */
-export type VersionField = 'airflowVersion' | 'astroRuntimeVersion';
+type VersionField = 'airflowVersion' | 'astroRuntimeVersion';
 
 /** What one version string says: an Airflow major, a version of no major this tool knows, or not a version. */
 type VersionReading =
@@ -89,7 +89,7 @@ function readRuntime(value: string): VersionReading {
   return { kind: 'unknown' };
 }
 
-export interface AirflowVersionInfo {
+interface AirflowVersionInfo {
   /** The Airflow major the version names; undefined for a version of no major this tool has a set for. */
   readonly major: 1 | 2 | 3 | undefined;
   readonly field: VersionField;
@@ -136,7 +136,7 @@ function airflow1(value: string, field: string): ValidationError {
  * Refuses a Deployment that runs Airflow 1. Defaulting it to Airflow 3 like an unknown version would grant service
  * accounts that do not exist, and report success for a Deployment that still has no access.
  */
-export function assertNotAirflow1(
+function assertNotAirflow1(
   versions: { airflowVersion?: string | undefined; astroRuntimeVersion?: string | undefined },
   fields: Partial<Record<VersionField, string>> = {},
 ): void {

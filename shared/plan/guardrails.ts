@@ -64,7 +64,7 @@ export function issuerHostPath(issuer: string): string {
   return issuer.replace(/^https:\/\//i, '').replace(/\/+$/, '');
 }
 
-export interface RoleArnParts {
+interface RoleArnParts {
   readonly arn: string;
   readonly partition: string;
   readonly account: string;

@@ -8,7 +8,7 @@ import {
 } from './components.ts';
 import { assertNamespace, assertServiceAccountName } from './guardrails.ts';
 
-export const SUBJECT_PREFIX = 'system:serviceaccount:';
+const SUBJECT_PREFIX = 'system:serviceaccount:';
 
 export type ClusterType = 'DEDICATED' | 'HYBRID' | 'STANDARD';
 

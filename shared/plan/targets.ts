@@ -28,7 +28,7 @@ export type Target =
       readonly identityName: string;
     };
 
-export interface ResolvedTarget {
+interface ResolvedTarget {
   readonly target: Target;
   /** Where the target came from: the Deployment's own workload identity, or a config rule. */
   readonly source: string;
@@ -43,7 +43,7 @@ export interface ResolvedTarget {
   readonly denied: string | undefined;
 }
 
-export type Allowlists = Record<Target['cloud'], (id: string) => boolean>;
+type Allowlists = Record<Target['cloud'], (id: string) => boolean>;
 
 export function createAllowlists(config: Config): Allowlists {
   return {

@@ -126,7 +126,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
  * One lane per cloud resource: kinds that write the same document (a role's trust policy) must take turns, so the
  * key names the resource, not the kind.
  */
-export function laneKey(target: Target): string {
+function laneKey(target: Target): string {
   return `${target.cloud}|${target.id}`;
 }
 

@@ -9,13 +9,13 @@ import { reportHasChanges, reportHasFailures } from './outcome.ts';
 
 export type SlackNotifyPolicy = 'changes-and-failures' | 'failures' | 'all';
 
-export interface SlackPlainText {
+interface SlackPlainText {
   readonly type: 'plain_text';
   readonly text: string;
   readonly emoji?: boolean;
 }
 
-export interface SlackMrkdwn {
+interface SlackMrkdwn {
   readonly type: 'mrkdwn';
   readonly text: string;
   /** `true` stops Slack from auto-linking plain words (channel names, URLs) that came from input. */
@@ -183,7 +183,7 @@ function reasonOf(result: TargetResult): string {
 const ENTRY: Record<TargetResult['cloud'], string> = { aws: 'subject', gcp: 'member', azure: 'credential' };
 
 /** The entries a result changed (or would change): what it added, or for a revoke what it took back. */
-export function changedEntries(result: TargetResult): readonly string[] {
+function changedEntries(result: TargetResult): readonly string[] {
   return result.removed.length > 0 ? result.removed : result.added;
 }
 

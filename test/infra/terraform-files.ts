@@ -9,7 +9,7 @@ import { parse } from '@cdktf/hcl2json';
  */
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const INFRA = join(REPO, 'infra');
+const INFRA = join(REPO, 'infra');
 export const MODULE_DIRS = { aws: 'infra/aws', gcp: 'infra/gcp', azure: 'infra/azure' } as const;
 export const EXAMPLE_DIRS = {
   aws: 'infra/examples/aws',

@@ -9,7 +9,7 @@ export interface HostileRequest {
 }
 
 /** Namespaces that must never reach a plan: wildcards, separators, paths, look-alikes, lengths, case. */
-export const hostileNamespace = fc.constantFrom(
+const hostileNamespace = fc.constantFrom(
   '*',
   'a:b',
   '../x',
@@ -26,7 +26,7 @@ export const hostileNamespace = fc.constantFrom(
   'system:serviceaccount:*:*',
 );
 
-export const hostileIssuer = fc.constantFrom(
+const hostileIssuer = fc.constantFrom(
   'http://oidc.eks.us-east-1.amazonaws.com/id/ABC',
   'https://oidc.example.com/id/1?redirect=evil',
   'https://oidc.example.com/id/1#frag',

@@ -1,5 +1,5 @@
 /** `npm test` runs the reliability suites at a bounded size; `npm run test:stress` (STRESS=1) at full size. */
-export const STRESS = process.env.STRESS === '1';
+const STRESS = process.env.STRESS === '1';
 
 export function scaled(full: number, bounded: number): number {
   return STRESS ? full : bounded;

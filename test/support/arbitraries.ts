@@ -8,7 +8,7 @@ import { ISSUER_HOST_PATH, POOL, PROVIDER_ARN } from './fixtures.ts';
 
 export const COMPONENTS = ['apiserver', 'dag-processor', 'kpo', 'scheduler', 'triggerer', 'webserver', 'worker'];
 
-export const namespaceArb = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
+const namespaceArb = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
 
 /** Strings over an alphabet of characters that try to break out of a namespace, plus some valid ones. */
 export const hostileNamespaceArb = fc.oneof(

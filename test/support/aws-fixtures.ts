@@ -32,17 +32,17 @@ export function signedHttpEvent(
   return event;
 }
 
-export type BusEnvelope = EventBridgeEvent<
+type BusEnvelope = EventBridgeEvent<
   string,
   { webhookId: string; event: { data: { deployment: Record<string, unknown> } } }
 >;
 
 /** The EventBridge envelope of one of our events, as the rule puts it in the SQS message body. */
-export function eventBridgeFixture(): BusEnvelope {
+function eventBridgeFixture(): BusEnvelope {
   return load('eventbridge-event.json');
 }
 
-export type SqsFixture = 'sqs-batch.json' | 'sqs-batch-invalid.json';
+type SqsFixture = 'sqs-batch.json' | 'sqs-batch-invalid.json';
 
 /**
  * A recorded SQS batch as the event source mapping delivers it, made current: each record gets a fresh receipt handle

@@ -58,7 +58,7 @@ export function targetId(identity = LOCAL_IDENTITY): string {
   return `${LOCAL_SUBSCRIPTION}/${LOCAL_RESOURCE_GROUP}/${identity}`;
 }
 
-export interface TargetResultJson {
+interface TargetResultJson {
   cloud: string;
   target: string;
   status: string;

@@ -1,7 +1,7 @@
 import { signWebhook } from '../../shared/intake/webhook-signer.ts';
 
 export const ISSUER_AWS = 'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678';
-export const ROLE_DATA = 'arn:aws:iam::123456789012:role/astro-data';
+const ROLE_DATA = 'arn:aws:iam::123456789012:role/astro-data';
 
 /** An Astro API v1 Deployment as the API returns it, with fields this tool ignores left in on purpose. */
 export function apiDeployment(overrides: Record<string, unknown> = {}): Record<string, unknown> {

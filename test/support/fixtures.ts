@@ -9,7 +9,6 @@ export const ISSUER_HOST_PATH = 'oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539
 export const PROVIDER_ARN = `arn:aws:iam::123456789012:oidc-provider/${ISSUER_HOST_PATH}`;
 export const POOL = 'astro-gke-project.svc.id.goog';
 export const PROJECT_NUMBER = '123456789012';
-export const GSA = 'astro-sync@customer-project.iam.gserviceaccount.com';
 export const SUBSCRIPTION_ID = '0b1f6471-1bf0-4dda-aec3-cb9272f09590';
 
 export function subject(namespace: string, serviceAccount: string): string {

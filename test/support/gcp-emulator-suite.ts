@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { iamClientFor } from '../../local/gcp-emulator/iam-client.ts';
 import { type GcpEmulator, startGcpEmulator } from '../../local/gcp-emulator/server.ts';
 
-export interface GcpEmulatorSuite {
+interface GcpEmulatorSuite {
   emu: GcpEmulator;
   client: iam_v1.Iam;
 }

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { readInputFile } from '../../cli/cli-io.ts';
 import { main } from '../../cli/main.ts';
 
-export const BIN = fileURLToPath(new URL('../../bin/astro-identity-sync.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/astro-identity-sync.js', import.meta.url));
 
-export interface CliRun {
+interface CliRun {
   code: number;
   stdout: string;
   stderr: string;

@@ -14,7 +14,7 @@ export const DEFAULT_TRUST_POLICY_MAX_SIZE = 2048;
 const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
 const STS_AUDIENCE = 'sts.amazonaws.com';
 
-export interface AwsTrustPolicyPlanInput {
+interface AwsTrustPolicyPlanInput {
   /** The role's current trust policy, parsed (see parseTrustPolicyText). */
   readonly policy: unknown;
   readonly roleArn: string;
@@ -24,7 +24,7 @@ export interface AwsTrustPolicyPlanInput {
   readonly maxSize?: number;
 }
 
-export interface AwsTrustPolicyPlan {
+interface AwsTrustPolicyPlan {
   readonly changed: boolean;
   /** Subjects (or namespace patterns) this plan grants that no Allow statement granted before, sorted. */
   readonly added: readonly string[];

@@ -13,7 +13,7 @@ export interface FederatedCredential {
   readonly audiences: readonly string[];
 }
 
-export interface AzureCredentialsPlanInput {
+interface AzureCredentialsPlanInput {
   /** Existing credentials: flat `{name, issuer, subject, audiences}` or ARM `{name, properties: {...}}`. */
   readonly existing: unknown;
   readonly issuer: string;
@@ -21,7 +21,7 @@ export interface AzureCredentialsPlanInput {
   readonly maxCredentials?: number;
 }
 
-export interface AzureCredentialsPlan {
+interface AzureCredentialsPlan {
   readonly changed: boolean;
   readonly added: readonly string[];
   readonly create: readonly FederatedCredential[];

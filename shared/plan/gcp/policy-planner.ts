@@ -25,7 +25,7 @@ export interface GcpPolicy extends JsonObject {
   bindings?: GcpBinding[];
 }
 
-export interface GcpPolicyPlanInput {
+interface GcpPolicyPlanInput {
   readonly policy: unknown;
   readonly grant: DesiredGrant;
   /** `<gke-project-id>.svc.id.goog` */
@@ -34,7 +34,7 @@ export interface GcpPolicyPlanInput {
   readonly maxMembers?: number;
 }
 
-export interface GcpPolicyPlan {
+interface GcpPolicyPlan {
   readonly changed: boolean;
   /** Members this plan adds to the unconditional workloadIdentityUser binding, sorted. */
   readonly added: readonly string[];
