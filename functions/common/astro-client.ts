@@ -1,4 +1,3 @@
-import pRetry, { AbortError } from 'p-retry';
 import { ValidationError } from '../../shared/errors.ts';
 import {
   ASTRO_API_BASE_URL,
@@ -9,12 +8,14 @@ import {
   errorFromStatus,
   type InvalidDeployment,
   isUpdatedSince,
+  MAX_RETRY_AFTER_MS,
   parseDeploymentResponse,
   parseDeploymentsPage,
   parseRetryAfter,
 } from '../../shared/intake/astro-api.ts';
 import type { Deployment } from '../../shared/intake/deployment.ts';
 import type { DeploymentSource } from './deployment-lookup.ts';
+import { withRetries } from './retry.ts';
 
 /**
  * Astro API v1 client over `fetch`: bearer token, per-attempt timeout, retries with backoff on 429/5xx/no answer,
@@ -97,10 +98,6 @@ function checkBaseUrl(baseUrl: string): string {
   return baseUrl;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 type Answer = { found: true; status: number; body: unknown } | { found: false };
 
 export function createAstroClient(options: AstroClientOptions): AstroClient {
@@ -156,7 +153,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     });
   }
 
-  /** One attempt. Throws AbortError around errors that a retry cannot fix, so p-retry gives up at once. */
+  /** One attempt; its AstroApiError says whether another attempt can help. */
   async function attempt(url: string, what: string, notFoundIsAnswer: boolean): Promise<Answer> {
     let status: number;
     let text: string;
@@ -180,41 +177,34 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
       body = text === '' ? undefined : JSON.parse(text);
     } catch (cause) {
       if (status >= 200 && status < 300) {
-        throw new AbortError(
-          new AstroApiError(`the Astro API answered ${status} with a body that is not JSON when ${what}`, {
-            status,
-            retryable: false,
-            cause,
-          }),
-        );
+        throw new AstroApiError(`the Astro API answered ${status} with a body that is not JSON when ${what}`, {
+          status,
+          retryable: false,
+          cause,
+        });
       }
     }
     if (status >= 200 && status < 300) return { found: true, status, body };
     if (status === 404 && notFoundIsAnswer) return { found: false };
-    const error = redacted(errorFromStatus(status, what, { body, retryAfterMs: parseRetryAfter(retryAfter) }));
-    throw error.retryable ? error : new AbortError(error);
+    throw redacted(errorFromStatus(status, what, { body, retryAfterMs: parseRetryAfter(retryAfter) }));
   }
 
   async function call(url: string, what: string, notFoundIsAnswer: boolean): Promise<Answer> {
     let attempts = 0;
     try {
-      return await pRetry(
+      return await withRetries(
         () => {
           attempts += 1;
           return attempt(url, what, notFoundIsAnswer);
         },
         {
           retries,
-          minTimeout: minTimeoutMs,
-          factor: 2,
-          randomize: true,
-          maxTimeout: 30_000,
+          minTimeoutMs,
+          maxTimeoutMs: MAX_RETRY_AFTER_MS,
+          retryable: (error) => error instanceof AstroApiError && error.retryable,
           // Retry-After is the API's own estimate; it is waited on top of the backoff rather than instead of it,
-          // which keeps the code simple and errs on the polite side.
-          onFailedAttempt: async ({ error, retriesLeft }) => {
-            if (retriesLeft > 0 && error instanceof AstroApiError && error.retryAfterMs)
-              await sleep(error.retryAfterMs);
-          },
+          // which errs on the polite side.
+          waitMs: (error) => (error instanceof AstroApiError ? error.retryAfterMs : undefined),
         },
       );
     } catch (error) {

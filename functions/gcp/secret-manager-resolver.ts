@@ -1,8 +1,8 @@
 import { GoogleAuth, type gaxios } from 'google-auth-library';
-import pRetry from 'p-retry';
 import { ValidationError } from '../../shared/errors.ts';
 import { envSecretResolver, type SecretResolver } from '../common/cloud-adapter.ts';
 import type { Env } from '../common/env-settings.ts';
+import { withRetries } from '../common/retry.ts';
 import { crc32c } from './crc32c.ts';
 
 /**
@@ -249,19 +249,17 @@ export function createGcpSecretResolver(env: Env, options: GcpSecretResolverOpti
   async function read(ref: GcpSecretRef): Promise<string> {
     let attempts = 0;
     try {
-      return await pRetry(
+      return await withRetries(
         () => {
           attempts += 1;
           return attempt(ref);
         },
         {
           retries,
-          minTimeout: minTimeoutMs,
-          maxTimeout: maxTimeoutMs,
-          factor: 2,
-          randomize: true,
+          minTimeoutMs,
+          maxTimeoutMs,
           // A missing permission or secret does not appear by asking again; only transient failures are retried.
-          shouldRetry: ({ error }) => !(error instanceof SecretReadError) || error.retryable,
+          retryable: (error) => !(error instanceof SecretReadError) || error.retryable,
         },
       );
     } catch (error) {
