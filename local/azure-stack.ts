@@ -182,6 +182,7 @@ export async function startAzureStack(options: AzureStackOptions = {}): Promise<
     ASTRO_IDENTITY_SYNC_CONFIG: options.config ?? defaultAzureConfig(),
     ASTRO_IDENTITY_SYNC_AZURE_ENDPOINT: azure.url,
     ASTRO_IDENTITY_SYNC_AZURE_CA: azure.ca,
+    ASTRO_IDENTITY_SYNC_AZURE_KEY_VAULT_ENDPOINT: azure.keyVaultEndpoint,
     ASTRO_IDENTITY_SYNC_AZURE_TOKEN: azure.token,
     ASTRO_IDENTITY_SYNC_AZURE_RETRY_DELAY_MS: String(options.retryDelayMs ?? 5),
     ASTRO_IDENTITY_SYNC_SLACK_API_URL: slack.apiUrl,
