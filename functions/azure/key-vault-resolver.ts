@@ -1,8 +1,8 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { ValidationError } from '../../shared/errors.ts';
-import { envSecretResolver, type SecretResolver } from '../common/cloud-adapter.ts';
+import type { SecretResolver } from '../common/cloud-adapter.ts';
 import type { Env } from '../common/env-settings.ts';
+import { SecretReadError, secretResolver } from '../common/secret-store.ts';
 
 /**
  * Resolves `env:NAME` and `azure-kv:https://<vault>.vault.azure.net/secrets/<name>[/<version>]` (no version: the
@@ -68,12 +68,6 @@ export function parseAzureSecretRef(ref: string): AzureSecretRef | undefined {
 }
 
 /** A failed read, before it is tied to a config field (one cached read can serve several fields). */
-class SecretReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SecretReadError';
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -148,10 +142,8 @@ export function createAzureSecretResolver(env: Env, options: AzureSecretResolver
     throw new Error('createAzureSecretResolver: tlsOptions is for the local endpoint override only');
   }
   const endpoint = options.endpoint?.replace(/\/+$/, '');
-  const fromEnv = envSecretResolver(env);
   let credential = options.credential;
   const clients = new Map<string, SecretClient>();
-  const cache = new Map<string, Promise<string>>();
 
   function clientFor(ref: AzureSecretRef): SecretClient {
     const vaultUrl = endpoint === undefined ? ref.vaultUrl.toLowerCase() : `${endpoint}/${ref.vaultName.toLowerCase()}`;
@@ -186,35 +178,13 @@ export function createAzureSecretResolver(env: Env, options: AzureSecretResolver
     return value.trim();
   }
 
-  return async (ref, field) => {
-    if (ref.startsWith('env:')) return fromEnv(ref, field);
-    if (!ref.startsWith('azure-kv:')) {
-      const scheme = ref.includes(':') ? `"${ref.slice(0, ref.indexOf(':'))}:" references` : 'plain values';
-      throw new ValidationError(`${scheme} are not available on Azure; use env:NAME or ${AZURE_REF_FORM}`, {
-        field,
-        code: 'invalid_config',
-      });
-    }
-    const parsed = parseAzureSecretRef(ref);
-    if (parsed === undefined) {
-      throw new ValidationError(`must be ${AZURE_REF_FORM}`, { field, code: 'invalid_config' });
-    }
+  return secretResolver(env, {
+    cloud: 'Azure',
+    scheme: 'azure-kv:',
+    form: AZURE_REF_FORM,
+    parse: parseAzureSecretRef,
     // Vault hosts and secret names are case-insensitive in Key Vault.
-    const key = `${parsed.vaultUrl.toLowerCase()}/secrets/${parsed.name.toLowerCase()}/${parsed.version ?? ''}`;
-    let pending = cache.get(key);
-    if (pending === undefined) {
-      pending = read(parsed);
-      cache.set(key, pending);
-      // A failure is not cached: a later call may read the secret once the cause is fixed.
-      pending.catch(() => cache.delete(key));
-    }
-    try {
-      return await pending;
-    } catch (error) {
-      if (error instanceof SecretReadError) {
-        throw new ValidationError(`cannot read secret ${ref}: ${error.message}`, { field, code: 'invalid_config' });
-      }
-      throw error;
-    }
-  };
+    key: (parsed) => `${parsed.vaultUrl.toLowerCase()}/secrets/${parsed.name.toLowerCase()}/${parsed.version ?? ''}`,
+    read,
+  });
 }

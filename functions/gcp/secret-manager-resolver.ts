@@ -1,8 +1,8 @@
 import { GoogleAuth, type gaxios } from 'google-auth-library';
-import { ValidationError } from '../../shared/errors.ts';
-import { envSecretResolver, type SecretResolver } from '../common/cloud-adapter.ts';
+import type { SecretResolver } from '../common/cloud-adapter.ts';
 import type { Env } from '../common/env-settings.ts';
 import { withRetries } from '../common/retry.ts';
+import { SecretReadError, secretResolver } from '../common/secret-store.ts';
 import { crc32c } from './crc32c.ts';
 
 /**
@@ -76,15 +76,6 @@ export function parseGcpSecretRef(ref: string): GcpSecretRef | undefined {
 }
 
 /** A failed read, before it is tied to a config field (one cached read can serve several fields). */
-class SecretReadError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'SecretReadError';
-  }
-}
 
 interface GoogleErrorBody {
   status: string | undefined;
@@ -226,10 +217,8 @@ export function createGcpSecretResolver(env: Env, options: GcpSecretResolverOpti
   const retries = options.retries ?? 3;
   const minTimeoutMs = options.minTimeoutMs ?? 500;
   const maxTimeoutMs = options.maxTimeoutMs ?? 5_000;
-  const fromEnv = envSecretResolver(env);
   let auth = options.auth;
   // Keyed by resource name; the promise itself is cached so concurrent resolves of one secret share one call.
-  const cache = new Map<string, Promise<string>>();
 
   async function attempt(ref: GcpSecretRef): Promise<string> {
     const url = `${rootUrl}v1/${ref.name}:access`;
@@ -270,33 +259,13 @@ export function createGcpSecretResolver(env: Env, options: GcpSecretResolverOpti
     }
   }
 
-  return async (ref, field) => {
-    if (ref.startsWith('env:')) return fromEnv(ref, field);
-    if (!ref.startsWith('gcp-sm:')) {
-      const scheme = ref.includes(':') ? `"${ref.slice(0, ref.indexOf(':'))}:" references` : 'plain values';
-      throw new ValidationError(`${scheme} are not available on GCP; use env:NAME or ${GCP_REF_FORM}`, {
-        field,
-        code: 'invalid_config',
-      });
-    }
-    const parsed = parseGcpSecretRef(ref);
-    if (parsed === undefined) {
-      throw new ValidationError(`must be ${GCP_REF_FORM}`, { field, code: 'invalid_config' });
-    }
-    let pending = cache.get(parsed.name);
-    if (pending === undefined) {
-      pending = read(parsed);
-      cache.set(parsed.name, pending);
-      // A failure is not cached: the next cold-start step (or a retry by the caller) may read it successfully.
-      pending.catch(() => cache.delete(parsed.name));
-    }
-    try {
-      return await pending;
-    } catch (error) {
-      if (error instanceof SecretReadError) {
-        throw new ValidationError(`cannot read secret ${ref}: ${error.message}`, { field, code: 'invalid_config' });
-      }
-      throw error;
-    }
-  };
+  return secretResolver(env, {
+    cloud: 'GCP',
+    scheme: 'gcp-sm:',
+    form: GCP_REF_FORM,
+    parse: parseGcpSecretRef,
+    // The resource name includes the version.
+    key: (parsed) => parsed.name,
+    read,
+  });
 }
