@@ -2,15 +2,17 @@ import { dirname, join } from 'node:path';
 import type { Plugin } from 'esbuild';
 
 /**
- * zod re-exports every locale as `z.locales` (classic and core; about 265 KB minified, a fifth of a Lambda bundle) and
- * esbuild cannot drop them because `z` is exported as an object. Only English, zod's default, is ever used here, so
- * the locale index resolves to English alone. If zod moves the file, nothing matches and the bundle-size check fails.
+ * zod re-exports every locale as `locales` (classic, core and mini; about 265 KB minified, a fifth of a Lambda bundle)
+ * and esbuild cannot drop them: classic exports `z` as an object, and reading `z.locales.en` from zod/mini (as
+ * shared/zod-english.ts does, mini registering no locale of its own) builds the whole namespace object. Only English
+ * is ever used here, so the locale index resolves to English alone. If zod moves the file, nothing matches and the
+ * bundle-size check fails.
  */
 export const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]node_modules[\\/]zod[\\/]v4[\\/](?:classic|core)[\\/]/.test(args.importer)) return undefined;
+      if (!/[\\/]node_modules[\\/]zod[\\/]v4[\\/](?:classic|core|mini)[\\/]/.test(args.importer)) return undefined;
       return { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-english-only' };
     });
     plugin.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({

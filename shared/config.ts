@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from './errors.ts';
 import { cloudProviderSchema, clusterTypeSchema } from './intake/deployment.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './intake/webhook-verifier.ts';
@@ -18,17 +18,20 @@ import {
   assertWorkloadIdentityPool,
   parseRoleArn,
 } from './plan/guardrails.ts';
+import './zod-english.ts';
 import { parseWith } from './zod-error.ts';
 
 /** Wraps a guardrail so zod reports its message at the field's own path. */
 function guarded(check: (value: string) => unknown) {
-  return z.string().superRefine((value, ctx) => {
-    try {
-      check(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^[\w.]+: /, '') });
-    }
-  });
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      try {
+        check(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^[\w.]+: /, '') });
+      }
+    }),
+  );
 }
 
 /**
@@ -58,25 +61,29 @@ const SECRET_REF_FORMS: ReadonlyArray<readonly [prefix: string, form: string]> =
   ],
 ];
 // The message names the expected form and never echoes the value: a rejected "reference" may be a pasted secret.
-const secretRefSchema = z.string().superRefine((value, ctx) => {
-  if (SECRET_REF.test(value)) return;
-  const form = SECRET_REF_FORMS.find(([prefix]) => value.startsWith(prefix))?.[1];
-  ctx.addIssue({
-    code: 'custom',
-    message:
-      form ??
-      'must be a secret reference: env:NAME, aws-sm:ID, aws-ssm:NAME, gcp-sm:projects/<project>/secrets/<secret>, or azure-kv:https://<vault>.vault.azure.net/secrets/<name>',
-  });
-});
+const secretRefSchema = z.string().check(
+  z.superRefine((value, ctx) => {
+    if (SECRET_REF.test(value)) return;
+    const form = SECRET_REF_FORMS.find(([prefix]) => value.startsWith(prefix))?.[1];
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        form ??
+        'must be a secret reference: env:NAME, aws-sm:ID, aws-ssm:NAME, gcp-sm:projects/<project>/secrets/<secret>, or azure-kv:https://<vault>.vault.azure.net/secrets/<name>',
+    });
+  }),
+);
 
-const globList = z.array(z.string().min(1).max(512)).max(500);
-const componentName = z.string().regex(COMPONENT_NAME, 'must be a lowercase component name such as "scheduler"');
-const componentList = z.array(componentName).min(1).max(20);
+const globList = z.array(z.string().check(z.minLength(1), z.maxLength(512))).check(z.maxLength(500));
+const componentName = z
+  .string()
+  .check(z.regex(COMPONENT_NAME, 'must be a lowercase component name such as "scheduler"'));
+const componentList = z.array(componentName).check(z.minLength(1), z.maxLength(20));
 
 const awsTarget = z.strictObject({ roleArn: guarded(parseRoleArn) });
 const gcpTarget = z.strictObject({
   serviceAccount: guarded(assertGcpServiceAccountEmail),
-  pool: guarded(assertWorkloadIdentityPool).optional(),
+  pool: z.optional(guarded(assertWorkloadIdentityPool)),
 });
 const azureTarget = z.strictObject({
   subscriptionId: guarded(assertAzureSubscriptionId),
@@ -86,177 +93,199 @@ const azureTarget = z.strictObject({
 
 const targetRule = z
   .strictObject({
-    name: z.string().min(1).max(100).optional(),
-    match: z
-      .strictObject({
-        workspaceIds: z.array(z.string().min(1)).min(1).optional(),
-        clusterIds: z.array(z.string().min(1)).min(1).optional(),
-        names: globList.min(1).optional(),
-        cloudProviders: z.array(cloudProviderSchema).min(1).optional(),
-        clusterTypes: z.array(clusterTypeSchema).min(1).optional(),
-      })
-      .default({}),
-    aws: awsTarget.optional(),
-    gcp: gcpTarget.optional(),
-    azure: azureTarget.optional(),
-    components: componentList.optional(),
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+    match: z._default(
+      z.strictObject({
+        workspaceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+        clusterIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+        names: z.optional(globList.check(z.minLength(1))),
+        cloudProviders: z.optional(z.array(cloudProviderSchema).check(z.minLength(1))),
+        clusterTypes: z.optional(z.array(clusterTypeSchema).check(z.minLength(1))),
+      }),
+      {},
+    ),
+    aws: z.optional(awsTarget),
+    gcp: z.optional(gcpTarget),
+    azure: z.optional(azureTarget),
+    components: z.optional(componentList),
   })
-  .refine((rule) => [rule.aws, rule.gcp, rule.azure].filter(Boolean).length === 1, {
-    message: 'name exactly one of "aws", "gcp" or "azure"',
-  });
+  .check(
+    z.refine((rule) => [rule.aws, rule.gcp, rule.azure].filter(Boolean).length === 1, {
+      message: 'name exactly one of "aws", "gcp" or "azure"',
+    }),
+  );
 
 export const configSchema = z
   .strictObject({
-    webhook: z
-      .strictObject({
-        secrets: z.array(secretRefSchema).min(1).max(5),
-        maxBodyBytes: z.number().int().min(1024).max(DEFAULT_MAX_BODY_BYTES).default(DEFAULT_MAX_BODY_BYTES),
-      })
-      .optional(),
-    manual: z.strictObject({ token: secretRefSchema }).optional(),
+    webhook: z.optional(
+      z.strictObject({
+        secrets: z.array(secretRefSchema).check(z.minLength(1), z.maxLength(5)),
+        maxBodyBytes: z._default(
+          z.number().check(z.int(), z.gte(1024), z.lte(DEFAULT_MAX_BODY_BYTES)),
+          DEFAULT_MAX_BODY_BYTES,
+        ),
+      }),
+    ),
+    manual: z.optional(z.strictObject({ token: secretRefSchema })),
     /**
      * The Astro API: with it, every event's Deployment is re-read from the API (a payload cannot choose a namespace
      * or an issuer), `{"deploymentId"}` manual calls work, and the poller and sweep can run.
      */
-    astro: z
-      .strictObject({
+    astro: z.optional(
+      z.strictObject({
         token: secretRefSchema,
-        organizationId: z.string().regex(/^[a-z0-9]{1,64}$/i, 'must be an Astro organization id'),
-        baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.astronomer.io/v1'),
-        workspaceIds: z
-          .array(z.string().regex(/^[a-z0-9]{1,64}$/i))
-          .min(1)
-          .optional(),
-      })
-      .optional(),
-    components: z
-      .strictObject({
-        serviceAccounts: z
-          .record(
+        organizationId: z.string().check(z.regex(/^[a-z0-9]{1,64}$/i, 'must be an Astro organization id')),
+        baseUrl: z._default(z.url({ protocol: /^https?$/ }), 'https://api.astronomer.io/v1'),
+        workspaceIds: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9]{1,64}$/i))).check(z.minLength(1))),
+      }),
+    ),
+    components: z._default(
+      z.strictObject({
+        serviceAccounts: z._default(
+          z.record(
             componentName,
-            z.string().regex(/^[a-z0-9.{}-]{1,200}$/, 'use {namespace} and lowercase letters, digits, "-" or "."'),
-          )
-          .default({}),
-        airflow2: componentList.optional(),
-        airflow3: componentList.optional(),
-        remoteExecution: componentList.optional(),
-      })
-      .default({ serviceAccounts: {} }),
+            z
+              .string()
+              .check(z.regex(/^[a-z0-9.{}-]{1,200}$/, 'use {namespace} and lowercase letters, digits, "-" or "."')),
+          ),
+          {},
+        ),
+        airflow2: z.optional(componentList),
+        airflow3: z.optional(componentList),
+        remoteExecution: z.optional(componentList),
+      }),
+      { serviceAccounts: {} },
+    ),
     /**
      * OIDC issuers (globs) a Deployment may bring. Absent: any https issuer. Recommended when webhook payloads are
      * trusted (no Astro API token): for Azure any issuer is accepted by the identity, so this is the only fence.
      */
-    allowedIssuers: globList.min(1).optional(),
+    allowedIssuers: z.optional(globList.check(z.minLength(1))),
     /**
      * Remove this tool's entries for Deployments that are gone (deleted events, and the sweep). Off by default: a
      * deletion then only reports the stale entries so a person can act.
      */
-    prune: z.boolean().default(false),
-    poll: z
-      .strictObject({
+    prune: z._default(z.boolean(), false),
+    poll: z._default(
+      z.strictObject({
         /** How far back each poll looks for updated Deployments; at least twice the schedule, so one missed run loses nothing. */
-        lookbackMinutes: z.number().int().min(1).max(1440).default(15),
-      })
-      .default({ lookbackMinutes: 15 }),
-    wildcard: z
-      .strictObject({
+        lookbackMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1440)), 15),
+      }),
+      { lookbackMinutes: 15 },
+    ),
+    wildcard: z._default(
+      z.strictObject({
         /** Grant `system:serviceaccount:<ns>:*` instead of each service account, on DEDICATED clusters only. */
-        enabled: z.boolean().default(false),
-      })
-      .default({ enabled: false }),
-    aws: z
-      .strictObject({
-        allowedRoles: globList.default([]),
-        trustPolicyMaxSize: z.number().int().min(512).max(65536).default(2048),
+        enabled: z._default(z.boolean(), false),
+      }),
+      { enabled: false },
+    ),
+    aws: z._default(
+      z.strictObject({
+        allowedRoles: z._default(globList, []),
+        trustPolicyMaxSize: z._default(z.number().check(z.int(), z.gte(512), z.lte(65536)), 2048),
         /** Read the account's live quota (GetAccountSummary AssumeRolePolicySizeQuota) instead of the value above. */
-        useLiveQuota: z.boolean().default(false),
-        useEffectiveWorkloadIdentity: z.boolean().default(true),
+        useLiveQuota: z._default(z.boolean(), false),
+        useEffectiveWorkloadIdentity: z._default(z.boolean(), true),
         /**
          * IAM has no etag, so after a verified write we wait for a quiet window (no other change to the policy) of at
          * least this long, or twice our own read-write cycle, before calling it done. Raise it when several writers
          * (functions, people, pipelines) update the same roles at once.
          */
-        settleMs: z.number().int().min(0).max(30_000).default(0),
-      })
-      .default({
+        settleMs: z._default(z.number().check(z.int(), z.gte(0), z.lte(30_000)), 0),
+      }),
+      {
         allowedRoles: [],
         trustPolicyMaxSize: 2048,
         useLiveQuota: false,
         useEffectiveWorkloadIdentity: true,
         settleMs: 0,
-      }),
-    gcp: z
-      .strictObject({
-        allowedServiceAccounts: globList.default([]),
-        pools: z
-          .strictObject({
-            default: guarded(assertWorkloadIdentityPool).optional(),
-            byClusterId: z.record(z.string().min(1), guarded(assertWorkloadIdentityPool)).default({}),
-          })
-          .default({ byClusterId: {} }),
-        memberFormat: z.enum(['service-account', 'principal']).default('service-account'),
-        projectNumber: guarded(assertProjectNumber).optional(),
-        useEffectiveWorkloadIdentity: z.boolean().default(true),
-      })
-      .refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
-        message: 'memberFormat "principal" needs projectNumber (the GKE project number)',
-        path: ['projectNumber'],
-      })
-      .default({
+      },
+    ),
+    gcp: z._default(
+      z
+        .strictObject({
+          allowedServiceAccounts: z._default(globList, []),
+          pools: z._default(
+            z.strictObject({
+              default: z.optional(guarded(assertWorkloadIdentityPool)),
+              byClusterId: z._default(
+                z.record(z.string().check(z.minLength(1)), guarded(assertWorkloadIdentityPool)),
+                {},
+              ),
+            }),
+            { byClusterId: {} },
+          ),
+          memberFormat: z._default(z.enum(['service-account', 'principal']), 'service-account'),
+          projectNumber: z.optional(guarded(assertProjectNumber)),
+          useEffectiveWorkloadIdentity: z._default(z.boolean(), true),
+        })
+        .check(
+          z.refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
+            message: 'memberFormat "principal" needs projectNumber (the GKE project number)',
+            path: ['projectNumber'],
+          }),
+        ),
+      {
         allowedServiceAccounts: [],
         pools: { byClusterId: {} },
         memberFormat: 'service-account',
         useEffectiveWorkloadIdentity: true,
-      }),
-    azure: z
-      .strictObject({
+      },
+    ),
+    azure: z._default(
+      z.strictObject({
         /** Globs over `<subscriptionId>/<resourceGroup>/<identityName>`. */
-        allowedIdentities: globList.default([]),
-        maxCredentials: z.number().int().min(1).max(20).default(20),
-        useEffectiveWorkloadIdentity: z.boolean().default(true),
-      })
-      .default({ allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true }),
-    targets: z.array(targetRule).max(200).default([]),
-    slack: z
-      .discriminatedUnion('mode', [
+        allowedIdentities: z._default(globList, []),
+        maxCredentials: z._default(z.number().check(z.int(), z.gte(1), z.lte(20)), 20),
+        useEffectiveWorkloadIdentity: z._default(z.boolean(), true),
+      }),
+      { allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true },
+    ),
+    targets: z._default(z.array(targetRule).check(z.maxLength(200)), []),
+    slack: z._default(
+      z.discriminatedUnion('mode', [
         z.strictObject({ mode: z.literal('off') }),
         z.strictObject({
           mode: z.literal('web-api'),
           token: secretRefSchema,
-          channel: z.string().min(1).max(80),
-          notify: z.enum(['changes-and-failures', 'failures', 'all']).default('changes-and-failures'),
+          channel: z.string().check(z.minLength(1), z.maxLength(80)),
+          notify: z._default(z.enum(['changes-and-failures', 'failures', 'all']), 'changes-and-failures'),
         }),
         z.strictObject({
           mode: z.literal('webhook'),
           webhookUrl: secretRefSchema,
-          notify: z.enum(['changes-and-failures', 'failures', 'all']).default('changes-and-failures'),
+          notify: z._default(z.enum(['changes-and-failures', 'failures', 'all']), 'changes-and-failures'),
         }),
-      ])
-      .default({ mode: 'off' }),
+      ]),
+      { mode: 'off' },
+    ),
   })
-  .superRefine((config, ctx) => {
-    const known = new Set([
-      ...Object.keys(DEFAULT_SERVICE_ACCOUNTS),
-      ...Object.keys(config.components.serviceAccounts),
-    ]);
-    const lists = [
-      ['components', 'airflow2', config.components.airflow2],
-      ['components', 'airflow3', config.components.airflow3],
-      ['components', 'remoteExecution', config.components.remoteExecution],
-      ...config.targets.map((rule, index) => ['targets', index, rule.components] as const),
-    ] as const;
-    for (const [root, key, list] of lists) {
-      list?.forEach((component, i) => {
-        if (!known.has(component)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [root, key, ...(root === 'targets' ? ['components'] : []), i],
-            message: `unknown component "${component}"`,
-          });
-        }
-      });
-    }
-  });
+  .check(
+    z.superRefine((config, ctx) => {
+      const known = new Set([
+        ...Object.keys(DEFAULT_SERVICE_ACCOUNTS),
+        ...Object.keys(config.components.serviceAccounts),
+      ]);
+      const lists = [
+        ['components', 'airflow2', config.components.airflow2],
+        ['components', 'airflow3', config.components.airflow3],
+        ['components', 'remoteExecution', config.components.remoteExecution],
+        ...config.targets.map((rule, index) => ['targets', index, rule.components] as const),
+      ] as const;
+      for (const [root, key, list] of lists) {
+        list?.forEach((component, i) => {
+          if (!known.has(component)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [root, key, ...(root === 'targets' ? ['components'] : []), i],
+              message: `unknown component "${component}"`,
+            });
+          }
+        });
+      }
+    }),
+  );
 
 export type Config = z.output<typeof configSchema>;
 export type TargetRule = Config['targets'][number];

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '../../shared/errors.ts';
+import '../../shared/zod-english.ts';
 import { parseWith } from '../../shared/zod-error.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -72,36 +73,51 @@ export const ENVIRONMENT = {
   },
 } as const satisfies Record<string, { clouds: 'all' | 'aws' | 'gcp' | 'azure' | 'local'; meaning: string }>;
 
-const optional = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+const optional = z.pipe(
+  z.optional(z.string()),
+  z.transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
+);
 
 function integer(min: number, max: number) {
   const message = `must be an integer from ${min} to ${max}`;
-  return optional
-    .transform((value) => (value === undefined ? undefined : Number(value)))
-    .pipe(z.number(message).int(message).min(min, message).max(max, message).optional());
+  return z.pipe(
+    z.pipe(
+      optional,
+      z.transform((value) => (value === undefined ? undefined : Number(value))),
+    ),
+    z.optional(z.number(message).check(z.int(message), z.gte(min, message), z.lte(max, message))),
+  );
 }
 
 function httpsUrl() {
-  return optional.pipe(
-    z
-      .url({ protocol: /^https$/, error: 'must be an https:// URL (the SDK sends bearer tokens over TLS only)' })
-      .refine((value) => !new URL(value).username && !new URL(value).password, 'must not contain credentials')
-      .transform((value) => value.replace(/\/+$/, ''))
-      .optional(),
+  return z.pipe(
+    optional,
+    z.optional(
+      z.pipe(
+        z
+          .url({ protocol: /^https$/, error: 'must be an https:// URL (the SDK sends bearer tokens over TLS only)' })
+          .check(
+            z.refine((value) => !new URL(value).username && !new URL(value).password, 'must not contain credentials'),
+          ),
+        z.transform((value) => value.replace(/\/+$/, '')),
+      ),
+    ),
   );
 }
 
 const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_CONFIG: optional,
-  LOG_LEVEL: optional.pipe(
-    z
-      .string()
-      .transform((value) => value.toUpperCase())
-      .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']))
-      .optional(),
+  LOG_LEVEL: z.pipe(
+    optional,
+    z.optional(
+      z.pipe(
+        z.pipe(
+          z.string(),
+          z.transform((value) => value.toUpperCase()),
+        ),
+        z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']),
+      ),
+    ),
   ),
   ASTRO_IDENTITY_SYNC_EVENT_BUS: optional,
   AWS_REGION: optional,
@@ -111,11 +127,11 @@ const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_POLL_SCHEDULE: optional,
   ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE: optional,
   AZURE_CLIENT_ID: optional,
-  ASTRO_IDENTITY_SYNC_ASTRO_API_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_ASTRO_API_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: integer(0, 60_000),
-  ASTRO_IDENTITY_SYNC_SLACK_API_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  ASTRO_IDENTITY_SYNC_SLACK_API_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
+  ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
+  ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: optional,
   ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: integer(0, 60_000),
   ASTRO_IDENTITY_SYNC_AZURE_ENDPOINT: httpsUrl(),
@@ -124,7 +140,7 @@ const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_AZURE_TOKEN: optional,
   ASTRO_IDENTITY_SYNC_AZURE_RETRY_DELAY_MS: integer(0, 60_000),
   ASTRO_IDENTITY_SYNC_AZURE_MAX_RETRIES: integer(0, 10),
-} satisfies Record<keyof typeof ENVIRONMENT, z.ZodType>);
+} satisfies Record<keyof typeof ENVIRONMENT, z.ZodMiniType>);
 
 type Raw = z.output<typeof settingsSchema>;
 

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { IdentitySyncError, ValidationError } from '../errors.ts';
+import '../zod-english.ts';
 import { toValidationError } from '../zod-error.ts';
 import { type Deployment, deploymentSchema } from './deployment.ts';
 
@@ -57,9 +58,9 @@ export interface DeploymentsPage {
 // Items stay `unknown` here and are parsed one by one below, so one bad Deployment cannot fail the whole page.
 const deploymentsPageSchema = z.object({
   deployments: z.array(z.unknown()),
-  limit: z.number().int().nonnegative(),
-  offset: z.number().int().nonnegative(),
-  totalCount: z.number().int().nonnegative(),
+  limit: z.number().check(z.int(), z.nonnegative()),
+  offset: z.number().check(z.int(), z.nonnegative()),
+  totalCount: z.number().check(z.int(), z.nonnegative()),
 });
 
 /** Validates an id before it is put in a URL path, so a value like `../x` or `a/b` cannot change the route. */

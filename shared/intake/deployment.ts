@@ -1,25 +1,33 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { assertIssuer, assertNamespace } from '../plan/guardrails.ts';
+import '../zod-english.ts';
 
 /**
  * Astro API v1 Deployment, reduced to the fields this tool reads. Unknown fields are dropped (the API grows) and
  * `null` is read as absent, as the API omits or nulls optional fields depending on the endpoint.
  */
 
-const optionalString = z
-  .string()
-  .nullish()
-  .transform((value) => value ?? undefined);
+/** `null` and absent both read as absent, so the output type has no `null` in it. */
+function absentWhenNull<T extends z.core.SomeType>(schema: T) {
+  return z.pipe(
+    z.nullish(schema),
+    z.transform((value: z.output<T> | null | undefined) => value ?? undefined),
+  );
+}
+
+const optionalString = absentWhenNull(z.string());
 
 /** Runs a guardrail inside zod so the error carries the field's path. */
 function guardedString(check: (value: string) => unknown) {
-  return z.string().superRefine((value, ctx) => {
-    try {
-      check(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^\w+: /, '') });
-    }
-  });
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      try {
+        check(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^\w+: /, '') });
+      }
+    }),
+  );
 }
 
 const namespaceSchema = guardedString(assertNamespace);
@@ -28,30 +36,25 @@ export const cloudProviderSchema = z.enum(['AWS', 'AZURE', 'GCP']);
 export const clusterTypeSchema = z.enum(['DEDICATED', 'HYBRID', 'STANDARD']);
 
 export const deploymentSchema = z.object({
-  id: z.string().min(1).max(64),
-  name: z.string().min(1).max(256),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  name: z.string().check(z.minLength(1), z.maxLength(256)),
   namespace: namespaceSchema,
-  organizationId: z.string().min(1).max(64),
+  organizationId: z.string().check(z.minLength(1), z.maxLength(64)),
   workspaceId: optionalString,
   workspaceName: optionalString,
   clusterId: optionalString,
   clusterName: optionalString,
-  cloudProvider: cloudProviderSchema.nullish().transform((value) => value ?? undefined),
+  cloudProvider: absentWhenNull(cloudProviderSchema),
   region: optionalString,
-  type: clusterTypeSchema.nullish().transform((value) => value ?? undefined),
+  type: absentWhenNull(clusterTypeSchema),
   airflowVersion: optionalString,
   astroRuntimeVersion: optionalString,
-  remoteExecution: z
-    .object({ enabled: z.boolean() })
-    .nullish()
-    .transform((value) => value ?? undefined),
+  remoteExecution: absentWhenNull(z.object({ enabled: z.boolean() })),
   status: optionalString,
   createdAt: optionalString,
   updatedAt: optionalString,
   // Refused at the edge: an issuer decides who may assume the identity.
-  oidcIssuerUrl: guardedString(assertIssuer)
-    .nullish()
-    .transform((value) => value ?? undefined),
+  oidcIssuerUrl: absentWhenNull(guardedString(assertIssuer)),
   effectiveWorkloadIdentity: optionalString,
 });
 
@@ -65,25 +68,27 @@ export const deploymentEventSchema = z
     type: z.enum(DEPLOYMENT_EVENT_TYPES),
     timestamp: z.iso.datetime({ offset: true }),
     data: z.object({
-      organizationId: z.string().min(1).max(64),
-      deploymentId: z.string().min(1).max(64),
-      deployment: deploymentSchema.nullish().transform((value) => value ?? undefined),
+      organizationId: z.string().check(z.minLength(1), z.maxLength(64)),
+      deploymentId: z.string().check(z.minLength(1), z.maxLength(64)),
+      deployment: absentWhenNull(deploymentSchema),
     }),
   })
-  .superRefine((event, ctx) => {
-    const { deployment } = event.data;
-    if (deployment === undefined) return;
-    // The ids that route the event must name the Deployment it carries, or a sender could smuggle one in.
-    if (deployment.id !== event.data.deploymentId) {
-      ctx.addIssue({ code: 'custom', path: ['data', 'deployment', 'id'], message: 'must equal data.deploymentId' });
-    }
-    if (deployment.organizationId !== event.data.organizationId) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data', 'deployment', 'organizationId'],
-        message: 'must equal data.organizationId',
-      });
-    }
-  });
+  .check(
+    z.superRefine((event, ctx) => {
+      const { deployment } = event.data;
+      if (deployment === undefined) return;
+      // The ids that route the event must name the Deployment it carries, or a sender could smuggle one in.
+      if (deployment.id !== event.data.deploymentId) {
+        ctx.addIssue({ code: 'custom', path: ['data', 'deployment', 'id'], message: 'must equal data.deploymentId' });
+      }
+      if (deployment.organizationId !== event.data.organizationId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', 'deployment', 'organizationId'],
+          message: 'must equal data.organizationId',
+        });
+      }
+    }),
+  );
 
 export type DeploymentEvent = z.output<typeof deploymentEventSchema>;

@@ -1,21 +1,24 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { RequestRejectedError } from '../errors.ts';
+import '../zod-english.ts';
 import { DEPLOYMENT_EVENT_TYPES, deploymentSchema } from './deployment.ts';
 import { type HeaderBag, normalizeHeaders } from './webhook-verifier.ts';
 
 /** A person or a pipeline asking to reconcile one Deployment now, optionally as a dry run. */
 export const manualRequestSchema = z
   .strictObject({
-    deployment: deploymentSchema.optional(),
-    deploymentId: z.string().min(1).max(64).optional(),
-    organizationId: z.string().min(1).max(64).optional(),
-    type: z.enum(DEPLOYMENT_EVENT_TYPES).default('deployment.updated'),
-    dryRun: z.boolean().default(false),
+    deployment: z.optional(deploymentSchema),
+    deploymentId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    organizationId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    type: z._default(z.enum(DEPLOYMENT_EVENT_TYPES), 'deployment.updated'),
+    dryRun: z._default(z.boolean(), false),
   })
-  .refine((request) => (request.deployment === undefined) !== (request.deploymentId === undefined), {
-    message: 'send exactly one of "deployment" (the Astro API object) or "deploymentId"',
-  });
+  .check(
+    z.refine((request) => (request.deployment === undefined) !== (request.deploymentId === undefined), {
+      message: 'send exactly one of "deployment" (the Astro API object) or "deploymentId"',
+    }),
+  );
 
 export type ManualRequest = z.output<typeof manualRequestSchema>;
 

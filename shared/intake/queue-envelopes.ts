@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-english.ts';
 import { type QueuedEvent, queuedEventSchema } from './queued-event.ts';
 
 /**
@@ -17,7 +18,7 @@ type QueueSource = 'sqs' | 'pubsub' | 'storage-queue';
 
 type Parsed<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: string; readonly issues?: z.ZodError['issues'] };
+  | { readonly ok: false; readonly reason: string; readonly issues?: z.core.$ZodIssue[] };
 
 const eventBridgeEnvelope = z.object({
   source: z.literal(EVENT_SOURCE),
@@ -26,8 +27,8 @@ const eventBridgeEnvelope = z.object({
 });
 
 const pubSubPush = z.object({
-  message: z.object({ data: z.base64(), messageId: z.string().optional() }),
-  subscription: z.string().optional(),
+  message: z.object({ data: z.base64(), messageId: z.optional(z.string()) }),
+  subscription: z.optional(z.string()),
 });
 
 function json(text: string, what: string): Parsed<unknown> {
@@ -42,7 +43,7 @@ function decoded(value: unknown): unknown {
   return value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
 }
 
-function check<T>(schema: z.ZodType<T>, value: unknown, what: string): Parsed<T> {
+function check<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): Parsed<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, reason: `${what} is not a queued event`, issues: parsed.error.issues.slice(0, 5) };

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-english.ts';
 import { deploymentEventSchema } from './deployment.ts';
 
 /**
@@ -7,7 +8,7 @@ import { deploymentEventSchema } from './deployment.ts';
  * queue is one more place a message can come from.
  */
 export const queuedEventSchema = z.object({
-  webhookId: z.string().min(1).max(256),
+  webhookId: z.string().check(z.minLength(1), z.maxLength(256)),
   event: deploymentEventSchema,
 });
 

@@ -199,6 +199,39 @@ defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => consol
     expect(without.stdout.trim()).toMatch(/^error CredentialsProviderError /);
   });
 
+  it('bundles zod with English alone, and the bundled schemas still report in English', async () => {
+    // zod/mini registers no locale: shared/zod-english.ts does, and the plugin keeps every other locale out.
+    const {
+      entryPoints: _entries,
+      outdir: _outdir,
+      outExtension: _extension,
+      ...lambda
+    } = esbuildOptions(
+      ARTIFACTS.filter((a) => a.cloud === 'aws'),
+      REPO,
+    );
+    const probe = await build({
+      ...lambda,
+      outfile: 'probe.mjs',
+      sourcemap: false,
+      stdin: {
+        resolveDir: REPO,
+        loader: 'ts',
+        contents: `import { parseConfig } from './shared/config.ts';
+try { parseConfig('{"prune": "x", "bogus": 1}'); } catch (e) { console.log(e.message); }`,
+      },
+    });
+    const locales = Object.keys(probe.metafile?.inputs ?? {}).filter((input) => /[\\/]locales[\\/]/.test(input));
+    expect(locales.length).toBeGreaterThan(0);
+    for (const input of locales) expect(input).toMatch(/[\\/]locales[\\/]en\.js$/);
+    const file = join(scratch, 'zod-locale-probe.mjs');
+    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+    const { stdout } = await run(process.execPath, [file], { env: { PATH: process.env.PATH ?? '' } });
+    expect(stdout.trim()).toBe(
+      'prune: Invalid input: expected boolean, received string; (document): Unrecognized key: "bogus"',
+    );
+  });
+
   it('Cloud Functions: the Functions Framework installed from package.json serves all three targets', async () => {
     const artifact = ARTIFACTS.find((a) => a.cloud === 'gcp') as Artifact;
     const dir = unpack(artifact);

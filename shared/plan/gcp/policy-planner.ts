@@ -1,5 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+// By name from core: reading `z.core.$ZodError` at run time would pull all of zod's core into the bundle.
+import { $ZodError, type $ZodErrorMap, type $ZodIssue } from 'zod/v4/core';
 import { DoesNotFitError, ValidationError } from '../../errors.ts';
+import '../../zod-english.ts';
 import { toValidationError } from '../../zod-error.ts';
 import type { JsonObject } from '../aws/policy-document.ts';
 import { assertProjectNumber, assertWorkloadIdentityPool } from '../guardrails.ts';
@@ -57,16 +60,16 @@ export function gcpMember(pool: string, namespace: string, serviceAccount: strin
 
 /** For a strict object: a foreign key is "not a field of <what>"; anything else is not this object at all. */
 const strictError =
-  (what: string, notAnObject: string): z.core.$ZodErrorMap =>
+  (what: string, notAnObject: string): $ZodErrorMap =>
   (issue) =>
     issue.code === 'unrecognized_keys' ? `not a field of ${what}` : notAnObject;
 
 const conditionSchema = z.strictObject(
   {
-    expression: z.string().optional(),
-    title: z.string().optional(),
-    description: z.string().optional(),
-    location: z.string().optional(),
+    expression: z.optional(z.string()),
+    title: z.optional(z.string()),
+    description: z.optional(z.string()),
+    location: z.optional(z.string()),
   },
   {
     error: strictError(
@@ -80,7 +83,7 @@ const bindingSchema = z.strictObject(
   {
     role: z.string({ error: () => 'a binding needs "role" (a string)' }),
     members: z.array(z.string(), { error: () => 'a binding needs "members" (an array of strings)' }),
-    condition: conditionSchema.optional(),
+    condition: z.optional(conditionSchema),
   },
   {
     error: strictError(
@@ -91,33 +94,30 @@ const bindingSchema = z.strictObject(
 );
 
 const auditLogConfigSchema = z.strictObject(
-  { logType: z.string().optional(), exemptedMembers: z.array(z.string()).optional() },
+  { logType: z.optional(z.string()), exemptedMembers: z.optional(z.array(z.string())) },
   { error: strictError('an audit log config (logType, exemptedMembers)', 'an audit log config must be an object') },
 );
 
 const auditConfigSchema = z.strictObject(
-  { service: z.string().optional(), auditLogConfigs: z.array(auditLogConfigSchema).optional() },
+  { service: z.optional(z.string()), auditLogConfigs: z.optional(z.array(auditLogConfigSchema)) },
   { error: strictError('an audit config (service, auditLogConfigs)', 'an audit config must be an object') },
 );
 
 /** google.iam.v1.Policy as Google returns it in JSON: these four fields and no other. */
 const gcpPolicySchema = z.strictObject(
   {
-    version: z
-      .number({ error: () => '"version" must be a whole number' })
-      .int()
-      .optional(),
-    bindings: z.array(bindingSchema, { error: () => '"bindings" must be an array' }).optional(),
-    auditConfigs: z.array(auditConfigSchema, { error: () => '"auditConfigs" must be an array' }).optional(),
-    etag: z.string({ error: () => '"etag" must be a string' }).optional(),
+    version: z.optional(z.number({ error: () => '"version" must be a whole number' }).check(z.int())),
+    bindings: z.optional(z.array(bindingSchema, { error: () => '"bindings" must be an array' })),
+    auditConfigs: z.optional(z.array(auditConfigSchema, { error: () => '"auditConfigs" must be an array' })),
+    etag: z.optional(z.string({ error: () => '"etag" must be a string' })),
   },
   { error: strictError('a Google IAM policy', 'a Google IAM policy must be a JSON object') },
 );
 
 /** zod reports foreign keys on their object; one issue per key, at the key, lets the message name each one. */
-function perForeignKey(error: z.ZodError): z.ZodError {
-  return new z.ZodError(
-    error.issues.flatMap((issue): z.core.$ZodIssue[] =>
+function perForeignKey(error: $ZodError): $ZodError {
+  return new $ZodError(
+    error.issues.flatMap((issue): $ZodIssue[] =>
       issue.code === 'unrecognized_keys'
         ? issue.keys.map((key) => ({ code: 'custom', path: [...issue.path, key], message: issue.message }))
         : [issue],
