@@ -13,7 +13,7 @@
 import type { AwsEmulator } from '../local/aws-emulator/server.ts';
 import { startAwsEmulator } from '../local/aws-emulator/server.ts';
 import { defaultLocalConfig, startAwsStack } from '../local/aws-stack.ts';
-import { parseConfig } from '../shared/config.ts';
+import { parseConfig } from '../shared/config-text.ts';
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
 import { TargetLanes } from '../shared/reconcile/target-lanes.ts';

@@ -18,7 +18,7 @@
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
-import { parseConfig } from '../shared/config.ts';
+import { parseConfig } from '../shared/config-text.ts';
 import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
 import { planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
 import { desiredGrant } from '../shared/plan/subjects.ts';

@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.ts';
 import { cloudProviderSchema, clusterTypeSchema } from './intake/deployment.ts';
@@ -290,18 +289,58 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type TargetRule = Config['targets'][number];
 
-/** Parses a JSON or YAML config document; every problem is reported with the path of its field. */
-export function parseConfig(text: string): Config {
+/** Validates a parsed config document; every problem is reported with the path of its field. */
+export function configFromDocument(document: unknown): Config {
+  return parseWith(configSchema, document ?? {}, { code: 'invalid_config' });
+}
+
+/**
+ * The config when the text is a JSON document, else undefined (then it is YAML: see config-text.ts). JSON is YAML,
+ * but most deployments pass JSON and should not load a YAML parser for it; duplicate keys are refused here as the
+ * YAML parser refuses them, since JSON.parse would silently keep the last one.
+ */
+export function parseJsonConfig(text: string): Config | undefined {
   let document: unknown;
   try {
-    document = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
-  } catch (cause) {
-    throw new ValidationError(`the config is not valid JSON or YAML: ${(cause as Error).message}`, {
-      code: 'invalid_config',
-      cause,
-    });
+    document = JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return parseWith(configSchema, document ?? {}, { code: 'invalid_config' });
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) {
+    throw new ValidationError(
+      `the config is not valid JSON or YAML: the key ${JSON.stringify(duplicate)} appears twice in one object`,
+      {
+        code: 'invalid_config',
+      },
+    );
+  }
+  return configFromDocument(document);
+}
+
+/** The first key that appears twice in one object of a text that is valid JSON. */
+function duplicateKey(text: string): string | undefined {
+  const objects: Array<Set<string> | undefined> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') objects.push(new Set());
+    else if (c === '[') objects.push(undefined);
+    else if (c === '}' || c === ']') objects.pop();
+    else if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = objects.at(-1);
+      let next = end + 1;
+      while (next < text.length && /\s/.test(text[next] ?? '')) next++;
+      if (keys !== undefined && text[next] === ':') {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 export function componentTableFrom(config: Config): ComponentTable {

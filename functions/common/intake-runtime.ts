@@ -1,4 +1,4 @@
-import { type Config, parseConfig, SECRET_REF } from '../../shared/config.ts';
+import { type Config, parseJsonConfig, SECRET_REF } from '../../shared/config.ts';
 import { createIntake, type Intake } from '../../shared/intake/intake.ts';
 import { ReplayGuard } from '../../shared/intake/replay-guard.ts';
 import type { IntakeAdapter, SecretResolver } from './cloud-adapter.ts';
@@ -34,7 +34,9 @@ export async function buildIntakeRuntime<Clients>(
   const resolve = adapter.secrets(clients, settings);
   const text = settings.configText;
   // Lambda's environment holds 4 KB, so the variable may name where the document is kept instead.
-  const config = parseConfig(SECRET_REF.test(text) ? await resolve(text, CONFIG_VAR) : text);
+  const document = SECRET_REF.test(text) ? await resolve(text, CONFIG_VAR) : text;
+  // The YAML parser is loaded only for a config that is not JSON.
+  const config = parseJsonConfig(document) ?? (await import('../../shared/config-text.ts')).parseConfig(document);
   const webhookSecrets = await Promise.all(
     config.webhook?.secrets.map((ref, i) => resolve(ref, `webhook.secrets.${i}`)) ?? [],
   );

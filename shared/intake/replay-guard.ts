@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 
 /**
  * Remembers the webhook ids this instance has accepted during the signature tolerance (5 minutes). A replayed request
@@ -7,11 +7,12 @@ import { LRUCache } from 'lru-cache';
  * because a converged target costs one read.
  */
 export class ReplayGuard {
-  private readonly seen: LRUCache<string, true>;
+  private readonly seen: QuickLRU<string, true>;
 
   constructor(options: { ttlMs?: number; max?: number } = {}) {
     // Timestamps up to 5 minutes in the future are accepted too, so an id must be remembered for twice the tolerance.
-    this.seen = new LRUCache({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 10 * 60_000, ttlAutopurge: false });
+    // quick-lru keeps between max and 2 x max ids (it drops a whole generation at a time): bounded either way.
+    this.seen = new QuickLRU({ maxSize: options.max ?? 10_000, maxAge: options.ttlMs ?? 10 * 60_000 });
   }
 
   /** An id already handled successfully within the window. */

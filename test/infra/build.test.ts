@@ -217,7 +217,7 @@ defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => consol
       stdin: {
         resolveDir: REPO,
         loader: 'ts',
-        contents: `import { parseConfig } from './shared/config.ts';
+        contents: `import { parseConfig } from './shared/config-text.ts';
 try { parseConfig('{"prune": "x", "bogus": 1}'); } catch (e) { console.log(e.message); }`,
       },
     });

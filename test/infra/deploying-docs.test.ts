@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { createIntake } from '../../shared/intake/intake.ts';
 import { EXAMPLE_DIRS, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 

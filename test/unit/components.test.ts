@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { componentTableFrom, parseConfig } from '../../shared/config.ts';
+import { componentTableFrom } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import {
   airflowMajor,

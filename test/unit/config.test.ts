@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, SECRET_REF } from '../../shared/config.ts';
+import { parseJsonConfig, SECRET_REF } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { thrown } from '../support/fixtures.ts';
 
@@ -94,6 +95,29 @@ slack: { mode: web-api, token: 'aws-sm:slack-token', channel: '#astro' }
   it('rejects duplicate keys and unparsable text', () => {
     expect(configError('a: 1\na: 2').message).toMatch(/not valid JSON or YAML/);
     expect(configError('{"aws": ').message).toMatch(/not valid JSON or YAML/);
+  });
+
+  it.each([
+    ['at the top', '{"prune": true, "prune": false}', 'prune'],
+    ['nested', '{"aws": {"allowedRoles": [], "allowedRoles": ["arn:aws:iam::123456789012:role/*"]}}', 'allowedRoles'],
+    ['inside an array', '{"targets": [{"name": "a", "name": "b", "aws": {"roleArn": "x"}}]}', 'name'],
+    ['spelled with an escape', '{"prune": true, "pr\\u0075ne": false}', 'prune'],
+  ])('refuses a JSON key that appears twice %s (JSON.parse would keep the last)', (_where, text, key) => {
+    expect(configError(text).message).toBe(
+      `the config is not valid JSON or YAML: the key "${key}" appears twice in one object`,
+    );
+  });
+
+  it('reads a JSON config without the YAML parser, keys repeated only across objects or as values', () => {
+    const text = JSON.stringify({
+      aws: { allowedRoles: ['arn:aws:iam::123456789012:role/astro-*'] },
+      targets: [
+        { name: 'aws', aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-a' } },
+        { name: 'prune', aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-b' } },
+      ],
+    });
+    expect(parseJsonConfig(text)?.targets.map((t) => t.name)).toEqual(['aws', 'prune']);
+    expect(parseJsonConfig('aws: {}')).toBeUndefined();
   });
 });
 

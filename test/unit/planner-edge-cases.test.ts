@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { NameConflictError } from '../../shared/errors.ts';
 import { deploymentEventSchema, deploymentSchema } from '../../shared/intake/deployment.ts';
 import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { deploymentSchema } from '../../shared/intake/deployment.ts';
 import { type BatchItem, processBatch } from '../../shared/reconcile/process-batch.ts';
 import { apiDeployment } from '../support/deployments.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config-text.ts';
 import { createAllowlists, resolveTargets, ruleMatches } from '../../shared/plan/targets.ts';
 import { makeDeployment, ROLE_ARN, SUBSCRIPTION_ID } from '../support/fixtures.ts';
 
