@@ -83,10 +83,7 @@ export function coldStartTable(result: ColdStartResult): string {
     ]),
   ];
   const label = result.mode === 'bundle' ? 'bundle (dist/)' : 'entry file via tsx (NO BUILD: fallback)';
-  return renderTable(
-    [label, 'zip', 'loaded at start', `load median of ${result.runs}`, 'over bare node'],
-    rows,
-  );
+  return renderTable([label, 'zip', 'loaded at start', `load median of ${result.runs}`, 'over bare node'], rows);
 }
 
 const BURST_LABEL = {
