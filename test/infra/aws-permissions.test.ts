@@ -125,7 +125,7 @@ describe('AWS function roles', () => {
   );
 
   it('webhook: events:PutEvents on the bus and the config/secret reads, no IAM at all', () => {
-    const reads = actionsOf(awsActions(['functions/aws/secret-resolver.ts']));
+    const reads = actionsOf(awsActions(['functions/aws/secret-resolver.ts', 'functions/aws/parameter-providers.ts']));
     const policy = functionPolicy('webhook');
     expect(actionsOf(awsActions(reachableFiles(entry('webhook'))))).toContain('events:PutEvents');
     expect(granted(policy).filter((a) => !a.startsWith('logs:'))).toEqual([...reads, 'events:PutEvents'].sort());

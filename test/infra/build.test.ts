@@ -205,6 +205,8 @@ defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => consol
       entryPoints: _entries,
       outdir: _outdir,
       outExtension: _extension,
+      splitting: _split,
+      chunkNames: _chunks,
       ...lambda
     } = esbuildOptions(
       ARTIFACTS.filter((a) => a.cloud === 'aws'),

@@ -50,7 +50,10 @@ function code(file: string): string {
     .replace(/(^|[^:])\/\/.*$/gm, '$1');
 }
 
-/** Repository files reachable from an entry point through value imports (type-only imports carry no code). */
+/**
+ * Repository files reachable from an entry point through value imports, static or `import()` (a chunk loaded on first
+ * use still runs with the function's role); type-only imports carry no code.
+ */
 export function reachableFiles(entry: string): string[] {
   const seen = new Set<string>();
   const visit = (file: string) => {
@@ -62,6 +65,10 @@ export function reachableFiles(entry: string): string[] {
       const target = m[4];
       if (target === undefined) continue;
       visit(relative(REPO, resolve(REPO, dirname(file), target)));
+    }
+    for (const m of text.matchAll(/\bimport\(\s*'(\.{1,2}\/[^']+\.ts)'\s*\)/g)) {
+      const target = m[1];
+      if (target !== undefined) visit(relative(REPO, resolve(REPO, dirname(file), target)));
     }
   };
   visit(entry);
