@@ -8,11 +8,14 @@ import {
   DEFAULT_COMPONENT_SETS,
   DEFAULT_SERVICE_ACCOUNTS,
 } from './plan/components.ts';
+import { assertGcpRole } from './plan/gcp/project-roles.ts';
 import {
   assertAzureIdentityName,
   assertAzureResourceGroup,
   assertAzureSubscriptionId,
+  assertGcpProjectId,
   assertGcpServiceAccountEmail,
+  assertIssuer,
   assertProjectNumber,
   assertWorkloadIdentityPool,
   parseRoleArn,
@@ -79,11 +82,48 @@ const componentName = z
   .check(z.regex(COMPONENT_NAME, 'must be a lowercase component name such as "scheduler"'));
 const componentList = z.array(componentName).check(z.minLength(1), z.maxLength(20));
 
-const awsTarget = z.strictObject({ roleArn: guarded(parseRoleArn) });
-const gcpTarget = z.strictObject({
-  serviceAccount: guarded(assertGcpServiceAccountEmail),
-  pool: z.optional(guarded(assertWorkloadIdentityPool)),
+const awsTarget = z.strictObject({
+  roleArn: guarded(parseRoleArn),
+  /**
+   * `irsa` (default): the Deployment's Kubernetes service accounts through the cluster's OIDC provider. `workload-
+   * identity`: the Deployment's own workload identity (Astro's default role) as `Principal.AWS`, `sts:AssumeRole`.
+   */
+  trust: z._default(z.enum(['irsa', 'workload-identity']), 'irsa'),
 });
+const gcpTarget = z
+  .strictObject({
+    serviceAccount: z.optional(guarded(assertGcpServiceAccountEmail)),
+    pool: z.optional(guarded(assertWorkloadIdentityPool)),
+    /**
+     * On a service account: `workload-identity-user` (default, the Kubernetes service accounts through the pool) or
+     * `token-creator` (the Deployment's workload identity may impersonate it).
+     */
+    grant: z.optional(z.enum(['workload-identity-user', 'token-creator'])),
+    /** A project instead: its IAM policy gets `roles` for the Deployment's workload identity. */
+    project: z.optional(guarded(assertGcpProjectId)),
+    roles: z.optional(z.array(guarded(assertGcpRole)).check(z.minLength(1), z.maxLength(20))),
+  })
+  .check(
+    z.superRefine((gcp, ctx) => {
+      const onProject = gcp.project !== undefined;
+      if (onProject === (gcp.serviceAccount !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'name exactly one of "serviceAccount" or "project"' });
+      }
+      if (onProject && gcp.roles === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['roles'], message: 'a project target needs the roles to grant' });
+      }
+      if (!onProject && gcp.roles !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles'],
+          message: 'roles go with "project"; a service account takes "grant"',
+        });
+      }
+      if (onProject && (gcp.pool !== undefined || gcp.grant !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: '"pool" and "grant" go with "serviceAccount", not "project"' });
+      }
+    }),
+  );
 const azureTarget = z.strictObject({
   subscriptionId: guarded(assertAzureSubscriptionId),
   resourceGroup: guarded(assertAzureResourceGroup),
@@ -107,6 +147,11 @@ const targetRule = z
     gcp: z.optional(gcpTarget),
     azure: z.optional(azureTarget),
     components: z.optional(componentList),
+    /**
+     * Disaster recovery: `both` (default) trusts the Deployment's primary and secondary clusters, so a shared target
+     * keeps working after a failover; `primary` the primary cluster alone.
+     */
+    dr: z._default(z.enum(['both', 'primary']), 'both'),
   })
   .check(
     z.refine((rule) => [rule.aws, rule.gcp, rule.azure].filter(Boolean).length === 1, {
@@ -192,6 +237,15 @@ export const configSchema = z
          * (functions, people, pipelines) update the same roles at once.
          */
         settleMs: z._default(z.number().check(z.int(), z.gte(0), z.lte(30_000)), 0),
+        /**
+         * Role ARNs (globs) of Astro-managed workload identities a role may trust as `Principal.AWS` (targets with
+         * `trust: workload-identity`). Empty: that path is off. Pin Astro's account: `arn:aws:iam::<account>:role/...`.
+         */
+        allowedWorkloadIdentityPrincipals: z._default(globList, []),
+        /** Let a role trust a principal of its own account this way (refused by default: that is not Astro's). */
+        allowSelfTrust: z._default(z.boolean(), false),
+        /** Create a missing IAM OIDC identity provider for a Deployment's issuer instead of reporting it. */
+        createOidcProviders: z._default(z.boolean(), false),
       }),
       {
         allowedRoles: [],
@@ -199,6 +253,9 @@ export const configSchema = z
         useLiveQuota: false,
         useEffectiveWorkloadIdentity: true,
         settleMs: 0,
+        allowedWorkloadIdentityPrincipals: [],
+        allowSelfTrust: false,
+        createOidcProviders: false,
       },
     ),
     gcp: z._default(
@@ -212,12 +269,25 @@ export const configSchema = z
                 z.record(z.string().check(z.minLength(1)), guarded(assertWorkloadIdentityPool)),
                 {},
               ),
+              /** By OIDC issuer: the way to name a disaster-recovery cluster's pool (the API gives its issuer). */
+              byIssuer: z._default(z.record(guarded(assertIssuer), guarded(assertWorkloadIdentityPool)), {}),
             }),
-            { byClusterId: {} },
+            { byClusterId: {}, byIssuer: {} },
           ),
           memberFormat: z._default(z.enum(['service-account', 'principal']), 'service-account'),
           projectNumber: z.optional(guarded(assertProjectNumber)),
           useEffectiveWorkloadIdentity: z._default(z.boolean(), true),
+          /**
+           * Service account emails (globs) of Astro-managed workload identities that may be granted impersonation
+           * (`grant: token-creator`) or project roles. Empty: those paths are off. Pin the project: `*@<project>.iam...`.
+           */
+          allowedWorkloadIdentityPrincipals: z._default(globList, []),
+          /** Let a workload identity of the target's own project be granted this way (refused by default). */
+          allowSelfTrust: z._default(z.boolean(), false),
+          /** Projects (globs) whose IAM policy a project target may change. Empty: none. */
+          allowedProjects: z._default(globList, []),
+          /** The roles a project target may grant; basic roles and IAM-admin roles are refused outright. */
+          allowedProjectRoles: z._default(z.array(guarded(assertGcpRole)).check(z.maxLength(100)), []),
         })
         .check(
           z.refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
@@ -227,9 +297,13 @@ export const configSchema = z
         ),
       {
         allowedServiceAccounts: [],
-        pools: { byClusterId: {} },
+        pools: { byClusterId: {}, byIssuer: {} },
         memberFormat: 'service-account',
         useEffectiveWorkloadIdentity: true,
+        allowedWorkloadIdentityPrincipals: [],
+        allowSelfTrust: false,
+        allowedProjects: [],
+        allowedProjectRoles: [],
       },
     ),
     azure: z._default(

@@ -1,4 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
+import { awsPrincipalTrustKind } from '../../shared/plan/aws/principal-trust-kind.ts';
 import { awsRoleTrustKind } from '../../shared/plan/aws/role-trust-kind.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
@@ -27,6 +28,9 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
       configured: config.aws.trustPolicyMaxSize,
       live: config.aws.useLiveQuota,
     });
-    return [registerKind(awsRoleTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits))];
+    return [
+      registerKind(awsRoleTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits)),
+      registerKind(awsPrincipalTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits)),
+    ];
   },
 };

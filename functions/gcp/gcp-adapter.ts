@@ -2,6 +2,8 @@ import { iam, type iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
 import { gcpServiceAccountKind } from '../../shared/plan/gcp/service-account-kind.ts';
+import { gcpTokenCreatorKind } from '../../shared/plan/gcp/token-creator-kind.ts';
+import { createAllowlist } from '../../shared/plan/guardrails.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
@@ -70,7 +72,11 @@ export const gcpAdapter: CloudAdapter<GcpClients> = {
       ...(settings.gcp.retryDelayMs === undefined ? {} : { minTimeoutMs: settings.gcp.retryDelayMs }),
     }),
   classify: classifyGcpError,
-  targets: (clients, config) => [
-    registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),
-  ],
+  targets(clients, config) {
+    const isAstroIdentity = createAllowlist(config.gcp.allowedWorkloadIdentityPrincipals);
+    return [
+      registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),
+      registerKind(gcpTokenCreatorKind(isAstroIdentity), (target) => iamPolicyIo(clients.iam, target)),
+    ];
+  },
 };

@@ -55,7 +55,12 @@ export const deploymentSchema = z.object({
   updatedAt: optionalString,
   // Refused at the edge: an issuer decides who may assume the identity.
   oidcIssuerUrl: absentWhenNull(guardedString(assertIssuer)),
+  /** The customer-managed identity when one is set, else Astro's default identity for the Deployment. */
   effectiveWorkloadIdentity: optionalString,
+  /** Disaster recovery: the secondary cluster's OIDC issuer, once that cluster exists. */
+  drOidcIssuerUrl: absentWhenNull(guardedString(assertIssuer)),
+  /** Disaster recovery: the identity the Deployment runs under on the secondary cluster. */
+  effectiveDRWorkloadIdentity: optionalString,
 });
 
 export type Deployment = z.output<typeof deploymentSchema>;

@@ -118,6 +118,23 @@ export function isGcpServiceAccountEmail(value: string): boolean {
   return GCP_SA_EMAIL.test(value);
 }
 
+const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+export function assertGcpProjectId(value: string, field = 'project'): string {
+  if (!GCP_PROJECT_ID.test(value)) {
+    throw new ValidationError(
+      `"${printable(value)}" is not a Google Cloud project id: 6-30 lowercase letters, digits or "-", starting with a letter`,
+      { field },
+    );
+  }
+  return value;
+}
+
+/** The project of a service account email (`<id>@<project>.iam.gserviceaccount.com`), when it names one. */
+export function gcpServiceAccountProject(email: string): string | undefined {
+  return /^[^@]+@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
+}
+
 const GCP_POOL = /^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/;
 
 export function assertWorkloadIdentityPool(value: string, field = 'pool'): string {

@@ -1,12 +1,9 @@
 import pLimit from 'p-limit';
-import { type Config, componentTableFrom } from '../config.ts';
-import { IdentitySyncError } from '../errors.ts';
+import type { Config } from '../config.ts';
 import type { Deployment, DeploymentEventType } from '../intake/deployment.ts';
-import { selectComponents } from '../plan/components.ts';
-import { assertIssuer, createAllowlist } from '../plan/guardrails.ts';
-import { type DesiredGrant, desiredGrant } from '../plan/subjects.ts';
-import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
+import { resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
+import { requestContext, requestsFor } from './grant-requests.ts';
 import type { GrantOutcome, GrantRequest, ReconcileOptions } from './reconcile-target.ts';
 import type { TargetHandle, TargetRegistry } from './target-kind.ts';
 import type { TargetLanes } from './target-lanes.ts';
@@ -32,66 +29,81 @@ export interface BatchOptions extends ReconcileOptions {
 
 let batchSequence = 0;
 
+/** Results name their kind only when a cloud's target is not its usual one (principal trust, project roles...). */
+const TARGET_KIND_DEFAULT: Record<Target['cloud'], Target['kind']> = {
+  aws: 'aws-role',
+  gcp: 'gcp-service-account',
+  azure: 'azure-identity',
+};
+
 interface Pending {
   readonly target: Target;
   readonly handle: TargetHandle;
   readonly requests: GrantRequest[];
 }
 
+interface Slot {
+  readonly target: Target;
+  readonly dr: boolean;
+  readonly key: string | undefined;
+  readonly result?: TargetResult;
+}
+
 /**
- * Runs a batch of Deployment events through the pipeline: resolve targets (allowlists enforced), compute each grant,
- * group requests by target so N events on one role cost one write, reconcile targets concurrently, and return one
- * report per event, in order. Nothing here throws for a single bad event or target: it becomes a result.
+ * Runs a batch of Deployment events through the pipeline: resolve targets (allowlists enforced), compute each grant
+ * (per cluster: the primary, and the DR one when the Deployment has it), group requests by target so N events on one
+ * role cost one write, reconcile targets concurrently, and return one report per event, in order. Nothing here
+ * throws for a single bad event or target: it becomes a result.
  */
 export async function processBatch(items: readonly BatchItem[], options: BatchOptions): Promise<EventReport[]> {
   const { config } = options;
-  const table = componentTableFrom(config);
-  const allowlists = createAllowlists(config);
-  const issuerAllowed = config.allowedIssuers ? createAllowlist(config.allowedIssuers) : () => true;
+  const context = requestContext(config);
   const groups = new Map<string, Pending>();
   // Request keys must be unique across batches that share lanes.
   const batchId = ++batchSequence;
-  const slots: Array<Array<{ target: Target; key: string | undefined; result?: TargetResult }>> = [];
+  const slots: Slot[][] = [];
 
   items.forEach((item, index) => {
-    const row: (typeof slots)[number] = [];
+    const row: Slot[] = [];
     slots.push(row);
     // A deleted Deployment's entries are removed only with prune; without it they are read and reported as stale.
     const deleted = item.type === 'deployment.deleted';
-    for (const resolved of resolveTargets(config, item.deployment, allowlists)) {
+    for (const resolved of resolveTargets(config, item.deployment, context.allowlists)) {
       const { target } = resolved;
       const handle = resolved.denied === undefined ? options.targets.bind(target) : undefined;
       if (deleted && handle === undefined) continue;
+      const refuse = (reason: string, status: 'denied' | 'failed' = 'denied', dr = false) =>
+        row.push({ target, dr, key: undefined, result: result(target, { status, added: [], reason }, dr) });
       if (resolved.denied !== undefined) {
-        row.push({
-          target,
-          key: undefined,
-          result: result(target, { status: 'denied', added: [], reason: resolved.denied }),
-        });
+        refuse(resolved.denied);
         continue;
       }
       if (handle === undefined) {
-        const reason = `this function does not manage ${target.cloud.toUpperCase()} targets; deploy the ${target.cloud} function for it`;
-        row.push({ target, key: undefined, result: result(target, { status: 'denied', added: [], reason }) });
+        refuse(
+          `this function does not manage ${target.cloud.toUpperCase()} targets; deploy the ${target.cloud} function for it`,
+        );
         continue;
       }
-      let request: GrantRequest;
-      try {
-        const key = `${batchId}:${index}|${laneKey(target)}`;
-        const grant = grantFor(config, table, item.deployment, target, resolved.componentSets);
-        request = deleted
-          ? { key, grant, issuer: undefined, action: 'revoke', simulate: !config.prune }
-          : { key, grant, issuer: handle.needsIssuer ? issuerFor(item.deployment, issuerAllowed) : undefined };
-      } catch (error) {
-        const reason = error instanceof IdentitySyncError ? error.message : String(error);
-        row.push({ target, key: undefined, result: result(target, { status: 'failed', added: [], reason }) });
-        continue;
+      const parts = requestsFor(context, {
+        key: `${batchId}:${index}|${target.kind}|${target.id}`,
+        deployment: item.deployment,
+        target,
+        handle,
+        clusters: resolved.clusters,
+        componentSets: resolved.componentSets,
+        deleted,
+      });
+      for (const part of parts) {
+        if ('refused' in part) {
+          refuse(part.refused, part.status, part.dr);
+          continue;
+        }
+        const groupKey = `${target.kind}|${target.id}`;
+        const group = groups.get(groupKey) ?? { target, handle, requests: [] };
+        group.requests.push(part.request);
+        groups.set(groupKey, group);
+        row.push({ target, dr: part.dr, key: part.request.key });
       }
-      const groupKey = laneKey(target);
-      const group = groups.get(groupKey) ?? { target, handle, requests: [] };
-      group.requests.push(request);
-      groups.set(groupKey, group);
-      row.push({ target, key: request.key });
     }
   });
 
@@ -117,7 +129,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
     results: (slots[index] ?? []).map((slot) => {
       if (slot.result !== undefined) return slot.result;
       const outcome = slot.key === undefined ? undefined : outcomes.get(slot.key);
-      return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' });
+      return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' }, slot.dr);
     }),
   }));
 }
@@ -136,48 +148,12 @@ export function reconcileOptionsFor(target: Target, options: BatchOptions): Reco
   return { ...options, settleMs: options.config.aws.settleMs };
 }
 
-function grantFor(
-  config: Config,
-  table: ReturnType<typeof componentTableFrom>,
-  deployment: Deployment,
-  target: Target,
-  componentSets: ReadonlyArray<readonly string[] | undefined>,
-): DesiredGrant {
-  const selection = {
-    airflowVersion: deployment.airflowVersion,
-    astroRuntimeVersion: deployment.astroRuntimeVersion,
-    remoteExecution: deployment.remoteExecution?.enabled,
-  };
-  const components = [
-    ...new Set(componentSets.flatMap((set) => selectComponents({ ...selection, components: set }, table))),
-  ];
-  return desiredGrant({
-    namespace: deployment.namespace,
-    table,
-    selection: { ...selection, components },
-    // Only IAM trust policies take patterns; GCP members and Azure subjects must be exact.
-    ...(target.cloud === 'aws'
-      ? { wildcard: { requested: config.wildcard.enabled, clusterType: deployment.type, strict: false } }
-      : {}),
-  });
-}
-
-function issuerFor(deployment: Deployment, allowed: (issuer: string) => boolean): string {
-  const issuer = deployment.oidcIssuerUrl;
-  if (issuer === undefined) {
-    throw new IdentitySyncError('invalid_input', "the Deployment has no oidcIssuerUrl (its cluster's OIDC issuer)");
-  }
-  assertIssuer(issuer, 'oidcIssuerUrl');
-  if (!allowed(issuer)) {
-    throw new IdentitySyncError('invalid_input', `the issuer ${issuer} is not in allowedIssuers`);
-  }
-  return issuer;
-}
-
-function result(target: Target, outcome: GrantOutcome): TargetResult {
+function result(target: Target, outcome: GrantOutcome, dr: boolean): TargetResult {
   return {
     cloud: target.cloud,
     target: target.id,
+    ...(target.kind === TARGET_KIND_DEFAULT[target.cloud] ? {} : { kind: target.kind }),
+    ...(dr ? { dr: true } : {}),
     status: outcome.status,
     added: outcome.added,
     removed: outcome.removed ?? [],

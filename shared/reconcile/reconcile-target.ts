@@ -6,9 +6,20 @@ import type { TargetStatus } from '../report/outcome.ts';
 export interface GrantRequest {
   readonly key: string;
   readonly grant: DesiredGrant;
-  /** The Deployment cluster's OIDC issuer (AWS, Azure); GCP does not need it. */
+  /** The OIDC issuer of the cluster this request trusts (IRSA, Azure credentials). */
   readonly issuer: string | undefined;
-  /** `revoke` removes what this tool added for the grant's namespace (prune); default `grant`. */
+  /** The workload identity pool of that cluster (GCP workloadIdentityUser members). */
+  readonly pool?: string | undefined;
+  /** The Deployment's workload identity (principal kinds: trusted as a principal, granted project roles). */
+  readonly principal?: string | undefined;
+  /** The request trusts the Deployment's secondary (disaster-recovery) cluster. */
+  readonly dr?: boolean;
+  /**
+   * Requests of one group are applied all or nothing within a round: a Deployment's grants on its primary and DR
+   * clusters either both fit the target's budget or neither is written.
+   */
+  readonly group?: string;
+  /** `revoke` removes what this tool added for the grant's namespace (or principal); default `grant`. */
   readonly action?: 'grant' | 'revoke';
   /** Plan only, never write, even when other requests on the target write (prune off: report stale entries). */
   readonly simulate?: boolean;
@@ -112,21 +123,36 @@ export async function reconcileTarget<Doc>(
     let changed = false;
     // What this round would add; it counts as written only once the write call succeeded.
     const planned = new Map<string, readonly string[]>();
-    for (const request of [...pending]) {
-      try {
-        const plan = driver.plan(next, request);
+    for (const members of groupsOf(pending)) {
+      // All or nothing per group: plan every member on top of the others; any failure undoes the whole group.
+      const before = next;
+      const plans: Array<{ request: GrantRequest; plan: DriverPlan<Doc> }> = [];
+      let refused: { request: GrantRequest; error: unknown } | undefined;
+      for (const request of members) {
+        try {
+          const plan = driver.plan(next, request);
+          plans.push({ request, plan });
+          if (plan.changed && !request.simulate) next = plan.next;
+        } catch (error) {
+          refused = { request, error };
+          break;
+        }
+      }
+      if (refused !== undefined) {
+        next = before;
+        for (const request of members) finish(request, failure(refused.error, request, [], refused.request));
+        continue;
+      }
+      for (const { request, plan } of plans) {
         const entries = request.action === 'revoke' ? (plan.removed ?? []) : plan.added;
         if (plan.changed && request.simulate) {
           finish(request, { status: 'stale', added: [], removed: [...entries].sort() });
         } else if (plan.changed) {
-          next = plan.next;
           changed = true;
           planned.set(request.key, entries);
         } else {
           finish(request, settled(request, [...(written.get(request.key) ?? [])].sort(), plan.present));
         }
-      } catch (error) {
-        finish(request, failure(error, request, []));
       }
     }
     if (!changed) break;
@@ -220,16 +246,36 @@ function settled(request: GrantRequest, written: readonly string[], present: rea
   return { status: written.length > 0 ? 'granted' : 'unchanged', added: written, present: already };
 }
 
-function failure(error: unknown, request: GrantRequest, done: readonly string[]): GrantOutcome {
+/** Requests in planning order, the members of a group together (a request without a group is its own). */
+function groupsOf(requests: readonly GrantRequest[]): GrantRequest[][] {
+  const groups = new Map<string, GrantRequest[]>();
+  for (const request of requests) {
+    const key = request.group ?? request.key;
+    groups.set(key, [...(groups.get(key) ?? []), request]);
+  }
+  return [...groups.values()];
+}
+
+function failure(
+  error: unknown,
+  request: GrantRequest,
+  done: readonly string[],
+  cause: GrantRequest = request,
+): GrantOutcome {
   const entries = request.action === 'revoke' ? { added: [], removed: done } : { added: done };
+  // A member refused because another part of its group did not fit: same status, and says which part.
+  const because =
+    cause === request
+      ? ''
+      : ` (${cause.dr ? 'the disaster-recovery cluster' : 'the primary cluster'} could not be granted; a Deployment's grant on a target is all or nothing)`;
   if (error instanceof UnsafePlanError) {
     return {
       status: error.code === 'does_not_fit' ? 'does-not-fit' : 'conflict',
       ...entries,
-      reason: error.summary,
+      reason: `${error.summary}${because}`,
       remedies: error.remedies,
     };
   }
   const typed = asIdentitySyncError(error);
-  return { status: 'failed', ...entries, reason: typed.message, retryable: typed.retryable };
+  return { status: 'failed', ...entries, reason: `${typed.message}${because}`, retryable: typed.retryable };
 }

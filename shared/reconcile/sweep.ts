@@ -1,5 +1,6 @@
 import { componentTableFrom } from '../config.ts';
 import type { Deployment } from '../intake/deployment.ts';
+import { isDeletedRoleId } from '../plan/aws/principal-trust-planner.ts';
 import { desiredGrant } from '../plan/subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, FAILURE_STATUSES, type TargetResult } from '../report/outcome.ts';
@@ -77,14 +78,18 @@ export async function runSweep(input: {
   }));
   const reports = await processBatch(items, input.batch);
 
-  // A namespace is in use while any Deployment of the organization has it, in scope or not.
-  const inUse = new Set(deployments.map((d) => d.namespace));
+  // A namespace or a workload identity is in use while any Deployment of the organization has it, in scope or not.
+  const inUse = new Set(
+    deployments.flatMap((d) =>
+      [d.namespace, d.effectiveWorkloadIdentity, d.effectiveDRWorkloadIdentity].filter((v) => v !== undefined),
+    ),
+  );
   const targets = new Map<string, Target>();
   const allowlists = createAllowlists(config);
   for (const deployment of inScope) {
     for (const resolved of resolveTargets(config, deployment, allowlists)) {
       if (resolved.denied === undefined && input.batch.targets.manages(resolved.target)) {
-        targets.set(`${resolved.target.cloud}|${resolved.target.id}`, resolved.target);
+        targets.set(`${resolved.target.kind}|${resolved.target.id}`, resolved.target);
       }
     }
   }
@@ -115,14 +120,20 @@ async function cleanupTarget(
     return [{ ...base, status: 'failed', removed: [], reason }];
   }
   const table = componentTableFrom(input.batch.config);
+  const byPrincipal = handle.owner === 'principal';
   const requests: GrantRequest[] = [...owned]
-    .filter((namespace) => !inUse.has(namespace) && DNS_LABEL.test(namespace))
+    .filter((owner) => !inUse.has(owner) && (byPrincipal || DNS_LABEL.test(owner)))
     .sort()
-    .map((namespace) => ({
-      key: namespace,
-      // Only the namespace matters to a revoke; the components are whatever the table has.
-      grant: desiredGrant({ namespace, table, selection: { components: ['scheduler'] } }),
+    .map((owner) => ({
+      key: owner,
+      // Only the owner matters to a revoke; the components are whatever the table has.
+      grant: desiredGrant({
+        namespace: byPrincipal ? 'stale' : owner,
+        table,
+        selection: { components: ['scheduler'] },
+      }),
       issuer: undefined,
+      ...(byPrincipal ? { principal: owner } : {}),
       action: 'revoke',
       simulate: !prune,
     }));
@@ -136,7 +147,11 @@ async function cleanupTarget(
       removed: outcome?.removed ?? [],
       reason: FAILURE_STATUSES.has(outcome?.status ?? 'failed')
         ? (outcome?.reason ?? 'not processed')
-        : `namespace ${request.grant.namespace} belongs to no Deployment`,
+        : byPrincipal
+          ? isDeletedRoleId(request.key)
+            ? `${request.key} is a deleted role (IAM shows its unique id); it belongs to no Deployment`
+            : `workload identity ${request.key} belongs to no Deployment`
+          : `namespace ${request.grant.namespace} belongs to no Deployment`,
     };
   });
 }

@@ -24,24 +24,38 @@ export type TargetOf<K extends TargetKindName> = Extract<Target, { kind: K }>;
 export interface GrantInput<K extends TargetKindName> {
   readonly target: TargetOf<K>;
   readonly grant: DesiredGrant;
-  /** The Deployment cluster's OIDC issuer; always set for kinds with `needsIssuer`. */
+  /** The cluster's OIDC issuer; always set for kinds that need it. */
   readonly issuer: string | undefined;
+  /** The cluster's workload identity pool (GCP); always set for kinds that need it. */
+  readonly pool: string | undefined;
+  /** The Deployment's workload identity; always set for kinds that need it. */
+  readonly principal: string | undefined;
+  /** The grant is for the Deployment's secondary (disaster-recovery) cluster. */
+  readonly dr: boolean;
 }
+
+/** What a kind's grant is built from, besides the Deployment's service accounts. */
+export type KindNeeds = 'issuer' | 'pool' | 'principal';
 
 /** The pure side of a target kind: plans over the document the cloud returns, no I/O. */
 export interface TargetKind<K extends TargetKindName, Doc> {
   readonly kind: K;
-  /** Grants name the Deployment's issuer (IAM trust, Azure credentials); GCP members name the pool instead. */
-  readonly needsIssuer: boolean;
+  /**
+   * What a grant names: the cluster's issuer (IRSA, Azure credentials), its pool (GCP workloadIdentityUser), or the
+   * Deployment's workload identity (principal trust, impersonation, project roles).
+   */
+  readonly needs: KindNeeds;
+  /** What this tool's entries are keyed by, for revoke and the sweep's stale check. */
+  readonly owner: 'namespace' | 'principal';
   /**
    * The target has no optimistic concurrency (IAM trust policies have no etag): after a verified write the
    * reconciler waits out a competing read-modify-write and checks again.
    */
   readonly settle: boolean;
   grant(current: Doc, input: GrantInput<K>): GrantPlan<Doc>;
-  /** Takes back what this tool added for a namespace, and nothing else. */
-  revoke(current: Doc, namespace: string): RevokePlan<Doc>;
-  /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
+  /** Takes back what this tool added for one owner (a namespace or a principal), and nothing else. */
+  revoke(current: Doc, owner: string): RevokePlan<Doc>;
+  /** Owners (namespaces or principals) that have entries this tool owns on the target (the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
 }
 
@@ -63,7 +77,8 @@ export interface TargetIo<Doc> {
 
 /** A target bound to its planner and its I/O. */
 export interface TargetHandle {
-  readonly needsIssuer: boolean;
+  readonly needs: KindNeeds;
+  readonly owner: 'namespace' | 'principal';
   /** Read, plan every request, write once, verify (see reconcileTarget). */
   reconcile(requests: readonly GrantRequest[], options?: ReconcileOptions): Promise<Map<string, GrantOutcome>>;
   /** Reads the target and answers the namespaces this tool has entries for. */
@@ -92,21 +107,35 @@ export function driverFor<K extends TargetKindName, Doc>(
     settle: kind.settle,
     plan(current, request): DriverPlan<Doc> {
       if (request.action === 'revoke') {
-        const revoke = kind.revoke(current, request.grant.namespace);
+        const owner = kind.owner === 'principal' ? request.principal : request.grant.namespace;
+        if (owner === undefined) return { changed: false, added: [], removed: [], present: [], next: current };
+        const revoke = kind.revoke(current, owner);
         return { changed: revoke.changed, added: [], removed: revoke.removed, present: [], next: revoke.next };
       }
-      if (kind.needsIssuer && request.issuer === undefined) {
-        throw new ValidationError(`an OIDC issuer is required for ${kind.kind} targets`, { field: 'oidcIssuerUrl' });
+      const given = { issuer: request.issuer, pool: request.pool, principal: request.principal }[kind.needs];
+      if (given === undefined) {
+        const field = { issuer: 'oidcIssuerUrl', pool: 'gcp.pools', principal: 'effectiveWorkloadIdentity' }[
+          kind.needs
+        ];
+        throw new ValidationError(`${kind.kind} targets need the ${kind.needs} of the cluster`, { field });
       }
-      return kind.grant(current, { target, grant: request.grant, issuer: request.issuer });
+      return kind.grant(current, {
+        target,
+        grant: request.grant,
+        issuer: request.issuer,
+        pool: request.pool,
+        principal: request.principal,
+        dr: request.dr === true,
+      });
     },
   };
 }
 
 /** A driver behind the doc-free handle the pipeline, the lanes and the sweep use. */
-export function handleOf<Doc>(driver: TargetDriver<Doc>, needsIssuer: boolean): TargetHandle {
+export function handleOf<Doc>(driver: TargetDriver<Doc>, shape: Pick<TargetHandle, 'needs' | 'owner'>): TargetHandle {
   return {
-    needsIssuer,
+    needs: shape.needs,
+    owner: shape.owner,
     reconcile: (requests, options) => reconcileTarget(driver, requests, options),
     owned: async () => driver.owned(await driver.read()),
   };
@@ -118,8 +147,7 @@ export function registerKind<K extends TargetKindName, Doc>(
 ): TargetRegistration {
   return {
     kind: kind.kind,
-    bind: (target) =>
-      isKind(target, kind.kind) ? handleOf(driverFor(kind, io(target), target), kind.needsIssuer) : undefined,
+    bind: (target) => (isKind(target, kind.kind) ? handleOf(driverFor(kind, io(target), target), kind) : undefined),
   };
 }
 

@@ -25,8 +25,12 @@ export type TargetStatus =
 
 export interface TargetResult {
   readonly cloud: Target['cloud'];
-  /** Role ARN, service account email, or `<subscription>/<resourceGroup>/<identity>`. */
+  /** Role ARN, service account email, project, or `<subscription>/<resourceGroup>/<identity>`. */
   readonly target: string;
+  /** Set when the target is not its cloud's usual kind: `aws-role-principal`, `gcp-project`, ... */
+  readonly kind?: Target['kind'];
+  /** The part of the grant that trusts the Deployment's secondary (disaster-recovery) cluster. */
+  readonly dr?: true;
   readonly status: TargetStatus;
   /** New entries in the target's own terms: AWS subjects, GCP members, Azure credential names. */
   readonly added: readonly string[];

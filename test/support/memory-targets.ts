@@ -8,7 +8,8 @@ import { registerKind, type TargetKind, TargetRegistry } from '../../shared/reco
 export const subjectSetKind: TargetKind<'aws-role', Set<string>> = {
   kind: 'aws-role',
   // Like the IAM kind it stands in for: a grant names the Deployment's issuer.
-  needsIssuer: true,
+  needs: 'issuer',
+  owner: 'namespace',
   settle: false,
   grant(current, { grant }) {
     const missing = grant.subjects.filter((s) => !current.has(s));

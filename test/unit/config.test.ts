@@ -26,12 +26,19 @@ describe('parseConfig: documents and defaults', () => {
       useLiveQuota: false,
       useEffectiveWorkloadIdentity: true,
       settleMs: 0,
+      allowedWorkloadIdentityPrincipals: [],
+      allowSelfTrust: false,
+      createOidcProviders: false,
     },
     gcp: {
       allowedServiceAccounts: [],
-      pools: { byClusterId: {} },
+      pools: { byClusterId: {}, byIssuer: {} },
       memberFormat: 'service-account',
       useEffectiveWorkloadIdentity: true,
+      allowedWorkloadIdentityPrincipals: [],
+      allowSelfTrust: false,
+      allowedProjects: [],
+      allowedProjectRoles: [],
     },
     azure: { allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true },
     targets: [],
@@ -73,8 +80,9 @@ targets:
     expect(json.targets[0]).toEqual({
       name: 'prod',
       match: { workspaceIds: ['ws1'] },
-      aws: { roleArn: ROLE },
+      aws: { roleArn: ROLE, trust: 'irsa' },
       components: ['scheduler'],
+      dr: 'both',
     });
   });
 

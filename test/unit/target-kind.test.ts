@@ -24,7 +24,7 @@ describe('target kinds: one planner, one I/O, one registration', () => {
     expect(registry.manages(role)).toBe(true);
     expect(registry.manages(sa)).toBe(false);
     expect(registry.bind(sa)).toBeUndefined();
-    expect(registry.bind(role)?.needsIssuer).toBe(true);
+    expect(registry.bind(role)?.needs).toBe('issuer');
   });
 
   it('routes a revoke to the planner revoke and reports what it removed, not what it added', () => {

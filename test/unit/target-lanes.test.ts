@@ -27,7 +27,10 @@ function slowTarget() {
       stored = new Set(next);
     },
   };
-  return { handle: handleOf(driver, false), stats: () => ({ maxInFlight, writes, size: stored.size }) };
+  return {
+    handle: handleOf(driver, { needs: 'issuer', owner: 'namespace' }),
+    stats: () => ({ maxInFlight, writes, size: stored.size }),
+  };
 }
 
 const request = (i: number): GrantRequest => ({

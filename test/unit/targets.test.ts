@@ -41,6 +41,7 @@ describe("resolveTargets: the Deployment's own workload identity", () => {
         source: 'effectiveWorkloadIdentity',
         components: undefined,
         componentSets: [undefined],
+        clusters: ['primary'],
         denied: undefined,
       },
     ]);
@@ -66,7 +67,7 @@ describe("resolveTargets: the Deployment's own workload identity", () => {
     const noPool = parseConfig("gcp: { allowedServiceAccounts: ['**'] }");
     const [resolved] = resolveTargets(noPool, other);
     expect(resolved?.target).toMatchObject({ cloud: 'gcp', pool: undefined });
-    expect(resolved?.denied).toMatch(/gcp\.pools\.byClusterId or gcp\.pools\.default/);
+    expect(resolved?.denied).toMatch(/gcp\.pools\.byClusterId, gcp\.pools\.byIssuer or gcp\.pools\.default/);
   });
 
   it.each([
@@ -138,6 +139,8 @@ targets:
         source: 'effectiveWorkloadIdentity',
         components: undefined,
         componentSets: [undefined, undefined],
+        // The Deployment's own identity asks for its primary cluster, the rule for both: the union.
+        clusters: ['primary', 'dr'],
         denied: undefined,
       },
     ]);

@@ -53,7 +53,8 @@ export function revokeAwsNamespace(policy: unknown, namespace: string): RevokePl
     }
     let kept = statement;
     let remaining = 0;
-    for (const { operator, key, values } of subValues(statement)) {
+    const subjects = subValues(statement);
+    for (const { operator, key, values } of subjects) {
       const keep = values.filter((v) => subjectNamespace(v) !== namespace);
       removed.push(...values.filter((v) => subjectNamespace(v) === namespace));
       remaining += keep.length;
@@ -65,7 +66,10 @@ export function revokeAwsNamespace(policy: unknown, namespace: string): RevokePl
         };
       }
     }
-    if (remaining > 0) next.push(kept);
+    // Only a statement whose every subject was taken back goes; one that never held subjects (the principal-trust
+    // statement, a managed statement someone emptied by hand) is not this revoke's to remove.
+    const emptied = subjects.some(({ values }) => values.length > 0) && remaining === 0;
+    if (!emptied) next.push(kept);
   }
   if (removed.length === 0) return { changed: false, removed: [], next: document };
   return { changed: true, removed: removed.sort(), next: { ...document, Statement: next } };

@@ -15,7 +15,8 @@ export interface RoleTrust {
 /** IRSA subjects in the role's trust policy; IAM has no etag, so writes settle (see TargetKind.settle). */
 export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
   kind: 'aws-role',
-  needsIssuer: true,
+  needs: 'issuer',
+  owner: 'namespace',
   settle: true,
   grant(current, { target, grant, issuer }) {
     const plan = planAwsTrustPolicy({

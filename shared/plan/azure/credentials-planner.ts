@@ -19,6 +19,11 @@ interface AzureCredentialsPlanInput {
   readonly issuer: string;
   readonly grant: DesiredGrant;
   readonly maxCredentials?: number;
+  /**
+   * For the Deployment's secondary (disaster-recovery) cluster: credentials are named `<ns>-<component>-dr`, since
+   * names are immutable and unique per identity and the primary cluster's credentials hold the plain names.
+   */
+  readonly dr?: boolean;
 }
 
 interface AzureCredentialsPlan {
@@ -93,9 +98,12 @@ const ALL_OR_NOTHING =
 const byName = (a: FederatedCredential, b: FederatedCredential) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Credential names are `<namespace>-<component>`, the name Astro's own `az` command uses. */
-export function credentialName(namespace: string, component: string): string {
-  return assertFederatedCredentialName(`${namespace}-${component}`);
+export function credentialName(namespace: string, component: string, dr = false): string {
+  return assertFederatedCredentialName(`${namespace}-${component}${dr ? DR_SUFFIX : ''}`);
 }
+
+/** The suffix of the credentials that trust a Deployment's disaster-recovery cluster. */
+export const DR_SUFFIX = '-dr';
 
 /**
  * Plans the credentials to create, all or nothing: a Deployment whose credentials do not all fit gets none, and a
@@ -112,7 +120,7 @@ export function planAzureCredentials(input: AzureCredentialsPlanInput): AzureCre
   const conflicts: string[] = [];
   const wrongAudience: string[] = [];
   for (const { component, subject } of input.grant.components) {
-    const name = credentialName(input.grant.namespace, component);
+    const name = credentialName(input.grant.namespace, component, input.dr === true);
     // Azure compares the issuer byte for byte (trailing slash included) and the subject exactly.
     const same = existing.find((c) => c.issuer === issuer && c.subject === subject);
     if (same !== undefined) {

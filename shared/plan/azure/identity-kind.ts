@@ -12,10 +12,11 @@ export type CredentialList = readonly FederatedCredential[];
 export function azureIdentityKind(maxCredentials: number): TargetKind<'azure-identity', CredentialList> {
   return {
     kind: 'azure-identity',
-    needsIssuer: true,
+    needs: 'issuer',
+    owner: 'namespace',
     settle: false,
-    grant(current, { grant, issuer }) {
-      const plan = planAzureCredentials({ existing: current, issuer: issuer ?? '', grant, maxCredentials });
+    grant(current, { grant, issuer, dr }) {
+      const plan = planAzureCredentials({ existing: current, issuer: issuer ?? '', grant, maxCredentials, dr });
       return {
         changed: plan.changed,
         added: plan.create.map((c) => c.name),

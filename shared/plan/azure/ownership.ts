@@ -1,16 +1,22 @@
 import { DEFAULT_SERVICE_ACCOUNTS } from '../components.ts';
 import { assertNamespace } from '../guardrails.ts';
 import { type RevokePlan, subjectNamespace } from '../ownership.ts';
-import { type FederatedCredential, normalizeCredentials } from './credentials-planner.ts';
+import { DR_SUFFIX, type FederatedCredential, normalizeCredentials } from './credentials-planner.ts';
 
-/** What this tool owns on a managed identity: credentials named `<ns>-<component>` whose subject is in that namespace. */
+/**
+ * What this tool owns on a managed identity: credentials named `<ns>-<component>` (or `<ns>-<component>-dr`, for the
+ * disaster-recovery cluster) whose subject is in that namespace.
+ */
 
 const COMPONENTS = Object.keys(DEFAULT_SERVICE_ACCOUNTS);
 
 function azureOwnedNamespace(credential: FederatedCredential): string | undefined {
   const namespace = subjectNamespace(credential.subject);
   if (namespace === undefined) return undefined;
-  return COMPONENTS.some((component) => credential.name.toLowerCase() === `${namespace}-${component}`)
+  const name = credential.name.toLowerCase();
+  return COMPONENTS.some((component) =>
+    [`${namespace}-${component}`, `${namespace}-${component}${DR_SUFFIX}`].includes(name),
+  )
     ? namespace
     : undefined;
 }

@@ -1,4 +1,3 @@
-import { ValidationError } from '../../errors.ts';
 import type { TargetKind } from '../../reconcile/target-kind.ts';
 import { ownedNamespacesGcp, revokeGcpNamespace } from './ownership.ts';
 import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from './policy-planner.ts';
@@ -10,13 +9,12 @@ import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from './policy-pl
 export function gcpServiceAccountKind(memberFormat: GcpMemberFormat): TargetKind<'gcp-service-account', GcpPolicy> {
   return {
     kind: 'gcp-service-account',
-    needsIssuer: false,
+    needs: 'pool',
+    owner: 'namespace',
     settle: false,
-    grant(current, { target, grant }) {
-      if (target.pool === undefined) {
-        throw new ValidationError('no workload identity pool is configured for this cluster', { field: 'gcp.pools' });
-      }
-      const plan = planGcpPolicy({ policy: current, grant, pool: target.pool, memberFormat });
+    // The pool comes with the request: the primary cluster's, or the DR cluster's (gcp.pools.byIssuer).
+    grant(current, { grant, pool = '' }) {
+      const plan = planGcpPolicy({ policy: current, grant, pool, memberFormat });
       return { changed: plan.changed, added: plan.added, present: plan.present, next: plan.policy };
     },
     revoke: (current, namespace) => revokeGcpNamespace(current, namespace),

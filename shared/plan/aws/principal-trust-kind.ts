@@ -1,0 +1,33 @@
+import type { TargetKind } from '../../reconcile/target-kind.ts';
+import { ownedPrincipalsAws, planAwsPrincipalTrust, revokeAwsPrincipal } from './principal-trust-planner.ts';
+import type { RoleTrust } from './role-trust-kind.ts';
+
+/**
+ * The Deployment's workload identity role as `Principal.AWS` in a customer role's trust policy (Astro's default
+ * identity path). Same document and I/O as the IRSA kind, so both share the role's lane; no etag, so writes settle.
+ */
+export const awsPrincipalTrustKind: TargetKind<'aws-role-principal', RoleTrust> = {
+  kind: 'aws-role-principal',
+  needs: 'principal',
+  owner: 'principal',
+  settle: true,
+  grant(current, { target, principal = '' }) {
+    const plan = planAwsPrincipalTrust({
+      policy: current.policy,
+      roleArn: target.roleArn,
+      principal,
+      maxSize: current.quota,
+    });
+    return {
+      changed: plan.changed,
+      added: plan.added,
+      present: plan.present,
+      next: { ...current, policy: plan.policy },
+    };
+  },
+  revoke(current, principal) {
+    const plan = revokeAwsPrincipal(current.policy, principal);
+    return { changed: plan.changed, removed: plan.removed, next: { ...current, policy: plan.next } };
+  },
+  owned: (current) => ownedPrincipalsAws(current.policy),
+};

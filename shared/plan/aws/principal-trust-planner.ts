@@ -1,0 +1,138 @@
+import { DoesNotFitError, ValidationError } from '../../errors.ts';
+import { parseRoleArn } from '../guardrails.ts';
+import {
+  asTrustPolicy,
+  isJsonObject,
+  type JsonObject,
+  policySize,
+  type TrustPolicyDocument,
+} from './policy-document.ts';
+import { MANAGED_SID_PREFIX } from './trust-policy-planner.ts';
+
+/**
+ * The Astro-managed identity path (seed 001, "Authorize your Deployment with AWS IAM roles"): the customer's role
+ * trusts the Deployment's workload identity role as `"Principal": {"AWS": [...]}` with `sts:AssumeRole`. Our
+ * principals live in one statement whose Sid starts with `AstroIdentitySyncPrincipals`, sorted; every other
+ * statement is kept exactly, and a principal any Allow statement already grants is not added again.
+ */
+export const PRINCIPALS_SID = `${MANAGED_SID_PREFIX}Principals`;
+const ASSUME_ROLE = 'sts:AssumeRole';
+
+/** What IAM shows in place of a trusted role that was deleted: its unique id (`AROA...`). */
+const UNIQUE_ROLE_ID = /^AROA[A-Z0-9]{12,}$/;
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
+}
+
+function statementsOf(policy: TrustPolicyDocument): JsonObject[] {
+  return Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+}
+
+function actionsAssumeRole(statement: JsonObject): boolean {
+  return asList(statement.Action).some((a) => ['sts:assumerole', 'sts:*', '*'].includes(String(a).toLowerCase()));
+}
+
+function awsPrincipals(statement: JsonObject): string[] {
+  const principal = statement.Principal;
+  return isJsonObject(principal) ? asList(principal.AWS).filter((p): p is string => typeof p === 'string') : [];
+}
+
+/** An unconditional Allow of sts:AssumeRole to exactly this principal (a condition might narrow it: not counted). */
+function grantsPrincipal(statement: JsonObject, principal: string): boolean {
+  if (statement.Effect !== 'Allow' || 'NotPrincipal' in statement || 'NotAction' in statement) return false;
+  if (statement.Condition !== undefined || !actionsAssumeRole(statement)) return false;
+  return awsPrincipals(statement).includes(principal);
+}
+
+/** Our statement as we write it: anything a person changed in it (a condition, another action) makes it theirs. */
+function isOurs(statement: JsonObject): boolean {
+  return (
+    typeof statement.Sid === 'string' &&
+    statement.Sid.startsWith(PRINCIPALS_SID) &&
+    statement.Effect === 'Allow' &&
+    statement.Action === ASSUME_ROLE &&
+    statement.Condition === undefined &&
+    Object.keys(statement).every((key) => ['Sid', 'Effect', 'Principal', 'Action'].includes(key)) &&
+    isJsonObject(statement.Principal) &&
+    Object.keys(statement.Principal).every((key) => key === 'AWS')
+  );
+}
+
+export interface PrincipalTrustPlan {
+  readonly changed: boolean;
+  readonly added: readonly string[];
+  readonly present: readonly string[];
+  readonly size: number;
+  readonly policy: TrustPolicyDocument;
+}
+
+export function planAwsPrincipalTrust(input: {
+  readonly policy: unknown;
+  readonly roleArn: string;
+  readonly principal: string;
+  readonly maxSize: number;
+}): PrincipalTrustPlan {
+  const document = asTrustPolicy(input.policy);
+  parseRoleArn(input.principal, 'effectiveWorkloadIdentity');
+  const statements = statementsOf(document);
+  if (statements.some((s) => grantsPrincipal(s, input.principal))) {
+    return { changed: false, added: [], present: [input.principal], size: policySize(document), policy: document };
+  }
+  const index = statements.findIndex(isOurs);
+  const next = [...statements];
+  const ours = statements[index];
+  if (ours !== undefined) {
+    const principals = [...new Set([...awsPrincipals(ours), input.principal])].sort();
+    next[index] = { ...ours, Principal: { AWS: principals } };
+  } else {
+    const taken = new Set(statements.map((s) => s.Sid));
+    let sid = PRINCIPALS_SID;
+    while (taken.has(sid)) sid = `${sid}X`;
+    next.push({ Sid: sid, Effect: 'Allow', Principal: { AWS: [input.principal] }, Action: ASSUME_ROLE });
+  }
+  const policy: TrustPolicyDocument = { ...document, Statement: next };
+  const size = policySize(policy);
+  if (size > input.maxSize) {
+    throw new DoesNotFitError(
+      `Trusting ${input.principal} on ${input.roleArn} needs a ${size}-character trust policy; the limit is ${input.maxSize}.`,
+      {
+        size,
+        limit: input.maxSize,
+        remedies: [
+          'Raise the "Role trust policy length" quota (L-C07B4B0D), then set aws.trustPolicyMaxSize to the new value.',
+          'Use another role for some Deployments, or prune Deployments that no longer exist.',
+        ],
+      },
+    );
+  }
+  return { changed: true, added: [input.principal], present: [], size, policy };
+}
+
+/** Principals in our statements, including the unique ids IAM shows for trusted roles that were deleted. */
+export function ownedPrincipalsAws(policy: unknown): Set<string> {
+  return new Set(statementsOf(asTrustPolicy(policy)).filter(isOurs).flatMap(awsPrincipals));
+}
+
+/** Whether an owned entry is a deleted role (IAM replaced its ARN with its unique id): stale whatever is in use. */
+export function isDeletedRoleId(principal: string): boolean {
+  return UNIQUE_ROLE_ID.test(principal);
+}
+
+/** Takes one principal out of our statements; a statement left empty is removed. A person's statement is untouched. */
+export function revokeAwsPrincipal(
+  policy: unknown,
+  principal: string,
+): { changed: boolean; removed: readonly string[]; next: TrustPolicyDocument } {
+  if (principal.trim() === '') throw new ValidationError('a principal is required', { field: 'principal' });
+  const document = asTrustPolicy(policy);
+  let removed = false;
+  const next = statementsOf(document).flatMap((statement) => {
+    if (!isOurs(statement) || !awsPrincipals(statement).includes(principal)) return [statement];
+    removed = true;
+    const rest = awsPrincipals(statement).filter((p) => p !== principal);
+    return rest.length === 0 ? [] : [{ ...statement, Principal: { AWS: rest } }];
+  });
+  if (!removed) return { changed: false, removed: [], next: document };
+  return { changed: true, removed: [principal], next: { ...document, Statement: next } };
+}

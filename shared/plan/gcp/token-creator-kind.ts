@@ -1,0 +1,27 @@
+import type { TargetKind } from '../../reconcile/target-kind.ts';
+import { ownedGcpPrincipals, planGcpMemberRoles, revokeGcpPrincipal } from './member-roles-planner.ts';
+import type { GcpPolicy } from './policy-planner.ts';
+
+export const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
+
+/**
+ * Impersonation (seed 001, "Authorize your Deployment through GCP service account impersonation"): the Deployment's
+ * Astro-managed workload identity gets roles/iam.serviceAccountTokenCreator on the customer's service account. Same
+ * document, I/O and lane as the workloadIdentityUser kind; the etag makes writes conditional.
+ */
+export function gcpTokenCreatorKind(
+  isAstroIdentity: (email: string) => boolean,
+): TargetKind<'gcp-service-account-token-creator', GcpPolicy> {
+  return {
+    kind: 'gcp-service-account-token-creator',
+    needs: 'principal',
+    owner: 'principal',
+    settle: false,
+    grant(current, { principal = '' }) {
+      const plan = planGcpMemberRoles({ policy: current, roles: [TOKEN_CREATOR], principal });
+      return { changed: plan.changed, added: plan.added, present: plan.present, next: plan.policy };
+    },
+    revoke: (current, principal) => revokeGcpPrincipal(current, [TOKEN_CREATOR], principal),
+    owned: (current) => ownedGcpPrincipals(current, [TOKEN_CREATOR], isAstroIdentity),
+  };
+}
