@@ -1,4 +1,4 @@
-import type { SlackMessage } from '../shared/report/slack-message.ts';
+import type { SlackMessage } from '../shared/report/slack-blocks.ts';
 import type { SlackEmulatorMessage } from './slack-emulator/server.ts';
 import { renderSlackText } from './slack-text.ts';
 

@@ -1,4 +1,4 @@
-import type { SlackBlock, SlackMessage } from '../shared/report/slack-message.ts';
+import type { SlackBlock, SlackMessage } from '../shared/report/slack-blocks.ts';
 
 /** Renders a Slack message for a terminal (the local stack's demo); kept out of the function bundles. */
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { SlackMessage } from '../shared/report/slack-message.ts';
+import type { SlackMessage } from '../shared/report/slack-blocks.ts';
 import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
 import { type AzureStack, startAzureStack } from './azure-stack.ts';
 import { runAwsDemo } from './demo-aws.ts';

@@ -149,8 +149,13 @@ export class NameConflictError extends UnsafePlanError {
  * permission the function lacks); `retryable` says whether the same call may succeed later (throttling, 5xx).
  */
 export class TargetError extends IdentitySyncError {
-  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
-    super('target_failed', message, options);
+  /** Steps a person can take (an exact command), shown under the reason in Slack. */
+  readonly remedies: readonly string[] | undefined;
+
+  constructor(message: string, options: { retryable: boolean; cause?: unknown; remedies?: readonly string[] }) {
+    const { remedies, ...rest } = options;
+    super('target_failed', message, rest);
+    this.remedies = remedies;
   }
 }
 

@@ -2,7 +2,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
-import { escapeSlack, type SlackMessage } from '../../shared/report/slack-message.ts';
+import { escapeSlack, type SlackMessage } from '../../shared/report/slack-blocks.ts';
 import type { Logger } from './logger.ts';
 import type { Runtime } from './runtime.ts';
 

@@ -1,12 +1,11 @@
 import type { FetchFunction, Logger } from '@slack/web-api';
 import type { FetchFunction as WebhookFetchFunction } from '@slack/webhook';
 import type { EventReport } from '../../shared/report/outcome.ts';
+import type { SlackMessage, SlackNotifyPolicy } from '../../shared/report/slack-blocks.ts';
 import {
   formatRejectedEvent,
   formatSlackMessage,
   type RejectedEvent,
-  type SlackMessage,
-  type SlackNotifyPolicy,
   shouldNotify,
 } from '../../shared/report/slack-message.ts';
 import type { Logger as LoggerPort } from './logger.ts';

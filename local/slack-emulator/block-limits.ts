@@ -1,6 +1,6 @@
 /**
  * Slack's Block Kit limits, checked the way Slack refuses a message: the whole message fails with `invalid_blocks`.
- * Kept separate from shared/slack-message.ts on purpose: the emulator is the independent oracle the formatter is
+ * Kept separate from shared/report/slack-blocks.ts on purpose: the emulator is the independent oracle the formatter is
  * tested against, so it must not import the formatter's own constants.
  *
  * Lengths are UTF-16 code units (`String#length`), which never undercount Slack's characters: the emulator is at

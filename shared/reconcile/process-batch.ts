@@ -161,5 +161,6 @@ function result(target: Target, outcome: GrantOutcome, dr: boolean): TargetResul
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     ...(outcome.remedies === undefined ? {} : { remedies: outcome.remedies }),
     ...(outcome.retryable === undefined ? {} : { retryable: outcome.retryable }),
+    ...(outcome.notes === undefined ? {} : { notes: outcome.notes }),
   };
 }

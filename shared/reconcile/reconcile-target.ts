@@ -45,7 +45,7 @@ export interface TargetDriver<Doc> {
   read(): Promise<Doc>;
   plan(current: Doc, request: GrantRequest): DriverPlan<Doc>;
   /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
-  write(current: Doc, next: Doc): Promise<void>;
+  write(current: Doc, next: Doc): Promise<WriteResult | undefined>;
   /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
   /**
@@ -54,6 +54,12 @@ export interface TargetDriver<Doc> {
    * (twice our own cycle) and check once more; a loss then is written again like any other.
    */
   readonly settle?: boolean;
+}
+
+/** What a write did besides the document itself, for the people reading the report. */
+export interface WriteResult {
+  /** One sentence each, e.g. "created the IAM OIDC provider for https://...". */
+  readonly notes: readonly string[];
 }
 
 export interface GrantOutcome {
@@ -65,6 +71,8 @@ export interface GrantOutcome {
   readonly reason?: string;
   readonly remedies?: readonly string[];
   readonly retryable?: boolean;
+  /** What the writes for this request did besides the document (see WriteResult). */
+  readonly notes?: readonly string[];
 }
 
 export interface ReconcileOptions {
@@ -101,9 +109,11 @@ export async function reconcileTarget<Doc>(
   const baseDelayMs = options.baseDelayMs ?? 50;
   const outcomes = new Map<string, GrantOutcome>();
   const written = new Map<string, Set<string>>();
+  const notes = new Map<string, string[]>();
   let pending = [...requests];
   const finish = (request: GrantRequest, outcome: GrantOutcome) => {
-    outcomes.set(request.key, outcome);
+    const noted = notes.get(request.key);
+    outcomes.set(request.key, noted === undefined ? outcome : { ...outcome, notes: noted });
     pending = pending.filter((other) => other !== request);
   };
   const failAll = (error: unknown) => {
@@ -179,9 +189,12 @@ export async function reconcileTarget<Doc>(
     }
     let wrote = false;
     try {
-      await driver.write(current, next);
+      const done = await driver.write(current, next);
       wrote = true;
-      for (const [key, added] of planned) written.set(key, new Set([...(written.get(key) ?? []), ...added]));
+      for (const [key, added] of planned) {
+        written.set(key, new Set([...(written.get(key) ?? []), ...added]));
+        if (done !== undefined && done.notes.length > 0) notes.set(key, [...(notes.get(key) ?? []), ...done.notes]);
+      }
     } catch (error) {
       if (!(error instanceof WriteConflictError)) {
         failAll(error);
@@ -277,5 +290,12 @@ function failure(
     };
   }
   const typed = asIdentitySyncError(error);
-  return { status: 'failed', ...entries, reason: `${typed.message}${because}`, retryable: typed.retryable };
+  const remedies = typed instanceof TargetError && typed.remedies !== undefined ? { remedies: typed.remedies } : {};
+  return {
+    status: 'failed',
+    ...entries,
+    reason: `${typed.message}${because}`,
+    retryable: typed.retryable,
+    ...remedies,
+  };
 }

@@ -9,6 +9,7 @@ import {
   type ReconcileOptions,
   reconcileTarget,
   type TargetDriver,
+  type WriteResult,
 } from './reconcile-target.ts';
 
 /**
@@ -71,8 +72,11 @@ export interface GrantPlan<Doc> {
 /** The I/O side of a target kind, supplied by a cloud adapter: the only calls that reach the cloud. */
 export interface TargetIo<Doc> {
   read(): Promise<Doc>;
-  /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
-  write(current: Doc, next: Doc): Promise<void>;
+  /**
+   * Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. May answer
+   * notes on what else the write had to do (an IAM OIDC provider it created), which the report shows.
+   */
+  write(current: Doc, next: Doc): Promise<WriteResult | undefined>;
 }
 
 /** A target bound to its planner and its I/O. */

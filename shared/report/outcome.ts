@@ -42,6 +42,8 @@ export interface TargetResult {
   readonly remedies?: readonly string[];
   /** For `failed`: the same event may succeed later (throttling, a racing writer), so the platform should retry it. */
   readonly retryable?: boolean;
+  /** What the write did besides the grant itself (an IAM OIDC provider it created), one sentence each. */
+  readonly notes?: readonly string[];
 }
 
 export interface DeploymentSummary {

@@ -7,7 +7,7 @@ import {
   type SlackMessage,
   type SlackNotifyPolicy,
   truncateSlackText,
-} from './slack-message.ts';
+} from './slack-blocks.ts';
 
 const MAX_LINES = 200;
 const CLOUD: Record<TargetResult['cloud'], string> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' };

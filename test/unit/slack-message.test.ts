@@ -4,14 +4,12 @@ import { renderSlackText } from '../../local/slack-text.ts';
 import type { EventReport, TargetResult, TargetStatus } from '../../shared/report/outcome.ts';
 import {
   escapeSlack,
-  formatRejectedEvent,
-  formatSlackMessage,
   type SlackBlock,
   type SlackMessage,
   type SlackNotifyPolicy,
-  shouldNotify,
   truncateSlackText,
-} from '../../shared/report/slack-message.ts';
+} from '../../shared/report/slack-blocks.ts';
+import { formatRejectedEvent, formatSlackMessage, shouldNotify } from '../../shared/report/slack-message.ts';
 
 const NS = 'quasarian-nebula-1234';
 const ROLE = 'arn:aws:iam::123456789012:role/airflow-tasks';
@@ -398,5 +396,81 @@ describe('formatRejectedEvent', () => {
     expect(message.text).toContain('does not know this Deployment &lt;!channel&gt;');
     expect(JSON.stringify(message.blocks)).toContain('msg_1');
     expect(blocksProblem(message.blocks)).toBeUndefined();
+  });
+});
+
+describe('formatSlackMessage: identity paths read apart', () => {
+  const cases: Array<{ name: string; result: TargetResult; expected: string[]; absent?: string[] }> = [
+    {
+      name: 'DR grant says DR before the outcome',
+      result: result({ status: 'granted', dr: true, added: [subject('worker-serviceaccount')] }),
+      expected: ['DR: added 1 subject'],
+    },
+    {
+      name: 'primary grant has no DR prefix',
+      result: result({ status: 'granted', added: [subject('worker-serviceaccount')] }),
+      expected: ['added 1 subject'],
+      absent: ['DR:'],
+    },
+    {
+      name: 'Astro-managed identity trusted by principal',
+      result: result({
+        status: 'granted',
+        kind: 'aws-role-principal',
+        added: ['arn:aws:iam::999999999999:role/astro-wi'],
+      }),
+      expected: ['_(trusts the Astro identity)_', 'added 1 principal'],
+    },
+    {
+      name: 'GCP impersonation',
+      result: result({
+        cloud: 'gcp',
+        target: 'etl@acme.iam.gserviceaccount.com',
+        status: 'unchanged',
+        kind: 'gcp-service-account-token-creator',
+        present: ['serviceAccount:astro-wi@astro.iam.gserviceaccount.com'],
+      }),
+      expected: ['_(impersonation)_', 'already up to date (1 member present)'],
+    },
+    {
+      name: 'GCP project roles count bindings',
+      result: result({
+        cloud: 'gcp',
+        target: 'acme-data',
+        status: 'planned',
+        kind: 'gcp-project',
+        added: ['roles/bigquery.dataViewer serviceAccount:a@b.iam.gserviceaccount.com', 'roles/storage.objectViewer x'],
+      }),
+      expected: ['_(project roles)_', 'dry run: would add 2 bindings'],
+    },
+    {
+      name: 'notes from the write are shown',
+      result: result({
+        status: 'granted',
+        added: [subject('kpo')],
+        notes: ['created the IAM OIDC provider oidc.astronomer.io/abc'],
+      }),
+      expected: ['ℹ️ created the IAM OIDC provider oidc.astronomer.io/abc'],
+    },
+  ];
+  it.each(cases)('$name', ({ result: r, expected, absent }) => {
+    const message = formatSlackMessage(report([r]));
+    const text = sectionTexts(message).join('\n');
+    for (const part of expected) expect(text).toContain(part);
+    for (const part of absent ?? []) expect(text).not.toContain(part);
+    expect(blocksProblem(message.blocks)).toBeUndefined();
+  });
+
+  it('keeps notes and the section inside Slack limits when notes are long and many', () => {
+    const notes = Array.from({ length: 10 }, (_, i) => `note ${i} ${'x'.repeat(2000)}`);
+    const message = formatSlackMessage(report([result({ status: 'granted', added: [subject('kpo')], notes })]));
+    const text = sectionTexts(message).join('\n');
+    expect(text.match(/ℹ️/g)?.length).toBeLessThanOrEqual(3);
+    expect(blocksProblem(message.blocks)).toBeUndefined();
+  });
+
+  it('the fallback text also carries the DR prefix', () => {
+    const message = formatSlackMessage(report([result({ status: 'granted', dr: true, added: [subject('kpo')] })]));
+    expect(message.text).toContain('DR: added 1 subject');
   });
 });
