@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { IdentitySyncError, UnsafePlanError } from '../shared/errors.ts';
+import { APISERVER_HELP } from './apiserver-check.ts';
 import { CliExit, type CliIo, processIo } from './cli-io.ts';
 import { EXIT_ATTENTION, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNSAFE } from './exit-codes.ts';
 import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts';
@@ -11,6 +12,7 @@ function subjectsCommand(io: CliIo): Command {
     "print the Deployment's Kubernetes subjects (system:serviceaccount:<ns>:<sa>), one per line, sorted",
   );
   addGrantOptions(command, { wildcard: false });
+  command.addHelpText('after', APISERVER_HELP);
   return command.action((flags: GrantFlags) => {
     const grant = grantFrom(flags);
     io.stdout(grant.subjects.map((subject) => `${subject}\n`).join(''));

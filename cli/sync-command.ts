@@ -12,6 +12,8 @@ import type { Deployment } from '../shared/intake/deployment.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
 import { type TargetRegistration, TargetRegistry } from '../shared/reconcile/target-kind.ts';
 import { type EventReport, FAILURE_STATUSES } from '../shared/report/outcome.ts';
+import { kindLabel, outcomeLine } from '../shared/report/target-section.ts';
+import { apiserverCheck } from './apiserver-check.ts';
 import { CliExit, type CliIo } from './cli-io.ts';
 import { EXIT_ATTENTION } from './exit-codes.ts';
 
@@ -33,7 +35,12 @@ interface SyncFlags {
 function workstationTargets(config: Config, settings: Settings): TargetRegistry {
   return new TargetRegistry([
     ...registrationsOf(awsAdapter, settings, config, config.aws.allowedRoles.length > 0),
-    ...registrationsOf(gcpAdapter, settings, config, config.gcp.allowedServiceAccounts.length > 0),
+    ...registrationsOf(
+      gcpAdapter,
+      settings,
+      config,
+      config.gcp.allowedServiceAccounts.length + config.gcp.allowedProjects.length > 0,
+    ),
     ...registrationsOf(azureAdapter, settings, config, config.azure.allowedIdentities.length > 0),
   ]);
 }
@@ -57,19 +64,18 @@ function tokenFrom(ref: string, env: Env): string {
   return value;
 }
 
+/** Readable per-target lines: the same outcome words as Slack (kind, DR, removed entries), then what to do. */
 function render(report: EventReport, apply: boolean): string {
   const lines = [`${report.deployment.name} (${report.deployment.namespace})`];
   for (const r of report.results) {
-    const what =
-      r.status === 'planned'
-        ? `${r.added.length} to add`
-        : r.status === 'granted'
-          ? `added ${r.added.length}`
-          : r.status === 'unchanged'
-            ? 'up to date'
-            : `${r.status}: ${r.reason ?? ''}`;
-    lines.push(`  ${r.cloud} ${r.target}: ${what}`);
+    const label = kindLabel(r);
+    lines.push(`  ${r.cloud} ${r.target}${label === undefined ? '' : ` (${label})`}: ${outcomeLine(r)}`);
     if (r.status === 'planned' || r.status === 'granted') for (const entry of r.added) lines.push(`    + ${entry}`);
+    if (r.status === 'planned' || r.status === 'revoked' || r.status === 'stale') {
+      for (const entry of r.removed) lines.push(`    - ${entry}`);
+    }
+    for (const note of r.notes ?? []) lines.push(`    note: ${note}`);
+    for (const remedy of r.remedies ?? []) lines.push(`    fix: ${remedy}`);
   }
   if (!apply && report.results.some((r) => r.status === 'planned')) lines.push('  (plan only: run again with --apply)');
   return `${lines.join('\n')}\n`;
@@ -133,6 +139,8 @@ export function syncCommand(io: CliIo, env: Env): Command {
           ? `${JSON.stringify(reports, null, 2)}\n`
           : reports.map((r) => render(r, flags.apply === true)).join(''),
       );
+      const check = apiserverCheck(config, deployments);
+      if (check !== undefined) io.stderr(`${check}\n`);
       const failed = reports.flatMap((r) => r.results).filter((r) => FAILURE_STATUSES.has(r.status)).length;
       if (failed > 0) {
         io.stderr(`${failed} target(s) need attention (see above)\n`);

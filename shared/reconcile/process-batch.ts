@@ -75,7 +75,8 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
       const refuse = (reason: string, status: 'denied' | 'failed' = 'denied', dr = false) =>
         row.push({ target, dr, key: undefined, result: result(target, { status, added: [], reason }, dr) });
       if (resolved.denied !== undefined) {
-        refuse(resolved.denied);
+        // A denied DR identity is reported as DR, so a reader does not take it for the primary grant.
+        refuse(resolved.denied, 'denied', resolved.clusters.length === 1 && resolved.clusters[0] === 'dr');
         continue;
       }
       if (handle === undefined) {

@@ -2,15 +2,16 @@ import type { RunSummary } from '../reconcile/sweep.ts';
 import { FAILURE_STATUSES, type TargetResult } from './outcome.ts';
 import {
   escapeSlack,
+  plural,
   SLACK_LIMITS,
   type SlackBlock,
   type SlackMessage,
   type SlackNotifyPolicy,
   truncateSlackText,
 } from './slack-blocks.ts';
+import { CLOUD_LABEL, drPrefix, entryNoun, kindLabel } from './target-section.ts';
 
 const MAX_LINES = 200;
-const CLOUD: Record<TargetResult['cloud'], string> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' };
 const CHANGE = new Set(['granted', 'revoked', 'stale']);
 
 interface Line {
@@ -18,17 +19,21 @@ interface Line {
   readonly text: string;
 }
 
+/** One line per result, with the kind and the DR part named as in the per-event message. */
 function describe(result: TargetResult): string {
-  const where = `${CLOUD[result.cloud]} \`${escapeSlack(result.target)}\``;
+  const label = kindLabel(result);
+  const where = `${CLOUD_LABEL[result.cloud]} \`${escapeSlack(result.target)}\`${label === undefined ? '' : ` _(${label})_`}`;
+  const dr = drPrefix(result);
+  const entry = entryNoun(result);
   switch (result.status) {
     case 'granted':
-      return `${where}: added ${result.added.length}`;
+      return `${where}: ${dr}added ${plural(result.added.length, entry)}`;
     case 'revoked':
-      return `${where}: removed ${result.removed.length} (${escapeSlack(result.reason ?? '')})`;
+      return `${where}: ${dr}removed ${plural(result.removed.length, entry)} (${escapeSlack(result.reason ?? '')})`;
     case 'stale':
-      return `${where}: ${result.removed.length} stale (${escapeSlack(result.reason ?? '')}); prune is off`;
+      return `${where}: ${dr}${result.removed.length} stale (${escapeSlack(result.reason ?? '')}); prune is off`;
     default:
-      return `${where}: ${result.status}: ${escapeSlack(result.reason ?? '')}`;
+      return `${where}: ${dr}${result.status}: ${escapeSlack(result.reason ?? '')}`;
   }
 }
 

@@ -148,8 +148,13 @@ function outcome(result: TargetResult): string {
   }
 }
 
+/** What kind of grant this is, when it is not the cloud's usual one: `impersonation`, `project roles`, ... */
+export function kindLabel(result: Pick<TargetResult, 'kind'>): string | undefined {
+  return result.kind === undefined ? undefined : KIND_LABEL[result.kind];
+}
+
 function targetHead(result: TargetResult): string {
-  const label = result.kind === undefined ? undefined : KIND_LABEL[result.kind];
+  const label = kindLabel(result);
   const suffix = label === undefined ? '' : ` _(${label})_`;
   return `${STATUS[result.status].emoji} *${CLOUD_LABEL[result.cloud]}* \`${code(clip(result.target, MAX_ID_CHARS))}\`${suffix}`;
 }

@@ -55,10 +55,17 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     const run = await sync('--all');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      'sync-0 (sync-ns-0)\n  aws arn:aws:iam::123456789012:role/astro-s0: 2 to add\n    + system:serviceaccount:sync-ns-0:sync-ns-0-apiserver-serviceaccount',
+      'sync-0 (sync-ns-0)\n  aws arn:aws:iam::123456789012:role/astro-s0: dry run: would add 2 subjects\n    + system:serviceaccount:sync-ns-0:sync-ns-0-apiserver-serviceaccount',
     );
     expect(run.stdout).toContain('(plan only: run again with --apply)');
     expect(run.stderr).toContain('[30/30] Deployments');
+    // Airflow 3 uses the API server, whose account name is unconfirmed: one line a person can run to compare.
+    expect(run.stderr).toContain(
+      "check: the API server's service account name is unconfirmed; paste the Astro UI's workload identity commands for sync-0",
+    );
+    expect(run.stderr).toContain(
+      "astro-identity-sync subjects --namespace sync-ns-0 --remote-execution | diff - <(grep -o 'system:serviceaccount:sync-ns-0:[a-z0-9-]*' ui.txt | sort -u)",
+    );
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
   });
 
@@ -85,6 +92,26 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     expect(denied.stdout).toMatch(/denied: .*aws\.allowedRoles/);
     expect((await sync()).code).toBe(2);
     expect((await sync('--all', '--deployment', 'x')).code).toBe(2);
+  });
+
+  it('shows a DR grant apart from the primary one', async () => {
+    stack.aws.putRole('astro-dr', EC2_TRUST);
+    stack.astro.upsert(
+      apiDeployment({
+        id: 'clq2drsync000000000000000',
+        name: 'with-dr',
+        namespace: 'dr-ns',
+        effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-s1',
+        drOidcIssuerUrl: 'https://oidc.eks.us-west-2.amazonaws.com/id/DR0000000000000000000000000000AB',
+        effectiveDRWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-dr',
+      }),
+    );
+    const run = await sync('--deployment', 'clq2drsync000000000000000');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('aws arn:aws:iam::123456789012:role/astro-s1: dry run: would add 6 subjects');
+    expect(run.stdout).toContain('aws arn:aws:iam::123456789012:role/astro-dr: DR: dry run: would add 6 subjects');
+    // Airflow 2: no API server, nothing to check.
+    expect(run.stderr).not.toContain('check:');
   });
 
   it('exits 4, not 2, when the Astro API does not answer: an outage is not a usage error', async () => {

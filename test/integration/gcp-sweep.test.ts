@@ -61,6 +61,34 @@ describe('GCP poller and sweep through Cloud Scheduler -> Pub/Sub -> function', 
     expect(JSON.stringify(stack.slack.messages.at(-1))).toMatch(/removed 2/);
   });
 
+  it('grants a DR cluster that appears after the Deployment, though its updatedAt never changed', async () => {
+    const drIssuer = 'https://container.googleapis.com/v1/projects/astro-dr/locations/us-west1/clusters/dr';
+    const drPool = 'astro-gke-dr.svc.id.goog';
+    stack = await startGcpStack({
+      config: config().replace(
+        `pools: { default: ${LOCAL_POOL} }`,
+        `pools: { default: ${LOCAL_POOL}, byIssuer: { "${drIssuer}": ${drPool} } }`,
+      ),
+    });
+    stack.gcp.addPool(drPool);
+    stack.gcp.putServiceAccount(SA);
+    const old = { createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' };
+    stack.astro.upsert({ ...deployment(7), ...old });
+    await stack.schedule('sweep');
+    expect(members()).toHaveLength(2);
+    // The secondary cluster is created later and the customer points its identity at the same service account:
+    // Astro fills both DR fields, and updatedAt stays as it was.
+    stack.astro.upsert({ ...deployment(7), ...old, drOidcIssuerUrl: drIssuer, effectiveDRWorkloadIdentity: SA });
+    stack.gcp.resetCalls();
+    expect(await stack.schedule('poll')).toEqual({ status: 204 });
+    expect(stack.gcp.count('setIamPolicy')).toBe(0); // outside the poll's lookback: only the sweep can see it
+    stack.slack.reset();
+    await stack.schedule('sweep');
+    expect(members().filter((m) => m.startsWith(`serviceAccount:${drPool}[gcp-ns-7/`))).toHaveLength(2);
+    expect(members()).toHaveLength(4);
+    expect(JSON.stringify(stack.slack.messages)).toContain('DR: added 2 members');
+  });
+
   it('answers an Astro outage with a failure Pub/Sub retries, with no IAM call and a Slack note', async () => {
     stack = await startGcpStack({ config: config() });
     stack.astro.setFaults({ down: true });
