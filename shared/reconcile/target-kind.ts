@@ -81,6 +81,8 @@ export interface TargetIo<Doc> {
 
 /** A target bound to its planner and its I/O. */
 export interface TargetHandle {
+  /** Kinds that write the same document share a lane but never a round: each round runs one kind's planner. */
+  readonly kind: TargetKindName;
   readonly needs: KindNeeds;
   readonly owner: 'namespace' | 'principal';
   /** Read, plan every request, write once, verify (see reconcileTarget). */
@@ -136,8 +138,12 @@ export function driverFor<K extends TargetKindName, Doc>(
 }
 
 /** A driver behind the doc-free handle the pipeline, the lanes and the sweep use. */
-export function handleOf<Doc>(driver: TargetDriver<Doc>, shape: Pick<TargetHandle, 'needs' | 'owner'>): TargetHandle {
+export function handleOf<Doc>(
+  driver: TargetDriver<Doc>,
+  shape: Pick<TargetHandle, 'kind' | 'needs' | 'owner'>,
+): TargetHandle {
   return {
+    kind: shape.kind,
     needs: shape.needs,
     owner: shape.owner,
     reconcile: (requests, options) => reconcileTarget(driver, requests, options),

@@ -47,9 +47,15 @@ export class TargetLanes {
         return;
       }
       const batch = queue.splice(0);
-      // A dry run must never ride along with a real write, so fold each kind separately.
-      for (const dryRun of [false, true]) {
-        const group = batch.filter((w) => (w.options.dryRun === true) === dryRun);
+      // A dry run must never ride along with a real write, and a kind's requests only make sense to its own planner
+      // (a token-creator grant names a principal, a workloadIdentityUser grant a pool): one round per kind and mode,
+      // one after the other, so the document still has one writer at a time.
+      const rounds = new Map<string, Waiting[]>();
+      for (const waiting of batch) {
+        const round = `${waiting.handle.kind}|${waiting.options.dryRun === true}`;
+        rounds.set(round, [...(rounds.get(round) ?? []), waiting]);
+      }
+      for (const group of rounds.values()) {
         const first = group[0];
         if (first === undefined) continue;
         const outcomes = await first.handle.reconcile(

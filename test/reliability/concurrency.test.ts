@@ -127,6 +127,69 @@ describe(`concurrency: ${EVENTS} events at once on one target, from ${INSTANCES}
     expect(stack.gcp.calls.some((c) => c.status === 409)).toBe(true);
   });
 
+  it('GCP: two kinds on one service account (workload identity users and impersonation) race and both converge', async () => {
+    const sa = 'astro-mixed@acme-data.iam.gserviceaccount.com';
+    const stack = await startGcpStack({
+      config: `gcp:
+  allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]
+  allowedWorkloadIdentityPrincipals: ["astro-wi-*@astro-prod.iam.gserviceaccount.com"]
+  pools: { default: ${LOCAL_POOL} }
+targets:
+  - match: { names: ["tc-*"] }
+    gcp: { serviceAccount: "${sa}", grant: token-creator }
+`,
+    });
+    closers.push(() => stack.close());
+    stack.gcp.putServiceAccount(sa, { bindings: [{ role: 'roles/viewer', members: ['user:ops@example.com'] }] });
+    stack.gcp.setFaults({ latencyMs: 2 });
+    const runtimes = await Promise.all(
+      Array.from({ length: INSTANCES }, () => buildRuntime(gcpAdapter, stack.env, silent)),
+    );
+    const events = Math.min(EVENTS, 60);
+    // Even events: a customer-managed Deployment on the service account; odd: an Astro-managed one impersonating it.
+    const overrides = (i: number) =>
+      i % 2 === 0
+        ? { name: `wi-${i}`, effectiveWorkloadIdentity: sa }
+        : { name: `tc-${i}`, effectiveWorkloadIdentity: `astro-wi-${i}@astro-prod.iam.gserviceaccount.com` };
+    const results = await Promise.all(
+      Array.from({ length: events }, (_, i) =>
+        consumeQueued(
+          runtimes[i % INSTANCES] as NonNullable<(typeof runtimes)[number]>,
+          [
+            delivered(i, {
+              cloudProvider: 'GCP',
+              airflowVersion: '3.0.2',
+              remoteExecution: { enabled: true },
+              ...overrides(i),
+            }),
+          ],
+          silent,
+        ),
+      ),
+    );
+    expect(
+      results
+        .flatMap((r) => r.reports)
+        .flatMap((r) => r.results.map((x) => `${x.status} ${x.reason ?? ''}`))
+        .filter((s) => !s.startsWith('granted')),
+    ).toEqual([]);
+    const policy = stack.gcp.getPolicy(sa) as { bindings: Array<{ role: string; members: string[] }> };
+    const of = (role: string) => [...(policy.bindings.find((b) => b.role === role)?.members ?? [])].sort();
+    const even = Array.from({ length: events }, (_, i) => i).filter((i) => i % 2 === 0);
+    const odd = Array.from({ length: events }, (_, i) => i).filter((i) => i % 2 === 1);
+    expect(of('roles/iam.workloadIdentityUser')).toEqual(
+      even
+        .flatMap((i) =>
+          ['apiserver', 'scheduler'].map((c) => `serviceAccount:${LOCAL_POOL}[${ns(i)}/${ns(i)}-${c}-serviceaccount]`),
+        )
+        .sort(),
+    );
+    expect(of('roles/iam.serviceAccountTokenCreator')).toEqual(
+      odd.map((i) => `serviceAccount:astro-wi-${i}@astro-prod.iam.gserviceaccount.com`).sort(),
+    );
+    expect(policy.bindings[0]).toEqual({ role: 'roles/viewer', members: ['user:ops@example.com'] });
+  });
+
   it('Azure: one identity, 20 credentials (its hard limit); concurrent writes answer 409 and are retried one at a time', async () => {
     const stack = await startAzureStack({
       config: `azure:\n  allowedIdentities: ["${LOCAL_SUBSCRIPTION}/${LOCAL_RESOURCE_GROUP}/astro-*"]\n  useEffectiveWorkloadIdentity: false\ntargets:\n  - azure: { subscriptionId: "${LOCAL_SUBSCRIPTION}", resourceGroup: ${LOCAL_RESOURCE_GROUP}, identityName: astro-shared }\n    components: [scheduler]\n`,

@@ -4,7 +4,13 @@ import type { GrantRequest, TargetDriver } from '../../shared/reconcile/reconcil
 import { handleOf } from '../../shared/reconcile/target-kind.ts';
 import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 
-function slowTarget() {
+/** In-flight reads across every target that shares it: two kinds on one document must not overlap. */
+interface Counter {
+  inFlight: number;
+  max: number;
+}
+
+function slowTarget(kind: 'aws-role' | 'aws-role-principal' = 'aws-role', document: Counter = { inFlight: 0, max: 0 }) {
   let stored = new Set<string>();
   let inFlight = 0;
   let maxInFlight = 0;
@@ -12,9 +18,12 @@ function slowTarget() {
   const driver: TargetDriver<Set<string>> = {
     async read() {
       inFlight++;
+      document.inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      document.max = Math.max(document.max, document.inFlight);
       await new Promise((resolve) => setTimeout(resolve, 5));
       inFlight--;
+      document.inFlight--;
       return new Set(stored);
     },
     plan(current, request) {
@@ -28,7 +37,7 @@ function slowTarget() {
     },
   };
   return {
-    handle: handleOf(driver, { needs: 'issuer', owner: 'namespace' }),
+    handle: handleOf(driver, { kind, needs: 'issuer', owner: 'namespace' }),
     stats: () => ({ maxInFlight, writes, size: stored.size }),
   };
 }
@@ -75,5 +84,25 @@ describe('TargetLanes', () => {
     const b = slowTarget();
     await Promise.all([lanes.run('a', a.handle, [request(1)]), lanes.run('b', b.handle, [request(2)])]);
     expect([a.stats().writes, b.stats().writes]).toEqual([1, 1]);
+  });
+
+  it('gives each kind on one document its own round, in turn: a request only meets its own planner', async () => {
+    const lanes = new TargetLanes();
+    const document = { inFlight: 0, max: 0 };
+    const irsa = slowTarget('aws-role', document);
+    const principals = slowTarget('aws-role-principal', document);
+    const [first, second, third] = await Promise.all([
+      lanes.run('role', irsa.handle, [request(1)]),
+      lanes.run('role', principals.handle, [request(2)]),
+      lanes.run('role', irsa.handle, [request(3)]),
+    ]);
+    expect([first.get('k1')?.status, second.get('k2')?.status, third.get('k3')?.status]).toEqual([
+      'granted',
+      'granted',
+      'granted',
+    ]);
+    // Requests 1 and 3 went through the IRSA handle (two rounds: the first ran alone), 2 through the principal one.
+    expect([irsa.stats().size, principals.stats().size]).toEqual([2, 1]);
+    expect(document.max).toBe(1);
   });
 });
