@@ -1,4 +1,9 @@
-import { asIdentitySyncError, type IdentitySyncError, RequestRejectedError } from '../../shared/errors.ts';
+import {
+  asIdentitySyncError,
+  type IdentitySyncError,
+  RequestRejectedError,
+  UnavailableError,
+} from '../../shared/errors.ts';
 import type { Deployment } from '../../shared/intake/deployment.ts';
 import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
 import type { BatchItem } from '../../shared/reconcile/process-batch.ts';
@@ -6,6 +11,11 @@ import type { BatchItem } from '../../shared/reconcile/process-batch.ts';
 /** Where the truth about a Deployment comes from when the Astro API is configured. */
 export interface DeploymentSource {
   get(organizationId: string, deploymentId: string): Promise<Deployment | undefined>;
+  /** Every Deployment of the organization: what a deletion must not take access from. */
+  list(organizationId: string): Promise<{
+    deployments: readonly Deployment[];
+    invalid: ReadonlyArray<{ id?: string; reason: string }>;
+  }>;
 }
 
 /** A queued event with the id its transport knows it by (SQS message id, Pub/Sub message id, webhook id). */
@@ -25,12 +35,19 @@ export interface Rejected {
 interface Looked {
   readonly items: Array<BatchItem & { readonly messageId: string }>;
   readonly rejected: Rejected[];
+  /**
+   * Namespaces and workload identities of the live Deployments of every organization a deletion in the batch names
+   * (read from the API after the deletions were confirmed): what those deletions must leave alone. Undefined without
+   * deletions or without an API.
+   */
+  readonly inUse?: ReadonlySet<string>;
 }
 
 /**
  * Turns queued events into pipeline items. With an Astro API source, the Deployment is always re-read from the API,
  * so a payload cannot choose a namespace or an issuer; without one, the signed payload's `deployment` is used.
- * Reads run one after another: a batch is at most ten events, and the API allows 25 reads a second per token.
+ * Reads run one after another: a batch is at most ten events, and the API allows 25 reads a second per token. A
+ * deletion is applied only to what no live Deployment of its organization uses (see liveOwners).
  */
 export async function lookupDeployments(
   delivered: readonly Delivered[],
@@ -55,10 +72,10 @@ export async function lookupDeployments(
         // Only a Deployment the API no longer knows is cleaned up, so a forged "deleted" cannot revoke a live one;
         // its namespace then comes from the signed payload, the only place left that has it.
         if (deployment !== undefined) {
+          // The API may lag a real deletion by a moment; a forged one keeps coming back until it is dead-lettered.
           reject(
-            new RequestRejectedError(
-              'invalid_input',
-              `the Astro API still has Deployment ${deploymentId}; not cleaning up after a deletion that did not happen`,
+            new UnavailableError(
+              `the Astro API still has Deployment ${deploymentId}; its deletion is applied once the API no longer lists it (retrying later)`,
             ),
           );
           continue;
@@ -87,5 +104,47 @@ export async function lookupDeployments(
     }
     items.push({ messageId, eventId: webhookId, type: event.type, deployment });
   }
-  return { items, rejected };
+  if (source === undefined) return { items, rejected };
+  return liveOwners(items, rejected, source);
+}
+
+/**
+ * A deleted Deployment's namespace and identity come from the payload (the API no longer has them), so a signed
+ * deletion could name a live Deployment's namespace. Read what the organization's live Deployments use, after the
+ * deletions were confirmed gone; the core never revokes an owner in that set. A list that cannot be read, or holds a
+ * Deployment that cannot be read, leaves room for doubt: the deletions wait (retried) or are refused, never guessed.
+ */
+async function liveOwners(items: Looked['items'], rejected: Rejected[], source: DeploymentSource): Promise<Looked> {
+  const deletions = items.filter((item) => item.type === 'deployment.deleted');
+  if (deletions.length === 0) return { items, rejected };
+  const inUse = new Set<string>();
+  const refused = new Map<string, IdentitySyncError>();
+  for (const organizationId of new Set(deletions.map((item) => item.deployment.organizationId))) {
+    try {
+      const listed = await source.list(organizationId);
+      if (listed.invalid.length > 0) {
+        const error = new RequestRejectedError(
+          'invalid_input',
+          `the Astro API lists ${listed.invalid.length} Deployment(s) of organization ${organizationId} this tool cannot read (${listed.invalid[0]?.reason ?? ''}); one of them may use the namespace, so nothing is revoked`,
+        );
+        refused.set(organizationId, error);
+        continue;
+      }
+      for (const d of listed.deployments) {
+        for (const owner of [d.namespace, d.effectiveWorkloadIdentity, d.effectiveDRWorkloadIdentity]) {
+          if (owner !== undefined) inUse.add(owner);
+        }
+      }
+    } catch (error) {
+      refused.set(organizationId, asIdentitySyncError(error));
+    }
+  }
+  const kept = items.filter((item) => {
+    const error = item.type === 'deployment.deleted' ? refused.get(item.deployment.organizationId) : undefined;
+    if (error !== undefined) {
+      rejected.push({ messageId: item.messageId, eventId: item.eventId, deploymentId: item.deployment.id, error });
+    }
+    return error === undefined;
+  });
+  return { items: kept, rejected, inUse };
 }

@@ -22,7 +22,7 @@ export async function consumeQueued(
   logger: Logger,
   options: { dryRun?: boolean } = {},
 ): Promise<Consumed> {
-  const { items, rejected } = await lookupDeployments(delivered, runtime.astro);
+  const { items, rejected, inUse } = await lookupDeployments(delivered, runtime.astro);
   for (const r of rejected) {
     const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
     if (r.error.retryable) {
@@ -39,7 +39,7 @@ export async function consumeQueued(
     if (sent.error !== undefined) logger.warn('slack notification failed', { eventId: r.eventId, error: sent.error });
   }
   const reports = await runPipeline(items, {
-    batch: runtime.batch({ dryRun: options.dryRun === true }),
+    batch: { ...runtime.batch({ dryRun: options.dryRun === true }), ...(inUse === undefined ? {} : { inUse }) },
     notifier: runtime.notifier,
     logger,
   });

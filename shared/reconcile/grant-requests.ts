@@ -51,6 +51,8 @@ export function requestsFor(
     readonly clusters: readonly ClusterRole[];
     readonly componentSets: ReadonlyArray<readonly string[] | undefined>;
     readonly deleted: boolean;
+    /** Owners a live Deployment still uses: a deletion is refused for them (see BatchOptions.inUse). */
+    readonly inUse?: ReadonlySet<string> | undefined;
   },
 ): Planned[] {
   const { deployment, target, handle, key } = input;
@@ -62,21 +64,27 @@ export function requestsFor(
   }
   if (input.deleted) {
     const simulate = !context.config.prune;
+    const live = (owner: string, what: string, dr: boolean): Planned => ({
+      refused: `${what} ${owner} is still used by a live Deployment of the organization; a deletion never revokes it`,
+      status: 'denied',
+      dr,
+    });
     // Namespace-owned entries go with one revoke, whatever cluster they trust; principal-owned ones per principal.
     if (handle.owner === 'namespace') {
+      if (input.inUse?.has(grant.namespace)) return [live(grant.namespace, 'namespace', false)];
       return [{ request: { key, grant, issuer: undefined, action: 'revoke', simulate }, dr: false }];
     }
     const principals = [...new Set([deployment.effectiveWorkloadIdentity, deployment.effectiveDRWorkloadIdentity])];
-    return principals.flatMap((principal, i) =>
-      principal === undefined
-        ? []
-        : [
-            {
-              request: { key: `${key}|p${i}`, grant, issuer: undefined, principal, action: 'revoke', simulate },
-              dr: i > 0,
-            },
-          ],
-    );
+    return principals.flatMap((principal, i): Planned[] => {
+      if (principal === undefined) return [];
+      if (input.inUse?.has(principal)) return [live(principal, 'workload identity', i > 0)];
+      return [
+        {
+          request: { key: `${key}|p${i}`, grant, issuer: undefined, principal, action: 'revoke', simulate },
+          dr: i > 0,
+        },
+      ];
+    });
   }
   const planned: Planned[] = [];
   for (const cluster of input.clusters) {

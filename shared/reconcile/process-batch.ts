@@ -25,6 +25,11 @@ export interface BatchOptions extends ReconcileOptions {
    * into one write. Without them each batch reconciles on its own.
    */
   readonly lanes?: TargetLanes;
+  /**
+   * Namespaces and workload identities of the organization's live Deployments. A deletion never revokes one of them:
+   * its owner comes from the payload, and a forged or confused deletion must not take a live Deployment's access.
+   */
+  readonly inUse?: ReadonlySet<string>;
 }
 
 let batchSequence = 0;
@@ -93,6 +98,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
         clusters: resolved.clusters,
         componentSets: resolved.componentSets,
         deleted,
+        inUse: options.inUse,
       });
       for (const part of parts) {
         if ('refused' in part) {

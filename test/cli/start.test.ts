@@ -78,7 +78,7 @@ it('npm start serves: the printed sync command works, one secret serves every fu
     });
     expect(sync.code, sync.stdout).toBe(0);
     expect(sync.stdout).toMatch(
-      /etl-prod \(nebular-gravity-1234\)\n {2}aws arn:aws:iam::123456789012:role\/astro-data: up to date/,
+      /etl-prod \(nebular-gravity-1234\)\n {2}aws arn:aws:iam::123456789012:role\/astro-data: already up to date \(6 subjects present\)/,
     );
 
     // One webhook secret for every function: the GCP and Azure webhooks accept what the printed secret signs.
