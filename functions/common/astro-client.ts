@@ -55,10 +55,19 @@ export interface AstroClient extends DeploymentSource {
   /** GET /organizations/{org}/deployments/{id}; a 404 is `undefined` (the Deployment was deleted). */
   get(organizationId: string, deploymentId: string): Promise<Deployment | undefined>;
   listPage(organizationId: string, query: AstroListPageQuery): Promise<DeploymentsPage>;
-  list(
-    organizationId: string,
-    options?: AstroListOptions,
-  ): Promise<{ deployments: Deployment[]; invalid: InvalidDeployment[] }>;
+  list(organizationId: string, options?: AstroListOptions): Promise<AstroList>;
+}
+
+export interface AstroList {
+  deployments: Deployment[];
+  invalid: InvalidDeployment[];
+  /**
+   * The whole organization (or scope) was seen in one consistent pass: no page shifted under the pager (each page
+   * starts with the last entry of the one before), no page came back empty before `totalCount`, and the unique ids
+   * seen match it. False for a look-back (`updatedSince`) list, which stops early on purpose. Only a complete list
+   * may tell the sweep that a namespace belongs to no Deployment.
+   */
+  complete: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -235,10 +244,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     return parseDeploymentsPage(answer.body, answer.status);
   }
 
-  async function list(
-    organizationId: string,
-    listOptions: AstroListOptions = {},
-  ): Promise<{ deployments: Deployment[]; invalid: InvalidDeployment[] }> {
+  async function list(organizationId: string, listOptions: AstroListOptions = {}): Promise<AstroList> {
     const pageSize = listOptions.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw new ValidationError(`must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, {
@@ -255,17 +261,25 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     const deployments: Deployment[] = [];
     const invalid: InvalidDeployment[] = [];
     // Offset paging over a list that changes meanwhile can repeat an entry (it moved down a page): keep the first.
+    // It can also skip one (an entry before it was deleted, so it moved up): each page after the first re-reads the
+    // last entry of the page before, and a page that does not start with it shows the list moved.
     const seen = new Set<string>();
     let offset = 0;
+    let previousLast: string | undefined;
+    let consistent = true;
+    let totalCount = 0;
+    let reachedOlder = false;
     for (;;) {
+      const start = previousLast === undefined ? offset : offset - 1;
       const page = await listPage(organizationId, {
-        offset,
+        offset: start,
         limit: pageSize,
         ...(listOptions.workspaceIds === undefined ? {} : { workspaceIds: listOptions.workspaceIds }),
       });
-      offset += page.received;
-      listOptions.onPage?.({ fetched: offset, totalCount: page.totalCount });
-      let reachedOlder = false;
+      totalCount = page.totalCount;
+      if (previousLast !== undefined && page.ids[0] !== previousLast) consistent = false;
+      const next = start + page.received;
+      listOptions.onPage?.({ fetched: next, totalCount: page.totalCount });
       for (const deployment of page.deployments) {
         if (sinceMs !== undefined && !isUpdatedSince(deployment.updatedAt, sinceMs)) {
           reachedOlder = true;
@@ -285,9 +299,19 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
         invalid.push(entry);
       }
       // The list is newest-updated first, so once one entry is older than the cursor every later page is too.
-      if (reachedOlder || page.received === 0 || offset >= page.totalCount) break;
+      if (reachedOlder || next >= page.totalCount) break;
+      // An empty page (or one holding only the re-read entry) before totalCount: the list shrank under the pager,
+      // or the API stopped early. Either way the pass is not whole; stop rather than loop.
+      if (next <= offset) {
+        consistent = false;
+        break;
+      }
+      offset = next;
+      previousLast = page.ids.at(-1);
     }
-    return { deployments, invalid };
+    const unnamed = invalid.filter((entry) => entry.id === undefined).length;
+    const complete = consistent && !reachedOlder && sinceMs === undefined && seen.size + unnamed === totalCount;
+    return { deployments, invalid, complete };
   }
 
   return { get, listPage, list };

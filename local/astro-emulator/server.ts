@@ -47,6 +47,11 @@ export interface AstroEmulator {
   readonly requests: ReadonlyArray<AstroEmulatorRequest>;
   /** Replaces the faults as a whole; `setFaults({})` clears them. */
   setFaults(faults: AstroEmulatorFaults): void;
+  /**
+   * Runs after each answer is computed and before it is sent: a test changes the organization between two pages of
+   * a list, as people do while a sweep runs. `undefined` removes it.
+   */
+  afterRequest(hook: ((request: AstroEmulatorRequest) => void) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,7 @@ export async function startAstroEmulator(options: AstroEmulatorOptions = {}): Pr
   const organizationId = options.organizationId ?? DEFAULT_ORGANIZATION_ID;
   const deployments = new Map<string, StoredDeployment>();
   const requests: AstroEmulatorRequest[] = [];
+  let hook: ((request: AstroEmulatorRequest) => void) | undefined;
   const timers = new Set<NodeJS.Timeout>();
   let faults: AstroEmulatorFaults = {};
   let failuresLeft = 0;
@@ -150,13 +156,15 @@ export async function startAstroEmulator(options: AstroEmulatorOptions = {}): Pr
     } catch (error) {
       reply = problem(500, `emulator error: ${String(error)}`);
     }
-    requests.push({
+    const record = {
       method: request.method ?? '',
       path: url.pathname,
       query: url.search.replace(/^\?/, ''),
       status: reply.status,
       at: Date.now(),
-    });
+    };
+    requests.push(record);
+    hook?.(record);
     // The client may have given up (timeout) and closed the socket; writing then is harmless but pointless.
     if (response.destroyed) return;
     response.writeHead(reply.status, { 'Content-Type': 'application/json; charset=utf-8', ...reply.headers });
@@ -199,6 +207,9 @@ export async function startAstroEmulator(options: AstroEmulatorOptions = {}): Pr
     },
     get requests() {
       return requests;
+    },
+    afterRequest(next) {
+      hook = next;
     },
     setFaults(next) {
       faults = { ...next };

@@ -50,6 +50,8 @@ export interface DeploymentsPage {
   invalid: InvalidDeployment[];
   /** Entries in the page, valid or not: the offset of the next page is `offset + received`. */
   received: number;
+  /** The id of each entry in order (`undefined` where an entry has none): lets a pager see the list shift. */
+  ids: Array<string | undefined>;
   limit: number;
   offset: number;
   totalCount: number;
@@ -147,7 +149,10 @@ export function parseDeploymentsPage(body: unknown, status = 200): DeploymentsPa
     else invalid.push(parsed.invalid);
   }
   const { limit, offset, totalCount } = envelope.data;
-  return { deployments, invalid, received: envelope.data.deployments.length, limit, offset, totalCount };
+  const ids = envelope.data.deployments.map((item) =>
+    isRecord(item) && typeof item.id === 'string' ? item.id : undefined,
+  );
+  return { deployments, invalid, received: envelope.data.deployments.length, ids, limit, offset, totalCount };
 }
 
 /** Parses a single-Deployment response and checks it is the one asked for, so a wrong answer cannot be applied. */

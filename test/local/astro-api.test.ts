@@ -79,21 +79,26 @@ describe('list', () => {
   it('pages through 250 Deployments, newest first', async () => {
     for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
     const pages: Array<{ fetched: number; totalCount: number }> = [];
-    const { deployments, invalid } = await client().list(ORG, { pageSize: 100, onPage: (info) => pages.push(info) });
+    const { deployments, invalid, complete } = await client().list(ORG, {
+      pageSize: 100,
+      onPage: (info) => pages.push(info),
+    });
     expect(invalid).toEqual([]);
+    expect(complete).toBe(true);
     expect(deployments).toHaveLength(250);
     expect(deployments[0]?.id).toBe('cldep00249');
     expect(deployments[249]?.id).toBe('cldep00000');
     expect(new Set(deployments.map((d) => d.id)).size).toBe(250);
     expect(pages).toEqual([
       { fetched: 100, totalCount: 250 },
-      { fetched: 200, totalCount: 250 },
+      { fetched: 199, totalCount: 250 },
       { fetched: 250, totalCount: 250 },
     ]);
+    // Each later page re-reads the last entry of the page before, to see whether the list moved meanwhile.
     expect(emulator.requests.map((r) => r.query)).toEqual([
       'offset=0&limit=100&sorts%5B%5D=updatedAt%3Adesc',
-      'offset=100&limit=100&sorts%5B%5D=updatedAt%3Adesc',
-      'offset=200&limit=100&sorts%5B%5D=updatedAt%3Adesc',
+      'offset=99&limit=100&sorts%5B%5D=updatedAt%3Adesc',
+      'offset=198&limit=100&sorts%5B%5D=updatedAt%3Adesc',
     ]);
   });
 
@@ -128,7 +133,49 @@ describe('list', () => {
     expect(invalid).toEqual([
       expect.objectContaining({ id: 'cldep00002', reason: expect.stringMatching(/namespace: "Bad_NS"/) }),
     ]);
-    expect(emulator.requests).toHaveLength(3);
+    expect(emulator.requests).toHaveLength(4);
+  });
+
+  /** A fetch that changes the organization right after the first page was answered. */
+  function changingAfterFirstPage(change: () => void): typeof fetch {
+    let pages = 0;
+    return async (input, init) => {
+      const response = await fetch(input, init);
+      if (++pages === 1) change();
+      return response;
+    };
+  }
+
+  it.each([
+    ['a Deployment before the page boundary is deleted', () => emulator.remove('cldep00149')],
+    [
+      'a Deployment on the next page is updated (moves to the front)',
+      () => emulator.upsert(deployment(10, { updatedAt: '2030-01-01T00:00:00Z' })),
+    ],
+  ])('sees the list move when %s, and says the pass is not complete', async (_name, change) => {
+    for (let i = 0; i < 150; i += 1) emulator.upsert(deployment(i));
+    const listed = await client({ fetch: changingAfterFirstPage(change) }).list(ORG, { pageSize: 100 });
+    expect(listed.complete).toBe(false);
+  });
+
+  it('an empty page before totalCount is not the end of the list', async () => {
+    for (let i = 0; i < 150; i += 1) emulator.upsert(deployment(i));
+    const empty: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).includes('offset=99')) return response;
+      const body = (await response.json()) as Record<string, unknown>;
+      return new Response(JSON.stringify({ ...body, deployments: [] }), { status: 200, headers: response.headers });
+    };
+    const listed = await client({ fetch: empty }).list(ORG, { pageSize: 100 });
+    expect(listed.deployments).toHaveLength(100);
+    expect(listed.complete).toBe(false);
+  });
+
+  it('a look-back list is never complete: it stops early on purpose', async () => {
+    for (let i = 0; i < 5; i += 1) emulator.upsert(deployment(i));
+    const listed = await client().list(ORG, { updatedSince: '2020-01-01T00:00:00Z' });
+    expect(listed.deployments).toHaveLength(5);
+    expect(listed.complete).toBe(false);
   });
 
   it('reads one page with listPage', async () => {
