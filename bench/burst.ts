@@ -19,6 +19,7 @@ import { processBatch } from '../shared/reconcile/process-batch.ts';
 import { TargetLanes } from '../shared/reconcile/target-lanes.ts';
 import {
   awsTargets,
+  BENCH_ISSUER,
   type BenchDeployment,
   batchItem,
   benchConfig,
@@ -76,6 +77,7 @@ async function burstThroughStack(count: number, roles: number): Promise<BurstRow
   const stack = await startAwsStack({
     config: `${defaultLocalConfig()}wildcard:\n  enabled: true\n`,
     logLevel: 'SILENT',
+    oidcProviders: [BENCH_ISSUER],
   });
   try {
     const deployments = setUp(stack.aws, count, roles, 42);
@@ -113,7 +115,7 @@ async function burstThroughStack(count: number, roles: number): Promise<BurstRow
 }
 
 async function burstThroughBatch(count: number, roles: number, path: 'one-batch' | 'lanes'): Promise<BurstRow> {
-  const aws = await startAwsEmulator();
+  const aws = await startAwsEmulator({ oidcProviders: [BENCH_ISSUER] });
   const configText = benchConfig({ wildcard: true });
   const iam = benchIamClient(handlerEnv(aws.url, configText));
   try {

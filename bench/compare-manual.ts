@@ -4,7 +4,15 @@
  * exactly the 1- and 10-Deployment runs); our paths run each size on a fresh role, several times, median reported.
  */
 import { type AwsEmulator, startAwsEmulator } from '../local/aws-emulator/server.ts';
-import { BENCH_SEED, benchConfig, benchDeployments, EC2_TRUST, LARGE_QUOTA, roleArn } from './fixtures.ts';
+import {
+  BENCH_ISSUER,
+  BENCH_SEED,
+  benchConfig,
+  benchDeployments,
+  EC2_TRUST,
+  LARGE_QUOTA,
+  roleArn,
+} from './fixtures.ts';
 import { type CliInfo, INSTALL_HINT, runManualCli } from './manual-cli.ts';
 import { type FeedMode, runReconciler } from './reconciler-path.ts';
 import { median } from './stats.ts';
@@ -65,7 +73,7 @@ export async function compareWithManual(options: {
   log?: (line: string) => void;
 }): Promise<ComparisonResult> {
   const log = options.log ?? (() => undefined);
-  const aws = await startAwsEmulator({ trustPolicyQuota: LARGE_QUOTA });
+  const aws = await startAwsEmulator({ trustPolicyQuota: LARGE_QUOTA, oidcProviders: [BENCH_ISSUER] });
   const largest = Math.max(...options.sizes);
   const cliRole = 'astro-manual-shared';
   const rows: ComparisonRow[] = [];

@@ -3,7 +3,9 @@
  * benchmark process's event loop does only our work: its busy time is then our own time, with the emulator's request
  * handling, the emulated latency and any deliberate wait all outside it.
  */
+
 import { startAwsEmulator } from '../local/aws-emulator/server.ts';
+import { BENCH_ISSUER } from './fixtures.ts';
 
 export type ChildRequest =
   | { id: number; op: 'putRole'; name: string; document: unknown }
@@ -24,7 +26,10 @@ export type ChildResponse = { id: number; ok: true; value: unknown } | { id: num
 async function main(): Promise<void> {
   const send = process.send?.bind(process);
   if (send === undefined) throw new Error('emulator-child.ts must be started with an IPC channel (fork)');
-  const aws = await startAwsEmulator({ trustPolicyQuota: Number(process.env.BENCH_EMULATOR_QUOTA ?? 2048) });
+  const aws = await startAwsEmulator({
+    trustPolicyQuota: Number(process.env.BENCH_EMULATOR_QUOTA ?? 2048),
+    oidcProviders: [BENCH_ISSUER],
+  });
   const answer = (request: ChildRequest): unknown => {
     switch (request.op) {
       case 'putRole':

@@ -41,7 +41,18 @@ interface AwsStackOptions {
   readonly batchSize?: number;
   /** The event source mapping's maximum batching window (default 20 ms; Terraform: 5 s). */
   readonly batchWindowMs?: number;
+  /**
+   * Issuers whose IAM OIDC providers exist in the emulated account (default LOCAL_OIDC_ISSUERS). IAM refuses a trust
+   * policy naming a missing provider, so a test of that path passes `[]`.
+   */
+  readonly oidcProviders?: readonly string[];
 }
+
+/** The providers an account running the samples has: the samples' EKS cluster and GitHub Actions. */
+export const LOCAL_OIDC_ISSUERS: readonly string[] = [
+  'https://oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678',
+  'https://token.actions.githubusercontent.com',
+];
 
 /** A message the events queue's redrive policy moved to the dead-letter queue. */
 export interface AwsDeadLetter extends DeadLetter {
@@ -115,6 +126,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     startSlackEmulator({ token: slackToken }),
     startAstroEmulator({ token: astroToken }),
   ]);
+  for (const issuer of options.oidcProviders ?? LOCAL_OIDC_ISSUERS) aws.addOidcProvider(issuer);
   const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
   const manualToken = options.manualToken ?? randomBytes(18).toString('base64url');
   const env: Record<string, string> = {

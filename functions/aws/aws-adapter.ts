@@ -6,6 +6,7 @@ import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
+import { createOidcProviders } from './oidc-providers.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 import { createTrustPolicyLimits, trustPolicyIo } from './trust-policy-io.ts';
 
@@ -28,8 +29,9 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
       configured: config.aws.trustPolicyMaxSize,
       live: config.aws.useLiveQuota,
     });
+    const providers = createOidcProviders(clients.iam, { create: config.aws.createOidcProviders });
     return [
-      registerKind(awsRoleTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits)),
+      registerKind(awsRoleTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits, providers)),
       registerKind(awsPrincipalTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits)),
     ];
   },

@@ -14,7 +14,12 @@ interface SdkError {
 export function toIamTargetError(
   error: unknown,
   roleArn: string,
-  action: 'GetRole' | 'UpdateAssumeRolePolicy' | 'GetAccountSummary',
+  action:
+    | 'GetRole'
+    | 'UpdateAssumeRolePolicy'
+    | 'GetAccountSummary'
+    | 'GetOpenIDConnectProvider'
+    | 'CreateOpenIDConnectProvider',
 ): Error {
   const e = (error ?? {}) as SdkError;
   const name = (e.name ?? '').replace(/Exception$/, '');
@@ -35,13 +40,28 @@ export function toIamTargetError(
           cause: error,
         },
       );
-    case 'MalformedPolicyDocument':
+    case 'MalformedPolicyDocument': {
+      const federated = /"FEDERATED"/i.test(message);
+      const aws = /"AWS":"([^"]+)"/.exec(message)?.[1];
       return new TargetError(
-        /principal/i.test(message)
-          ? `IAM rejected the trust policy: ${message}. The cluster's OIDC provider is probably not registered in this account: create an IAM OIDC identity provider for the issuer (audience sts.amazonaws.com).`
-          : `IAM rejected the trust policy: ${message}`,
-        { retryable: false, cause: error },
+        !/principal/i.test(message)
+          ? `IAM rejected the trust policy of ${roleArn}: ${message}`
+          : aws !== undefined
+            ? `IAM rejected the trust policy of ${roleArn}: ${message}. The principal ${aws} does not exist (or was deleted): check the Deployment's workload identity in the Astro UI; nothing was written.`
+            : `IAM rejected the trust policy of ${roleArn}: ${message}.${federated ? " The cluster's IAM OIDC provider is not registered in this account." : ''} Nothing was written.`,
+        {
+          retryable: false,
+          cause: error,
+          ...(federated || aws === undefined
+            ? {
+                remedies: [
+                  'Create the IAM OIDC identity provider for the issuer (audience sts.amazonaws.com), or set aws.createOidcProviders: true.',
+                ],
+              }
+            : {}),
+        },
       );
+    }
     case 'LimitExceeded': {
       const quota = Number(/quota for ACLSizePerRole: (\d+)/.exec(message)?.[1] ?? 0);
       return new DoesNotFitError(`IAM refused the trust policy: ${message}.`, {

@@ -10,6 +10,7 @@ import type { RoleTrust } from '../../shared/plan/aws/role-trust-kind.ts';
 import { parseRoleArn } from '../../shared/plan/guardrails.ts';
 import type { TargetIo } from '../../shared/reconcile/target-kind.ts';
 import { toIamTargetError } from './iam-errors.ts';
+import type { OidcProviders } from './oidc-providers.ts';
 
 interface TrustPolicyLimits {
   /** The trust-policy length quota to plan against; resolved once per cold start. */
@@ -42,7 +43,26 @@ export function createTrustPolicyLimits(
  * UpdateAssumeRolePolicy, which replaces the whole document. IAM has no etag, so lost updates are caught by
  * reconcileTarget's verify read and settle window, not here.
  */
-export function trustPolicyIo(iam: IAMClient, roleArn: string, limits: TrustPolicyLimits): TargetIo<RoleTrust> {
+/** `Principal.Federated` values of a trust policy: the identity providers it trusts. */
+function federatedPrincipals(policy: RoleTrust['policy']): Set<string> {
+  const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+  const out = new Set<string>();
+  for (const statement of statements) {
+    const principal = (statement as { Principal?: { Federated?: unknown } }).Principal;
+    const federated = principal?.Federated;
+    for (const value of Array.isArray(federated) ? federated : [federated]) {
+      if (typeof value === 'string') out.add(value);
+    }
+  }
+  return out;
+}
+
+export function trustPolicyIo(
+  iam: IAMClient,
+  roleArn: string,
+  limits: TrustPolicyLimits,
+  providers?: OidcProviders,
+): TargetIo<RoleTrust> {
   const { name: roleName } = parseRoleArn(roleArn);
   return {
     async read() {
@@ -65,7 +85,11 @@ export function trustPolicyIo(iam: IAMClient, roleArn: string, limits: TrustPoli
         });
       }
     },
-    async write(_current, next) {
+    async write(current, next) {
+      // A provider the document already trusted was checked by whoever added it; only new ones are looked up.
+      const before = federatedPrincipals(current.policy);
+      const added = [...federatedPrincipals(next.policy)].filter((arn) => !before.has(arn));
+      const notes = providers === undefined || added.length === 0 ? [] : await providers.ensure(added, roleArn);
       try {
         await iam.send(
           new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next.policy) }),
@@ -73,6 +97,7 @@ export function trustPolicyIo(iam: IAMClient, roleArn: string, limits: TrustPoli
       } catch (error) {
         throw toIamTargetError(error, roleArn, 'UpdateAssumeRolePolicy');
       }
+      return notes.length === 0 ? undefined : { notes };
     },
   };
 }

@@ -97,6 +97,24 @@ data "aws_iam_policy_document" "write_trust_policies" {
     actions   = ["iam:GetAccountSummary"]
     resources = ["*"]
   }
+
+  # Before a grant names a cluster's OIDC provider, the function checks that the account has it: IAM refuses a trust
+  # policy naming a missing one, and a grant without it could never be used.
+  statement {
+    sid       = "ReadOidcProviders"
+    actions   = ["iam:GetOpenIDConnectProvider"]
+    resources = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/*"]
+  }
+
+  # Only with create_oidc_providers (and aws.createOidcProviders: true in the config): create a missing provider.
+  dynamic "statement" {
+    for_each = var.create_oidc_providers ? [1] : []
+    content {
+      sid       = "CreateOidcProviders"
+      actions   = ["iam:CreateOpenIDConnectProvider"]
+      resources = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/*"]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "webhook" {

@@ -49,6 +49,12 @@ variable "allowed_role_arns" {
   }
 }
 
+variable "create_oidc_providers" {
+  description = "Let the writing functions create a missing IAM OIDC identity provider for a Deployment's cluster (iam:CreateOpenIDConnectProvider on this account's providers). Set aws.createOidcProviders: true in the config too; off by default, when a missing provider is reported with the command that creates it."
+  type        = bool
+  default     = false
+}
+
 variable "manual_url_auth_type" {
   description = "Authorization of the manual function's URL: \"NONE\" (the default: the bearer token authenticates, compared in constant time) or \"AWS_IAM\" (SigV4 on top). With AWS_IAM, SigV4 occupies the Authorization header, so send the manual token in the x-astro-identity-sync-token header."
   type        = string

@@ -1,7 +1,11 @@
 import type { FaultInjector } from './faults.ts';
+import { oidcProviderAction } from './oidc-actions.ts';
+import { QueryError } from './query-error.ts';
 import { DEFAULT_ACCOUNT_ID, documentToText, type IamState, type StoredRole } from './state.ts';
 import { policySize, validateTrustPolicy } from './trust-policy-validator.ts';
-import { type ErrorType, IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlNode } from './xml.ts';
+import { IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlNode } from './xml.ts';
+
+export { QueryError } from './query-error.ts';
 
 export type QueryService = 'iam' | 'sts';
 
@@ -14,18 +18,6 @@ interface QueryContext {
   state: IamState;
   faults: FaultInjector;
   requestId: string;
-}
-
-/** An AWS query-protocol error: becomes `<ErrorResponse><Error><Type/><Code/><Message/>`. */
-export class QueryError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly type: ErrorType = 'Sender',
-  ) {
-    super(message);
-  }
 }
 
 export function queryErrorReply(service: QueryService, error: QueryError, requestId: string): QueryReply {
@@ -86,6 +78,8 @@ function findRole(state: IamState, roleName: string): StoredRole {
 function checkDocument(state: IamState, text: string): void {
   const malformed = validateTrustPolicy(text);
   if (malformed !== undefined) throw new QueryError(400, 'MalformedPolicyDocument', malformed);
+  const missing = state.principals.problem(JSON.parse(text), (arn) => state.hasRoleArn(arn));
+  if (missing !== undefined) throw new QueryError(400, 'MalformedPolicyDocument', missing);
   if (policySize(text) > state.quota) {
     throw new QueryError(409, 'LimitExceeded', `Cannot exceed quota for ACLSizePerRole: ${state.quota}`);
   }
@@ -190,10 +184,16 @@ export function handleQueryAction(
   const version = service === 'sts' ? '2011-06-15' : '2010-05-08';
   try {
     let result: XmlNode | undefined;
-    if (service === 'sts' && action === 'GetCallerIdentity') {
+    const oidc =
+      service === 'iam' ? denyOr(ctx.state, action, () => oidcProviderAction(ctx.state, action, params)) : undefined;
+    if (oidc !== undefined) {
+      result = oidc.result;
+    } else if (service === 'sts' && action === 'GetCallerIdentity') {
       result = callerIdentity();
     } else if (service === 'iam' && action === 'GetRole') {
       result = { Role: roleXml(findRole(ctx.state, roleNameParam(params))) };
+    } else if (service === 'iam' && action === 'DeleteRole') {
+      ctx.state.deleteRole(findRole(ctx.state, roleNameParam(params)).roleName);
     } else if (service === 'iam' && action === 'UpdateAssumeRolePolicy') {
       result = updateAssumeRolePolicy(ctx, params);
     } else if (service === 'iam' && action === 'CreateRole') {
@@ -208,4 +208,16 @@ export function handleQueryAction(
     if (error instanceof QueryError) return queryErrorReply(service, error, ctx.requestId);
     throw error;
   }
+}
+
+/** An action the caller's policy does not allow answers 403 AccessDenied, naming it, as IAM does. */
+function denyOr<T>(state: IamState, action: string, run: () => T): T {
+  if (state.denied.has(action)) {
+    throw new QueryError(
+      403,
+      'AccessDenied',
+      `User: arn:aws:iam::${state.principals.account}:user/aws-emulator is not authorized to perform: iam:${action} because no identity-based policy allows the iam:${action} action`,
+    );
+  }
+  return run();
 }

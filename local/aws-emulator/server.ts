@@ -21,6 +21,8 @@ interface AwsEmulatorOptions {
   trustPolicyQuota?: number;
   /** Seed of the fault-injection RNG (default 1). */
   seed?: number;
+  /** Issuers whose IAM OIDC providers exist from the start (default none, as in a fresh account). */
+  oidcProviders?: readonly string[];
 }
 
 type AwsService = 'iam' | 'events' | 'sts' | 'ssm' | 'secretsmanager';
@@ -42,6 +44,16 @@ export interface AwsEmulator {
   getTrustPolicy(roleName: string): unknown;
   getTrustPolicyText(roleName: string): string;
   setTrustPolicyQuota(n: number): void;
+  /** Adds an IAM OIDC identity provider (client id sts.amazonaws.com); answers its ARN. */
+  addOidcProvider(issuerUrl: string): string;
+  /** Provider ARNs of the account, in creation order. */
+  oidcProviders(): string[];
+  /** Registers a role of another account (Astro's) as existing, so a policy may trust it as `Principal.AWS`. */
+  addExternalPrincipal(arn: string): void;
+  /** Deletes a role of the account, or an external one: policies trusting it show its unique id; answers the id. */
+  deleteRole(roleNameOrArn: string): string;
+  /** IAM actions answered with AccessDenied from now on (replaces the list; `[]` clears it). */
+  denyActions(actions: readonly string[]): void;
   readonly calls: ReadonlyArray<AwsCall>;
   count(action: string): number;
   resetCalls(): void;
@@ -96,6 +108,7 @@ function queryServiceOf(authorization: string | undefined, action: string): Quer
 export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
   const host = options.host ?? '127.0.0.1';
   const state = new IamState(options.trustPolicyQuota ?? DEFAULT_TRUST_POLICY_QUOTA);
+  for (const issuer of options.oidcProviders ?? []) state.principals.addProvider(issuer);
   const faults = new FaultInjector(options.seed ?? 1);
   const calls: AwsCall[] = [];
   const secrets = new SecretStore();
@@ -225,6 +238,20 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     getTrustPolicyText: (roleName) => state.require(roleName).documentText,
     setTrustPolicyQuota: (n) => {
       state.quota = n;
+    },
+    addOidcProvider: (issuerUrl) => state.principals.addProvider(issuerUrl).arn,
+    oidcProviders: () => state.principals.providers.map((p) => p.arn),
+    addExternalPrincipal: (arn) => state.principals.addExternal(arn),
+    deleteRole: (nameOrArn) => {
+      if (nameOrArn.startsWith('arn:') && !state.hasRoleArn(nameOrArn)) return state.deleteExternal(nameOrArn);
+      const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split('/').at(-1) ?? '') : nameOrArn;
+      const { roleId } = state.require(name);
+      state.deleteRole(name);
+      return roleId;
+    },
+    denyActions: (actions) => {
+      state.denied.clear();
+      for (const action of actions) state.denied.add(action);
     },
     calls,
     count: (action) => calls.filter((c) => c.action === action).length,

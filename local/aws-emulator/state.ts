@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { PrincipalRegistry, replacePrincipal, roleIdFor } from './principals.ts';
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_TRUST_POLICY_QUOTA = 2048;
@@ -36,16 +36,6 @@ interface RoleInit {
   maxSessionDuration?: number;
 }
 
-const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** Real role ids are `AROA` + 17 upper-case characters; deriving them from the ARN keeps runs deterministic. */
-function roleIdFor(arn: string): string {
-  const digest = createHash('sha256').update(arn).digest();
-  let id = 'AROA';
-  for (let i = 0; i < 17; i++) id += ID_ALPHABET[(digest[i] ?? 0) % ID_ALPHABET.length];
-  return id;
-}
-
 /** Normalises a path the way IAM stores it: leading and trailing slash. */
 function normalisePath(path: string | undefined): string {
   if (path === undefined || path === '' || path === '/') return '/';
@@ -55,10 +45,38 @@ function normalisePath(path: string | undefined): string {
 /** In-memory IAM roles. Role names are unique case-insensitively, as in IAM ("not distinguished by case"). */
 export class IamState {
   readonly #roles = new Map<string, StoredRole>();
+  readonly principals = new PrincipalRegistry(DEFAULT_ACCOUNT_ID);
+  /** IAM actions answered with AccessDenied, as for a function role without the permission. */
+  readonly denied = new Set<string>();
   quota: number;
 
   constructor(quota: number) {
     this.quota = quota;
+  }
+
+  /** Any role of the emulated account by ARN (a role named in a policy by its ARN must exist). */
+  hasRoleArn(arn: string): boolean {
+    for (const role of this.#roles.values()) if (role.arn === arn) return true;
+    return false;
+  }
+
+  /** Deletes a role; every policy that trusted it now shows its unique id instead, as IAM does. */
+  deleteRole(roleName: string): void {
+    const role = this.require(roleName);
+    this.#roles.delete(roleName.toLowerCase());
+    this.showAsDeleted(role.arn, role.roleId);
+  }
+
+  /** An external principal (another account's role) deleted: policies show its unique id from now on. */
+  deleteExternal(arn: string): string {
+    const id = roleIdFor(arn);
+    this.principals.removeExternal(arn);
+    this.showAsDeleted(arn, id);
+    return id;
+  }
+
+  private showAsDeleted(arn: string, id: string): void {
+    for (const role of this.#roles.values()) role.documentText = replacePrincipal(role.documentText, arn, id);
   }
 
   get roleCount(): number {

@@ -116,7 +116,10 @@ describe('AWS function roles', () => {
       const own = (actions: string[]) => actions.filter((a) => !PLATFORM_ACTIONS.has(a) && !polls.includes(a));
       // Unconditional grants == unconditional calls; conditional ones (kms:Decrypt for customer-managed keys) alike.
       expect(own(granted(policy)), 'granted vs called').toEqual(actionsOf(found));
-      expect(own(granted(policy, true)).filter((a) => a.startsWith('kms:'))).toEqual(actionsOf(found, true));
+      // Conditional grants of secrets and parameters follow what the config references; kms and the config-gated
+      // IAM calls must be conditional exactly where the code's calls are.
+      const gated = (actions: string[]) => actions.filter((a) => a.startsWith('kms:') || a.startsWith('iam:'));
+      expect(gated(own(granted(policy, true)))).toEqual(actionsOf(found, true));
       expect(granted(policy).filter((a) => PLATFORM_ACTIONS.has(a) && !a.startsWith('logs:'))).toEqual(
         (aws.locals.async_functions as string[]).includes(fn) ? ['sqs:SendMessage'] : [],
       );
@@ -162,6 +165,24 @@ describe('AWS function roles', () => {
         }
       }
     }
+  });
+
+  it('OIDC providers: every writer may read them, creating them only behind create_oidc_providers', () => {
+    for (const fn of WRITERS) {
+      const policy = functionPolicy(fn);
+      const read = policy.find((s) => s.actions.includes('iam:GetOpenIDConnectProvider'));
+      const create = policy.find((s) => s.actions.includes('iam:CreateOpenIDConnectProvider'));
+      const scope = [`arn:aws:iam::\${data.aws_caller_identity.current.account_id}:oidc-provider/*`];
+      expect(read).toMatchObject({ conditional: false, resources: scope });
+      expect(create).toMatchObject({
+        conditional: true,
+        resources: scope,
+        actions: ['iam:CreateOpenIDConnectProvider'],
+      });
+    }
+    const gate = (policyDoc('write_trust_policies').dynamic as Block | undefined)?.statement as Block[] | undefined;
+    expect(String(gate?.[0]?.for_each)).toContain('var.create_oidc_providers');
+    expect(aws.variables.create_oidc_providers?.default).toBe(false);
   });
 
   it('allowed_role_arns refuses "*" and every role of an account', () => {

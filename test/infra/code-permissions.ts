@@ -97,7 +97,8 @@ export function awsActions(files: readonly string[]): FoundAction[] {
       const prefix = AWS_SERVICE_PREFIX[pkg];
       if (prefix === undefined)
         throw new Error(`${file}: add ${pkg} to AWS_SERVICE_PREFIX in test/infra/code-permissions.ts`);
-      found.push({ action: `${prefix}:${command}`, file });
+      const action = `${prefix}:${command}`;
+      found.push({ action, file, ...(CONFIG_GATED.has(action) ? { conditional: true } : {}) });
     }
     if (/new\s+SSMProvider\s*\(/.test(text)) {
       found.push({ action: 'ssm:GetParameter', file });
@@ -115,6 +116,9 @@ export function awsActions(files: readonly string[]): FoundAction[] {
   }
   return found;
 }
+
+/** Calls the code makes only when a setting allows it; Terraform grants them only behind the matching variable. */
+const CONFIG_GATED = new Set(['iam:CreateOpenIDConnectProvider']);
 
 /** GCP permissions: the @googleapis/iam service-account policy calls (projects.serviceAccounts.<method>). */
 export function gcpPermissions(files: readonly string[]): string[] {

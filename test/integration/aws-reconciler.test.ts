@@ -57,7 +57,14 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
       EC2_TRUST.Statement[0],
     );
     // Read, write, and one verify read taken after a quiet window (IAM has no etag, so it waits out racing writers).
-    expect(stack.aws.calls.map((c) => c.action)).toEqual(['PutEvents', 'GetRole', 'UpdateAssumeRolePolicy', 'GetRole']);
+    // The first grant naming the cluster's provider checks it exists (once per cold start).
+    expect(stack.aws.calls.map((c) => c.action)).toEqual([
+      'PutEvents',
+      'GetRole',
+      'GetOpenIDConnectProvider',
+      'UpdateAssumeRolePolicy',
+      'GetRole',
+    ]);
     expect(stack.slack.messages).toHaveLength(1);
     expect(stack.slack.messages[0]?.text).toMatch(/etl-prod.*added 6 subjects/s);
   });

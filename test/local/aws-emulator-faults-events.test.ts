@@ -53,7 +53,7 @@ const original = trustPolicy(['ns0']);
 
 beforeAll(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  emu = await startAwsEmulator({ seed: 7 });
+  emu = await startAwsEmulator({ seed: 7, oidcProviders: ['https://oidc.eks.us-east-1.amazonaws.com/id/ABC'] });
   const common = { endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS };
   iam = new IAMClient({ ...common, maxAttempts: 1 });
   iamWithRetries = new IAMClient(common); // SDK default: standard mode, 3 attempts
@@ -103,7 +103,10 @@ describe('aws emulator: throttling, server errors and latency', () => {
     expect(await statuses(emu, iam)).toEqual(first);
     expect(first).toContain(200);
     expect(first).toContain(400);
-    const twin = await startAwsEmulator({ seed: 7 });
+    const twin = await startAwsEmulator({
+      seed: 7,
+      oidcProviders: ['https://oidc.eks.us-east-1.amazonaws.com/id/ABC'],
+    });
     twin.putRole('astro-role', original);
     twin.setFaults({ throttleRate: 0.5 });
     const twinClient = new IAMClient({

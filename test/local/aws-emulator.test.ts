@@ -77,7 +77,7 @@ const initial = trustPolicy(['system:serviceaccount:ns0:ns0-worker-serviceaccoun
 beforeAll(async () => {
   // SDK v3 warns once per process that Node 20 support ends in 2027; keep test output readable.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  emu = await startAwsEmulator();
+  emu = await startAwsEmulator({ oidcProviders: [`https://${ISSUER}`] });
   iam = new IAMClient({ endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
 });
 
