@@ -10,6 +10,7 @@ import { EventBridgeRule } from './aws-emulator/eventbridge-rule.ts';
 import { type AwsEmulator, startAwsEmulator } from './aws-emulator/server.ts';
 import { type DeadLetter, SqsEventSourceMapping } from './aws-emulator/sqs-event-source-mapping.ts';
 import { SqsQueue } from './aws-emulator/sqs-queue.ts';
+import { LOCAL_ASTRO_ACCOUNT, SHARED_S3_ROLE } from './identity-samples.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LambdaHttpServer, startLambdaHttpServer } from './lambda-http-server.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
@@ -92,8 +93,23 @@ export interface AwsStack {
  * The demo's config: like the default, plus the Astro API as the source of truth, which enables the poller and
  * the sweep (every event's Deployment is then re-read from the API).
  */
+/**
+ * `npm start`'s AWS config: the local default with the Astro API, plus the identity paths the demo shows: Astro's
+ * default roles allowlisted as principals, one shared role that trusts them for `bi-*` Deployments, and missing IAM
+ * OIDC providers (a DR cluster's) created.
+ */
 export function demoConfig(): string {
-  return `${defaultLocalConfig()}astro:\n  token: env:ASTRO_API_TOKEN\n  organizationId: clorg0000000000000000000\n`;
+  return `${defaultLocalConfig().replace(
+    'aws:\n',
+    `aws:\n  allowedWorkloadIdentityPrincipals: ["arn:aws:iam::${LOCAL_ASTRO_ACCOUNT}:role/astro-wi-*"]\n  createOidcProviders: true\n`,
+  )}astro:
+  token: env:ASTRO_API_TOKEN
+  organizationId: clorg0000000000000000000
+targets:
+  - name: shared-s3
+    match: { names: ["bi-*"] }
+    aws: { roleArn: "arn:aws:iam::${LOCAL_ACCOUNT}:role/${SHARED_S3_ROLE}", trust: workload-identity }
+`;
 }
 
 export function defaultLocalConfig(): string {

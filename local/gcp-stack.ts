@@ -11,6 +11,7 @@ import { deliverUnparsableJson } from '../functions/gcp/unparsable-json.ts';
 import type { QueuedEvent } from '../shared/intake/queued-event.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
 import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
+import { IMPERSONATED_SA, LOCAL_ASTRO_GCP_PROJECT } from './identity-samples.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
 
 export const LOCAL_POOL = 'astro-gke-prod.svc.id.goog';
@@ -49,6 +50,23 @@ export interface GcpStack {
   /** What Cloud Scheduler does: publishes `{"task"}` to the schedule topic, which triggers the schedule function. */
   schedule(task: 'poll' | 'sweep'): Promise<{ status: number }>;
   close(): Promise<void>;
+}
+
+/**
+ * `npm start`'s GCP config: the default plus the impersonation path: Astro-managed service accounts allowlisted as
+ * principals, and one customer service account they may impersonate for `bi-*` Deployments.
+ */
+export function demoGcpConfig(): string {
+  return defaultGcpConfig()
+    .replace(
+      'gcp:\n',
+      `gcp:\n  allowedWorkloadIdentityPrincipals: ["*@${LOCAL_ASTRO_GCP_PROJECT}.iam.gserviceaccount.com"]\n`,
+    )
+    .concat(`targets:
+  - name: impersonation
+    match: { names: ["bi-*"] }
+    gcp: { serviceAccount: "${IMPERSONATED_SA}", grant: token-creator }
+`);
 }
 
 function defaultGcpConfig(): string {

@@ -12,9 +12,10 @@ import { type AzureStack, startAzureStack } from './azure-stack.ts';
 import { runAwsDemo } from './demo-aws.ts';
 import { runAzureDemo } from './demo-azure.ts';
 import { runGcpDemo } from './demo-gcp.ts';
+import { runAwsIdentityDemo, runGcpIdentityDemo } from './demo-identity-paths.ts';
 import { bold, green, indent } from './demo-output.ts';
 import { runPollerDemo } from './demo-poller.ts';
-import { type GcpStack, startGcpStack } from './gcp-stack.ts';
+import { demoGcpConfig, type GcpStack, startGcpStack } from './gcp-stack.ts';
 import { renderSlackText } from './slack-text.ts';
 import { printTryIt } from './try-it.ts';
 
@@ -68,7 +69,7 @@ const port = (offset: number) => (basePort === 0 ? 0 : basePort + offset);
 
 const aws: AwsStack = await startAwsStack({ port: port(0), ...shared, config: demoConfig() });
 stacks.push(aws);
-const gcp: GcpStack = await startGcpStack({ port: port(1), ...shared });
+const gcp: GcpStack = await startGcpStack({ port: port(1), ...shared, config: demoGcpConfig() });
 stacks.push(gcp);
 const azure: AzureStack = await startAzureStack({ port: port(2), ...shared });
 stacks.push(azure);
@@ -86,7 +87,9 @@ let failures = 0;
 try {
   failures += await runAwsDemo(aws);
   failures += await runPollerDemo(aws);
+  failures += await runAwsIdentityDemo(aws);
   failures += await runGcpDemo(gcp);
+  failures += await runGcpIdentityDemo(gcp);
   failures += await runAzureDemo(azure);
 } catch (error) {
   console.error('a sample crashed:', error);

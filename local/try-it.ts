@@ -4,6 +4,7 @@ import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import type { AwsStack } from './aws-stack.ts';
 import { LOCAL_ACCOUNT } from './aws-stack.ts';
 import { bold } from './demo-output.ts';
+import { LOCAL_ASTRO_ACCOUNT, SHARED_S3_ROLE } from './identity-samples.ts';
 import { samples } from './samples.ts';
 
 const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
@@ -19,6 +20,12 @@ export function localSyncConfig(organizationId: string): string {
     `  organizationId: ${organizationId}`,
     'aws:',
     `  allowedRoles: ["arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-*"]`,
+    // The same identity paths as the functions, so sync agrees with what they granted.
+    `  allowedWorkloadIdentityPrincipals: ["arn:aws:iam::${LOCAL_ASTRO_ACCOUNT}:role/astro-wi-*"]`,
+    'targets:',
+    '  - name: shared-s3',
+    '    match: { names: ["bi-*"] }',
+    `    aws: { roleArn: "arn:aws:iam::${LOCAL_ACCOUNT}:role/${SHARED_S3_ROLE}", trust: workload-identity }`,
     '',
   ].join('\n');
 }

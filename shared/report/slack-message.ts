@@ -118,7 +118,7 @@ export function formatSlackMessage(report: EventReport): SlackMessage {
   const sections: SlackSectionBlock[] =
     results.length === 0
       ? [{ type: 'section', text: mrkdwn('No targets matched this Deployment; nothing to authorize.') }]
-      : shown.map((result) => ({ type: 'section', text: mrkdwn(targetSectionText(result)) }));
+      : onceEach(shown).map((result) => ({ type: 'section', text: mrkdwn(targetSectionText(result)) }));
   if (rest.length > 0) {
     sections.push({ type: 'section', text: mrkdwn(`…and ${plural(rest.length, 'more target')}: ${countsLine(rest)}`) });
   }
@@ -166,4 +166,16 @@ export function formatRejectedEvent(event: RejectedEvent): SlackMessage {
       { type: 'context', elements: [mrkdwn(`event ${inlineCode(event.eventId)}`)] },
     ],
   };
+}
+
+/** A note belongs to the write, which primary and DR grants share: say it under the first result only. */
+function onceEach(results: readonly TargetResult[]): TargetResult[] {
+  const said = new Set<string>();
+  return results.map((result) => {
+    if (result.notes === undefined) return result;
+    const notes = result.notes.filter((note) => !said.has(note));
+    for (const note of notes) said.add(note);
+    const { notes: _all, ...rest } = result;
+    return notes.length === 0 ? rest : { ...rest, notes };
+  });
 }

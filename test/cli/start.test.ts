@@ -22,7 +22,17 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout).toContain('granted: picked up by the poller, without any webhook');
   expect(run.stdout).toContain('granted: one federated credential per service account');
   expect(run.stdout).toContain('granted: the queue trigger took the message from Azurite');
-  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(6);
+  expect(run.stdout).toContain(
+    'granted: the role trusts the primary and the DR cluster; the missing OIDC provider was created',
+  );
+  expect(run.stdout).toContain('DR: added 6 subjects');
+  expect(run.stdout).toContain(
+    "granted: the shared role trusts the Deployment's Astro-managed role (Principal.AWS, sts:AssumeRole)",
+  );
+  expect(run.stdout).toContain(
+    'granted: roles/iam.serviceAccountTokenCreator for the Deployment’s Astro-managed service account',
+  );
+  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(9);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);

@@ -469,6 +469,17 @@ describe('formatSlackMessage: identity paths read apart', () => {
     expect(blocksProblem(message.blocks)).toBeUndefined();
   });
 
+  it('a note of a write shared by the primary and DR grants is said once', () => {
+    const note = 'created the IAM OIDC provider x';
+    const message = formatSlackMessage(
+      report([
+        result({ status: 'granted', added: [subject('kpo')], notes: [note] }),
+        result({ status: 'granted', dr: true, added: [subject('kpo')], notes: [note] }),
+      ]),
+    );
+    expect(sectionTexts(message).join('\n').split(note)).toHaveLength(2);
+  });
+
   it('the fallback text also carries the DR prefix', () => {
     const message = formatSlackMessage(report([result({ status: 'granted', dr: true, added: [subject('kpo')] })]));
     expect(message.text).toContain('DR: added 1 subject');
