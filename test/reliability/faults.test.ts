@@ -76,6 +76,80 @@ describe(`faults: ${AWS_EVENTS + GCP_EVENTS + AZURE_IDENTITIES * PER_IDENTITY} e
     expect(stack.aws.calls.filter((c) => c.status >= 400).length).toBeGreaterThan(0);
   });
 
+  it('AWS: IRSA subjects and Astro-managed principals on one role, with throttling, 5xx and a concurrent writer', {
+    timeout: 120_000,
+  }, async () => {
+    const astro = (i: number) => `arn:aws:iam::999999999999:role/astro-wi-${ns('mix', i)}`;
+    const stack = await startAwsStack({
+      config: `webhook: { secrets: ["env:WEBHOOK_SECRET"] }
+aws:
+  allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"]
+  allowedWorkloadIdentityPrincipals: ["arn:aws:iam::999999999999:role/astro-wi-*"]
+  trustPolicyMaxSize: 16384
+targets:
+  - match: { names: ["managed-*"] }
+    aws: { roleArn: "arn:aws:iam::123456789012:role/astro-mixed", trust: workload-identity }
+wildcard: { enabled: true }
+`,
+    });
+    closers.push(() => stack.close());
+    stack.aws.setTrustPolicyQuota(16384);
+    stack.aws.putRole('astro-mixed', EC2_TRUST);
+    const count = Math.max(20, Math.floor(AWS_EVENTS / 2));
+    for (let i = 0; i < count; i++) if (i % 2 === 1) stack.aws.addExternalPrincipal(astro(i));
+    stack.aws.setFaults({
+      throttleRate: 0.1,
+      serverErrorRate: 0.05,
+      concurrentWriterRate: 0.2,
+      actions: ['GetRole', 'UpdateAssumeRolePolicy'],
+      seed: 13,
+    });
+    // Even: a customer-managed Deployment on the role (IRSA); odd: an Astro-managed one the role trusts by ARN.
+    const events = Array.from({ length: count }, (_, i) =>
+      deploymentEvent(
+        apiDeployment({
+          id: id('mix', i),
+          name: i % 2 === 0 ? `custom-${i}` : `managed-${i}`,
+          namespace: ns('mix', i),
+          type: 'DEDICATED',
+          effectiveWorkloadIdentity: i % 2 === 0 ? 'arn:aws:iam::123456789012:role/astro-mixed' : astro(i),
+        }),
+      ),
+    );
+    await inWaves(events, 20, async (event) => {
+      const response = await postSigned(stack.webhookUrl, stack.webhookSecret, JSON.stringify(event));
+      expect(response.status).toBe(202);
+    });
+    await stack.idle();
+    expect(stack.deadLetters).toEqual([]);
+    const policy = stack.aws.getTrustPolicy('astro-mixed') as {
+      Statement: Array<{
+        Sid?: string;
+        Principal?: { AWS?: string[] };
+        Condition?: Record<string, Record<string, string[]>>;
+      }>;
+    };
+    expect(policy.Statement[0]).toEqual(EC2_TRUST.Statement[0]);
+    const subjects = policy.Statement.filter((s) => s.Sid?.startsWith('AstroIdentitySyncNs')).flatMap(
+      (s) => s.Condition?.StringLike?.[SUB] ?? [],
+    );
+    const indexes = events.map((_, i) => i);
+    expect(subjects).toEqual(
+      indexes
+        .filter((i) => i % 2 === 0)
+        .map((i) => `system:serviceaccount:${ns('mix', i)}:*`)
+        .sort(),
+    );
+    const principals = policy.Statement.find((s) => s.Sid === 'AstroIdentitySyncPrincipals')?.Principal?.AWS;
+    expect(principals).toEqual(
+      indexes
+        .filter((i) => i % 2 === 1)
+        .map(astro)
+        .sort(),
+    );
+    expect(stack.aws.calls.filter((c) => c.status >= 400).length).toBeGreaterThan(0);
+  });
+
   it(`GCP: ${GCP_EVENTS} events through Pub/Sub with 429, 5xx and etag conflicts on 20% of reads`, async () => {
     const stack = await startGcpStack({
       config: `gcp:\n  allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]\n  pools: { default: ${LOCAL_POOL} }\n`,

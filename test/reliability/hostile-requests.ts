@@ -52,6 +52,11 @@ export function hostileRequest(secret: string): fc.Arbitrary<HostileRequest> {
       const body = JSON.stringify(deploymentEvent(apiDeployment({ oidcIssuerUrl: issuer })));
       return { kind: `issuer ${issuer}`, headers: signed(secret, body), body };
     }),
+    // The secondary (DR) cluster's issuer gets the same checks as the primary one.
+    hostileIssuer.map((issuer) => {
+      const body = JSON.stringify(deploymentEvent(apiDeployment({ drOidcIssuerUrl: issuer })));
+      return { kind: `DR issuer ${issuer}`, headers: signed(secret, body), body };
+    }),
     fc
       .string({ maxLength: 200 })
       .map((junk) => ({ kind: 'random text, signed', headers: signed(secret, junk), body: junk })),
