@@ -120,6 +120,9 @@ describe('disaster recovery: each target trusts the clusters it must', () => {
       targets: roles.targets,
     });
     expect(report?.results.map((r) => r.status)).toEqual(['does-not-fit', 'does-not-fit']);
+    // The plan says what the secondary cluster costs, so a person can decide (quota, another role, dr: primary).
+    expect(report?.results[1]?.reason).toMatch(/disaster-recovery cluster's statement adds \d+ characters to the \d+/);
+    expect(report?.results[0]?.reason).toContain('the disaster-recovery cluster could not be granted');
     expect(roles.writes).toEqual([]);
   });
 

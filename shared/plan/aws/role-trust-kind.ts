@@ -1,6 +1,7 @@
+import { DoesNotFitError } from '../../errors.ts';
 import type { TargetKind } from '../../reconcile/target-kind.ts';
 import { ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
-import type { TrustPolicyDocument } from './policy-document.ts';
+import { policySize, type TrustPolicyDocument } from './policy-document.ts';
 import { planAwsTrustPolicy } from './trust-policy-planner.ts';
 
 /**
@@ -18,14 +19,25 @@ export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
   needs: 'issuer',
   owner: 'namespace',
   settle: true,
-  grant(current, { target, grant, issuer }) {
-    const plan = planAwsTrustPolicy({
-      policy: current.policy,
-      roleArn: target.roleArn,
-      issuer: issuer ?? '',
-      grant,
-      maxSize: current.quota,
-    });
+  grant(current, { target, grant, issuer, dr }) {
+    let plan: ReturnType<typeof planAwsTrustPolicy>;
+    try {
+      plan = planAwsTrustPolicy({
+        policy: current.policy,
+        roleArn: target.roleArn,
+        issuer: issuer ?? '',
+        grant,
+        maxSize: current.quota,
+      });
+    } catch (error) {
+      // The DR part is planned on top of the primary one: say what the secondary cluster costs on its own.
+      if (!dr || !(error instanceof DoesNotFitError)) throw error;
+      const base = policySize(current.policy);
+      throw new DoesNotFitError(
+        `${error.summary} The disaster-recovery cluster's statement adds ${error.size - base} characters to the ${base} the policy has with the primary grant.`,
+        { size: error.size, limit: error.limit, remedies: error.remedies },
+      );
+    }
     return {
       changed: plan.changed,
       added: plan.added,
