@@ -1,6 +1,7 @@
 import { componentTableFrom } from '../config.ts';
 import type { Deployment } from '../intake/deployment.ts';
 import { isDeletedRoleId } from '../plan/aws/principal-trust-planner.ts';
+import { isDeletedGcpMember } from '../plan/gcp/member-roles-planner.ts';
 import { desiredGrant } from '../plan/subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
 import { FAILURE_STATUSES, type TargetResult } from '../report/outcome.ts';
@@ -157,7 +158,9 @@ async function cleanupTarget(
     const why = byPrincipal
       ? isDeletedRoleId(request.key)
         ? `${request.key} is a deleted role (IAM shows its unique id); it belongs to no Deployment`
-        : `workload identity ${request.key} belongs to no Deployment`
+        : isDeletedGcpMember(request.key)
+          ? `${request.key} is a deleted service account; it belongs to no Deployment`
+          : `workload identity ${request.key} belongs to no Deployment`
       : `namespace ${request.grant.namespace} belongs to no Deployment on this target`;
     return {
       ...base,

@@ -13,6 +13,13 @@ export function workloadIdentityMember(principal: string): string {
   return `serviceAccount:${assertGcpServiceAccountEmail(principal, 'effectiveWorkloadIdentity')}`;
 }
 
+const DELETED_MEMBER = /^deleted:serviceAccount:([^?\s]+)\?uid=\d+$/;
+
+/** Whether an owned entry is a member IAM marks as deleted (its service account is gone): stale whatever is in use. */
+export function isDeletedGcpMember(owner: string): boolean {
+  return DELETED_MEMBER.test(owner);
+}
+
 function unconditional(bindings: readonly GcpBinding[], role: string): number {
   return bindings.findIndex((b) => b.role === role && b.condition === undefined);
 }
@@ -77,6 +84,10 @@ export function ownedGcpPrincipals(
     for (const member of binding.members) {
       const email = member.startsWith('serviceAccount:') ? member.slice('serviceAccount:'.length) : undefined;
       if (email !== undefined && isAstroIdentity(email)) owned.add(email);
+      // IAM shows a member whose service account was deleted as deleted:serviceAccount:<email>?uid=<n>: it is still
+      // ours (an Astro identity in our binding) and can serve no Deployment, so the sweep may take it back whole.
+      const deleted = DELETED_MEMBER.exec(member)?.[1];
+      if (deleted !== undefined && isAstroIdentity(deleted)) owned.add(member);
     }
   }
   return owned;
@@ -89,7 +100,7 @@ export function revokeGcpPrincipal(
   principal: string,
 ): { changed: boolean; removed: readonly string[]; next: GcpPolicy } {
   const document = asGcpPolicy(policy);
-  const member = `serviceAccount:${principal}`;
+  const member = principal.startsWith('deleted:') ? principal : `serviceAccount:${principal}`;
   const removed: string[] = [];
   const bindings = (document.bindings ?? []).flatMap((binding) => {
     if (binding.condition !== undefined || !roles.includes(binding.role) || !binding.members.includes(member)) {
