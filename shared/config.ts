@@ -346,6 +346,16 @@ export const configSchema = z
         ['components', 'remoteExecution', config.components.remoteExecution],
         ...config.targets.map((rule, index) => ['targets', index, rule.components] as const),
       ] as const;
+      // Without the API a deletion's namespace and identity come from the payload alone, and nothing can tell a
+      // live Deployment from a deleted one: removing access on that word is not safe.
+      if (config.prune && config.astro === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prune'],
+          message:
+            'prune needs the "astro" section: only the Astro API can confirm a Deployment is gone and that no live one uses its namespace',
+        });
+      }
       for (const [root, key, list] of lists) {
         list?.forEach((component, i) => {
           if (!known.has(component)) {

@@ -117,7 +117,10 @@ describe('Azure manual route', () => {
     expect(stale.json).toMatchObject({ results: [{ status: 'stale', added: [], removed: NAMES }] });
     expect(credentials(stack, identity)).toHaveLength(7);
 
-    const pruning = instanceWith({ ASTRO_IDENTITY_SYNC_CONFIG: `${defaultAzureConfig()}prune: true\n` });
+    // Prune needs the Astro API: it confirms the Deployment is gone and that no live one uses the namespace.
+    const pruning = instanceWith({
+      ASTRO_IDENTITY_SYNC_CONFIG: `${defaultAzureConfig()}prune: true\nastro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }\n`,
+    });
     stack.azure.resetCalls();
     const revoked = await invokeManual(stack, pruning, deleted);
     expect(revoked.json.results?.[0]).toMatchObject({ status: 'revoked', added: [], removed: NAMES });

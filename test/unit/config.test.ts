@@ -289,3 +289,29 @@ describe('secret references', () => {
     expect(configError('webhook: {}').message).toContain('webhook.secrets:');
   });
 });
+
+describe('config syntax errors never echo the text', () => {
+  it.each([
+    'slack:\n  token: xoxb-SECRET-123\n  channel: "#a\n',
+    '{"slack": {"token": "xoxb-SECRET-456", }',
+    'a: b\n c: xoxb-SECRET-789: d',
+  ])('%j: says where, not what was written', (text) => {
+    let message = '';
+    try {
+      parseConfig(text);
+    } catch (error) {
+      message = String((error as Error).message) + JSON.stringify(error) + String((error as Error).cause ?? '');
+    }
+    expect(message).toMatch(/not valid JSON or YAML: .* at line \d+, column \d+/);
+    expect(message).not.toContain('SECRET');
+  });
+});
+
+describe('prune fails closed', () => {
+  it('is refused without the astro section, and accepted with it', () => {
+    expect(() => parseConfig('prune: true')).toThrow(/prune: prune needs the "astro" section/);
+    expect(parseConfig('prune: true\nastro: { token: "env:T", organizationId: clorg0000000000000000000 }').prune).toBe(
+      true,
+    );
+  });
+});

@@ -229,7 +229,9 @@ ${rule}`);
     const roles = memoryRoles({ [role('shared-s3')]: start });
     const deployment = { effectiveWorkloadIdentity: ASTRO_WI_DR.replace('-dr', '-other') };
     await processBatch([item(deployment)], { config: config(rule), targets: roles.targets });
-    const cfg = config(`prune: true\n${rule}`);
+    const cfg = config(
+      `prune: true\nastro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }\n${rule}`,
+    );
     const [report] = await processBatch([item(deployment, 'deployment.deleted')], {
       config: cfg,
       targets: roles.targets,

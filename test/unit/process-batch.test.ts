@@ -145,7 +145,9 @@ describe('processBatch: deleted Deployments', () => {
       });
       const before = writes.length;
       const [report] = await processBatch([item({ namespace: 'gone-ns' }, 'deployment.deleted')], {
-        config: config(`prune: ${prune}`),
+        config: config(
+          `prune: ${prune}\nastro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }`,
+        ),
         targets,
       });
       expect(report?.results[0]).toMatchObject({ status: prune ? 'revoked' : 'stale' });
