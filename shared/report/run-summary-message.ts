@@ -2,6 +2,7 @@ import type { RunSummary } from '../reconcile/sweep.ts';
 import { FAILURE_STATUSES, type TargetResult } from './outcome.ts';
 import {
   escapeSlack,
+  oneLine,
   plural,
   SLACK_LIMITS,
   type SlackBlock,
@@ -53,7 +54,7 @@ export function formatRunSummary(
       if (failure || CHANGE.has(result.status)) {
         lines.push({
           failure,
-          text: `${failure ? '❌' : '✅'} *${escapeSlack(report.deployment.name)}* (\`${report.deployment.namespace}\`) ${describe(result)}`,
+          text: `${failure ? '❌' : '✅'} *${oneLine(report.deployment.name)}* (\`${report.deployment.namespace}\`) ${describe(result)}`,
         });
       }
     }

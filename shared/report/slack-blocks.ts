@@ -68,6 +68,18 @@ export function escapeSlack(value: string): string {
     .replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
 }
 
+/**
+ * A name a person chose (a Deployment's), as one line of plain text inside mrkdwn: escaped, line breaks folded, and
+ * the bold/strike/code markers swapped for look-alikes, so a name like "x\n*✅ all good*" cannot forge a line.
+ */
+export function oneLine(value: string): string {
+  return escapeSlack(value)
+    .replace(/[\r\n\t\u2028\u2029\u0085]+/g, ' ')
+    .replace(/\*/g, '∗')
+    .replace(/~/g, '∼')
+    .replace(/`/g, 'ˋ');
+}
+
 /** Escaped and safe inside a code span or block: a backtick in input would otherwise end the code formatting. */
 export function code(value: string): string {
   return escapeSlack(value).replace(/`/g, 'ˋ');

@@ -8,7 +8,7 @@ import type {
   SlackNotifyPolicy,
   SlackSectionBlock,
 } from './slack-blocks.ts';
-import { clip, code, escapeSlack, mrkdwn, plural, SLACK_LIMITS, truncateSlackText } from './slack-blocks.ts';
+import { clip, code, escapeSlack, mrkdwn, oneLine, plural, SLACK_LIMITS, truncateSlackText } from './slack-blocks.ts';
 import {
   CLOUD_LABEL,
   countsLine,
@@ -70,7 +70,7 @@ function inlineCode(value: string): string {
 
 function fallbackText(report: EventReport, results: readonly TargetResult[], emoji: string): string {
   const { deployment } = report;
-  const first = `${emoji} ${escapeSlack(clip(deployment.name, MAX_ID_CHARS))} (${escapeSlack(
+  const first = `${emoji} ${oneLine(clip(deployment.name, MAX_ID_CHARS))} (${escapeSlack(
     clip(deployment.namespace, MAX_ID_CHARS),
   )}) ${report.type} [${escapeSlack(clip(report.eventId, MAX_ID_CHARS))}]${report.dryRun ? ' dry run' : ''}: ${countsLine(results)}`;
   const lines = results
@@ -93,7 +93,7 @@ export function formatSlackMessage(report: EventReport): SlackMessage {
     text: {
       type: 'plain_text',
       // Escaped like everything else from input: harmless in plain_text, and one rule is easier to audit.
-      text: truncateSlackText(`${emoji} ${escapeSlack(deployment.name)}`, SLACK_LIMITS.headerText),
+      text: truncateSlackText(`${emoji} ${oneLine(deployment.name)}`, SLACK_LIMITS.headerText),
       emoji: true,
     },
   };

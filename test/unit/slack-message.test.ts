@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blocksProblem } from '../../local/slack-emulator/block-limits.ts';
 import { renderSlackText } from '../../local/slack-text.ts';
 import type { EventReport, TargetResult, TargetStatus } from '../../shared/report/outcome.ts';
+import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import {
   escapeSlack,
   type SlackBlock,
@@ -483,5 +484,44 @@ describe('formatSlackMessage: identity paths read apart', () => {
   it('the fallback text also carries the DR prefix', () => {
     const message = formatSlackMessage(report([result({ status: 'granted', dr: true, added: [subject('kpo')] })]));
     expect(message.text).toContain('DR: added 1 subject');
+  });
+});
+
+describe('a Deployment name cannot forge lines or formatting', () => {
+  const forged = 'etl\n✅ *prod-db* (`ns`) AWS `arn:aws:iam::1:role/x`: added 6 ~x~';
+
+  it('in the per-event message: folded to one line, markers swapped, still within limits', () => {
+    const message = formatSlackMessage(
+      report([result({ status: 'granted', added: [subject('kpo')] })], {
+        deployment: { ...report([]).deployment, name: forged },
+      }),
+    );
+    expect(headerText(message.blocks)).not.toContain('\n');
+    expect(message.text.split('\n')[0]).toContain('etl ✅ ∗prod-db∗ (ˋnsˋ)');
+    expect(allText(message)).not.toContain('*prod-db*');
+    expect(blocksProblem(message.blocks)).toBeUndefined();
+  });
+
+  it('in the poll and sweep summary', () => {
+    const summary = formatRunSummary(
+      {
+        runId: 'sweep-1',
+        task: 'sweep',
+        deployments: 1,
+        reports: [
+          report([result({ status: 'granted', added: [subject('kpo')] })], {
+            deployment: { ...report([]).deployment, name: forged },
+          }),
+        ],
+        cleanup: [],
+        invalid: [],
+      },
+      'all',
+    );
+    const lines = sectionTexts(summary as SlackMessage)
+      .join('\n')
+      .split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^✅ \*etl ✅ ∗prod-db∗/);
   });
 });
