@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { allowlist } from './allowlist-globs.ts';
 import { ValidationError } from './errors.ts';
 import { cloudProviderSchema, clusterTypeSchema } from './intake/deployment.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './intake/webhook-verifier.ts';
@@ -226,7 +227,7 @@ export const configSchema = z
     ),
     aws: z._default(
       z.strictObject({
-        allowedRoles: z._default(globList, []),
+        allowedRoles: z._default(allowlist('awsRole'), []),
         trustPolicyMaxSize: z._default(z.number().check(z.int(), z.gte(512), z.lte(65536)), 2048),
         /** Read the account's live quota (GetAccountSummary AssumeRolePolicySizeQuota) instead of the value above. */
         useLiveQuota: z._default(z.boolean(), false),
@@ -241,7 +242,7 @@ export const configSchema = z
          * Role ARNs (globs) of Astro-managed workload identities a role may trust as `Principal.AWS` (targets with
          * `trust: workload-identity`). Empty: that path is off. Pin Astro's account: `arn:aws:iam::<account>:role/...`.
          */
-        allowedWorkloadIdentityPrincipals: z._default(globList, []),
+        allowedWorkloadIdentityPrincipals: z._default(allowlist('awsRole'), []),
         /** Let a role trust a principal of its own account this way (refused by default: that is not Astro's). */
         allowSelfTrust: z._default(z.boolean(), false),
         /** Create a missing IAM OIDC identity provider for a Deployment's issuer instead of reporting it. */
@@ -261,7 +262,7 @@ export const configSchema = z
     gcp: z._default(
       z
         .strictObject({
-          allowedServiceAccounts: z._default(globList, []),
+          allowedServiceAccounts: z._default(allowlist('gcpServiceAccount'), []),
           pools: z._default(
             z.strictObject({
               default: z.optional(guarded(assertWorkloadIdentityPool)),
@@ -281,11 +282,11 @@ export const configSchema = z
            * Service account emails (globs) of Astro-managed workload identities that may be granted impersonation
            * (`grant: token-creator`) or project roles. Empty: those paths are off. Pin the project: `*@<project>.iam...`.
            */
-          allowedWorkloadIdentityPrincipals: z._default(globList, []),
+          allowedWorkloadIdentityPrincipals: z._default(allowlist('gcpServiceAccount'), []),
           /** Let a workload identity of the target's own project be granted this way (refused by default). */
           allowSelfTrust: z._default(z.boolean(), false),
           /** Projects (globs) whose IAM policy a project target may change. Empty: none. */
-          allowedProjects: z._default(globList, []),
+          allowedProjects: z._default(allowlist('gcpProject'), []),
           /** The roles a project target may grant; basic roles and IAM-admin roles are refused outright. */
           allowedProjectRoles: z._default(z.array(guarded(assertGcpRole)).check(z.maxLength(100)), []),
         })
@@ -309,7 +310,7 @@ export const configSchema = z
     azure: z._default(
       z.strictObject({
         /** Globs over `<subscriptionId>/<resourceGroup>/<identityName>`. */
-        allowedIdentities: z._default(globList, []),
+        allowedIdentities: z._default(allowlist('azureIdentity'), []),
         maxCredentials: z._default(z.number().check(z.int(), z.gte(1), z.lte(20)), 20),
         useEffectiveWorkloadIdentity: z._default(z.boolean(), true),
       }),

@@ -35,6 +35,9 @@ export async function buildRuntime<Clients>(
   const base = await buildIntakeRuntime(adapter, env, logger);
   const { config, settings, resolve } = base;
   const targets = new TargetRegistry(adapter.targets(base.clients, config));
+  const closed = closedAllowlist(adapter.cloud, config);
+  // A function whose own cloud allows nothing denies every target: say so once, at cold start, not per event.
+  if (closed !== undefined) logger.warn(`${closed} is empty: this function will deny every ${adapter.cloud} target`);
   const [notifier, astro] = await Promise.all([
     createNotifier(config, settings, resolve, logger),
     createAstro(config, settings, resolve),
@@ -87,4 +90,13 @@ async function createNotifier(
     },
     options,
   );
+}
+
+/** The allowlist that leaves this cloud's function nothing to write, or undefined. */
+export function closedAllowlist(cloud: CloudAdapter<unknown>['cloud'], config: Config): string | undefined {
+  if (cloud === 'aws') return config.aws.allowedRoles.length === 0 ? 'aws.allowedRoles' : undefined;
+  if (cloud === 'azure') return config.azure.allowedIdentities.length === 0 ? 'azure.allowedIdentities' : undefined;
+  return config.gcp.allowedServiceAccounts.length + config.gcp.allowedProjects.length === 0
+    ? 'gcp.allowedServiceAccounts (and gcp.allowedProjects)'
+    : undefined;
 }

@@ -64,7 +64,7 @@ describe("resolveTargets: the Deployment's own workload identity", () => {
   it('uses the default pool for other clusters and denies a GCP target without a pool', () => {
     const other = makeDeployment({ effectiveWorkloadIdentity: GSA, clusterId: 'cluster-b' });
     expect(resolveTargets(parseConfig(OPEN), other)[0]?.target).toMatchObject({ pool: 'default-pool.svc.id.goog' });
-    const noPool = parseConfig("gcp: { allowedServiceAccounts: ['**'] }");
+    const noPool = parseConfig("gcp: { allowedServiceAccounts: ['*@customer-project.iam.gserviceaccount.com'] }");
     const [resolved] = resolveTargets(noPool, other);
     expect(resolved?.target).toMatchObject({ cloud: 'gcp', pool: undefined });
     expect(resolved?.denied).toMatch(/gcp\.pools\.byClusterId, gcp\.pools\.byIssuer or gcp\.pools\.default/);
