@@ -46,9 +46,11 @@ export function toIamTargetError(
       return new TargetError(
         !/principal/i.test(message)
           ? `IAM rejected the trust policy of ${roleArn}: ${message}`
-          : aws !== undefined
-            ? `IAM rejected the trust policy of ${roleArn}: ${message}. The principal ${aws} does not exist (or was deleted): check the Deployment's workload identity in the Astro UI; nothing was written.`
-            : `IAM rejected the trust policy of ${roleArn}: ${message}.${federated ? " The cluster's IAM OIDC provider is not registered in this account." : ''} Nothing was written.`,
+          : aws !== undefined && /^AROA/.test(aws)
+            ? `IAM rejected the trust policy of ${roleArn}: ${message}. ${aws} is a deleted role's unique id in a statement this tool does not own, and IAM will not save a policy holding it: remove it from that statement; nothing was written.`
+            : aws !== undefined
+              ? `IAM rejected the trust policy of ${roleArn}: ${message}. The principal ${aws} does not exist (or was deleted): check the Deployment's workload identity in the Astro UI; nothing was written.`
+              : `IAM rejected the trust policy of ${roleArn}: ${message}.${federated ? " The cluster's IAM OIDC provider is not registered in this account." : ''} Nothing was written.`,
         {
           retryable: false,
           cause: error,

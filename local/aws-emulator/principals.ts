@@ -90,6 +90,8 @@ export class PrincipalRegistry {
         }
       }
       for (const aws of asList(AWS)) {
+        // IAM shows a deleted role by its unique id but will not save a policy that still names one.
+        if (/^AROA[A-Z0-9]{17}$/.test(aws)) return `Invalid principal in policy: "AWS":"${aws}"`;
         const role = ROLE_ARN.exec(aws);
         if (!role) continue;
         const exists = role[1] === this.accountId ? roleExists(aws) : this.#external.has(aws);

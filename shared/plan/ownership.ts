@@ -13,6 +13,8 @@ export interface RevokePlan<Doc> {
   /** Subjects, members or credential names removed. */
   readonly removed: readonly string[];
   readonly next: Doc;
+  /** What the write of `next` does besides the revoke, for the report (see GrantPlan.notes). */
+  readonly notes?: readonly string[];
 }
 
 /** An Astro-named service account of `namespace` (`<ns>-kpo`, `<ns>-<anything>-serviceaccount`). */

@@ -34,6 +34,8 @@ export interface DriverPlan<Doc> {
   /** What the request needs and the target already had (reported so a person sees the whole grant). */
   readonly present: readonly string[];
   readonly next: Doc;
+  /** What writing `next` does besides the request (see GrantPlan.notes); reported once the write succeeded. */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -133,6 +135,7 @@ export async function reconcileTarget<Doc>(
     let changed = false;
     // What this round would add; it counts as written only once the write call succeeded.
     const planned = new Map<string, readonly string[]>();
+    const plannedNotes = new Map<string, readonly string[]>();
     for (const members of groupsOf(pending)) {
       // All or nothing per group: plan every member on top of the others; any failure undoes the whole group.
       const before = next;
@@ -160,6 +163,7 @@ export async function reconcileTarget<Doc>(
         } else if (plan.changed) {
           changed = true;
           planned.set(request.key, entries);
+          if (plan.notes !== undefined) plannedNotes.set(request.key, plan.notes);
         } else {
           finish(request, settled(request, [...(written.get(request.key) ?? [])].sort(), plan.present));
         }
@@ -193,7 +197,9 @@ export async function reconcileTarget<Doc>(
       wrote = true;
       for (const [key, added] of planned) {
         written.set(key, new Set([...(written.get(key) ?? []), ...added]));
-        if (done !== undefined && done.notes.length > 0) notes.set(key, [...(notes.get(key) ?? []), ...done.notes]);
+        // A round repeated after a lost race plans the same notes again: say each once.
+        const said = [...(notes.get(key) ?? []), ...(plannedNotes.get(key) ?? []), ...(done?.notes ?? [])];
+        if (said.length > 0) notes.set(key, [...new Set(said)]);
       }
     } catch (error) {
       if (!(error instanceof WriteConflictError)) {

@@ -67,6 +67,11 @@ export interface GrantPlan<Doc> {
   /** What the grant needs and the target already had, sorted. */
   readonly present: readonly string[];
   readonly next: Doc;
+  /**
+   * What writing `next` does besides the grant (an entry IAM can no longer hold, taken out), one sentence each; the
+   * report shows them once the write succeeded.
+   */
+  readonly notes?: readonly string[];
 }
 
 /** The I/O side of a target kind, supplied by a cloud adapter: the only calls that reach the cloud. */
@@ -116,7 +121,15 @@ export function driverFor<K extends TargetKindName, Doc>(
         const owner = kind.owner === 'principal' ? request.principal : request.grant.namespace;
         if (owner === undefined) return { changed: false, added: [], removed: [], present: [], next: current };
         const revoke = kind.revoke(current, owner);
-        return { changed: revoke.changed, added: [], removed: revoke.removed, present: [], next: revoke.next };
+        const notes = revoke.notes === undefined ? {} : { notes: revoke.notes };
+        return {
+          changed: revoke.changed,
+          added: [],
+          removed: revoke.removed,
+          present: [],
+          next: revoke.next,
+          ...notes,
+        };
       }
       const given = { issuer: request.issuer, pool: request.pool, principal: request.principal }[kind.needs];
       if (given === undefined) {

@@ -9,9 +9,9 @@ import { apiDeployment, ISSUER_AWS } from '../support/deployments.ts';
 const ASTRO_ACCOUNT = '999999999999';
 const ASTRO_WI = `arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-nebular-gravity-1234`;
 const SHARED = `arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-shared-s3`;
-const principals = (allowed = `arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-*`) => `aws:
+const principals = (allowed = `"arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-*"`) => `aws:
   allowedRoles: ["arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-*"]
-  allowedWorkloadIdentityPrincipals: ["${allowed}"]
+  allowedWorkloadIdentityPrincipals: [${allowed}]
 targets:
   - match: { names: ["etl-*"] }
     aws: { roleArn: "${SHARED}", trust: workload-identity }
@@ -20,6 +20,12 @@ const PERSON = { Sid: 'Person', Effect: 'Allow', Principal: { AWS: ASTRO_WI }, A
 
 let stack: AwsStack;
 afterEach(() => stack?.close());
+
+async function sweep() {
+  const deps = handlerDeps(stack.env);
+  await createScheduledHandler(deps)({ task: 'sweep' }, lambdaContext('scheduled'));
+  await (await deps.runtime()).close();
+}
 
 async function manual(body: unknown) {
   const response = await fetch(stack.manualUrl, {
@@ -79,7 +85,7 @@ describe('AWS: an Astro-managed identity trusted as Principal.AWS (real handler,
     ['a principal of the role’s own account (self-trust)', `arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-wi-self`],
   ])('refuses %s with zero writes', async (_name, principal) => {
     // Both accounts allowlisted, so self-trust is refused by its own rule, not by the allowlist.
-    await start('', 'arn:aws:iam::*:role/astro-wi-*');
+    await start('', `"arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-*", "arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-wi-*"`);
     const answer = await manual({ deployment: managed({ effectiveWorkloadIdentity: principal }) });
     expect(answer.json.results?.every((r) => r.status === 'denied')).toBe(true);
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
@@ -106,21 +112,39 @@ describe('AWS: an Astro-managed identity trusted as Principal.AWS (real handler,
     const live = managed({ id: 'clq2live0000000000000000b', name: 'etl-live', effectiveWorkloadIdentity: other });
     stack.astro.upsert(live);
     await manual({ deploymentId: live.id });
-    // A person's statement and ours both trust ASTRO_WI; then Astro deletes that role.
+    // A person trusts the live identity in a statement of their own; ours trusts both; then Astro deletes ASTRO_WI.
+    const person = { ...PERSON, Principal: { AWS: other } };
     stack.aws.putRole('astro-shared-s3', {
       Version: '2012-10-17',
-      Statement: [PERSON, { ...ours('astro-shared-s3'), Principal: { AWS: [ASTRO_WI, other].sort() } }],
+      Statement: [person, { ...ours('astro-shared-s3'), Principal: { AWS: [ASTRO_WI, other].sort() } }],
     });
     const uniqueId = stack.aws.deleteRole(ASTRO_WI);
     expect(uniqueId).toMatch(/^AROA[A-Z0-9]{17}$/);
     expect(JSON.stringify(statementsOf('astro-shared-s3'))).not.toContain(ASTRO_WI);
-    const deps = handlerDeps(stack.env);
-    await createScheduledHandler(deps)({ task: 'sweep' }, lambdaContext('scheduled'));
-    await (await deps.runtime()).close();
-    const after = statementsOf('astro-shared-s3');
-    expect(after[0]).toEqual({ ...PERSON, Principal: { AWS: uniqueId } });
+    await sweep();
+    expect(statementsOf('astro-shared-s3')[0]).toEqual(person);
     expect(ours('astro-shared-s3')?.Principal?.AWS).toEqual([other]);
     expect(JSON.stringify(stack.slack.messages)).toContain('is a deleted role');
+  });
+
+  it('a deleted role left in a person’s statement blocks every write: the report names the id to remove', async () => {
+    await start();
+    stack.aws.putRole('astro-shared-s3', { Version: '2012-10-17', Statement: [PERSON] });
+    const uniqueId = stack.aws.deleteRole(ASTRO_WI);
+    const live = `arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-live`;
+    stack.aws.addExternalPrincipal(live);
+    const before = stack.aws.getTrustPolicyText('astro-shared-s3');
+    const answer = await manual({ deployment: managed({ effectiveWorkloadIdentity: live }) });
+    expect(answer.json.results).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        retryable: false,
+        reason: expect.stringContaining(
+          `${uniqueId} is a deleted role's unique id in a statement this tool does not own`,
+        ),
+      }),
+    ]);
+    expect(stack.aws.getTrustPolicyText('astro-shared-s3')).toBe(before);
   });
 });
 

@@ -111,6 +111,8 @@ describe('aws emulator: Principal.AWS must exist, and a deleted role shows as it
     const after = await trustOf('trusting');
     expect(after.Statement[0].Principal.AWS).toBe(Role?.RoleId);
     expect(Role?.RoleId).toMatch(/^AROA[A-Z2-7]{17}$/);
+    // IAM shows the id but will not save a policy that still holds it.
+    await expect(update('trusting', after)).rejects.toMatchObject({ name: 'MalformedPolicyDocumentException' });
     const external = emu.deleteRole('arn:aws:iam::999999999999:role/astro-wi-x');
     expect(external).toMatch(/^AROA/);
   });

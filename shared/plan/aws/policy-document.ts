@@ -55,3 +55,19 @@ export function asTrustPolicy(value: unknown, field = 'policy'): TrustPolicyDocu
 export function policySize(policy: unknown): number {
   return JSON.stringify(policy).length;
 }
+
+const OIDC_PROVIDER_ARN = /^arn:[a-z-]+:iam::\d{12}:oidc-provider\/.+$/;
+
+/** The IAM OIDC providers a trust policy names as `Principal.Federated`: each must exist before IAM saves it. */
+export function oidcProviderArns(policy: unknown): Set<string> {
+  const found = new Set<string>();
+  if (!isJsonObject(policy)) return found;
+  const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+  for (const statement of statements) {
+    const principal = isJsonObject(statement) ? statement.Principal : undefined;
+    if (!isJsonObject(principal)) continue;
+    const federated = Array.isArray(principal.Federated) ? principal.Federated : [principal.Federated];
+    for (const value of federated) if (typeof value === 'string' && OIDC_PROVIDER_ARN.test(value)) found.add(value);
+  }
+  return found;
+}

@@ -1,10 +1,16 @@
 import type { TargetKind } from '../../reconcile/target-kind.ts';
-import { ownedPrincipalsAws, planAwsPrincipalTrust, revokeAwsPrincipal } from './principal-trust-planner.ts';
+import {
+  droppedNotes,
+  ownedPrincipalsAws,
+  planAwsPrincipalTrust,
+  revokeAwsPrincipal,
+} from './principal-trust-planner.ts';
 import type { RoleTrust } from './role-trust-kind.ts';
 
 /**
  * The Deployment's workload identity role as `Principal.AWS` in a customer role's trust policy (Astro's default
  * identity path). Same document and I/O as the IRSA kind, so both share the role's lane; no etag, so writes settle.
+ * Owned entries include deleted roles' unique ids (`AROA...`): no Deployment uses one, so the sweep finds them stale.
  */
 export const awsPrincipalTrustKind: TargetKind<'aws-role-principal', RoleTrust> = {
   kind: 'aws-role-principal',
@@ -23,11 +29,13 @@ export const awsPrincipalTrustKind: TargetKind<'aws-role-principal', RoleTrust> 
       added: plan.added,
       present: plan.present,
       next: { ...current, policy: plan.policy },
+      ...droppedNotes(plan.dropped),
     };
   },
   revoke(current, principal) {
     const plan = revokeAwsPrincipal(current.policy, principal);
-    return { changed: plan.changed, removed: plan.removed, next: { ...current, policy: plan.next } };
+    const next = { ...current, policy: plan.next };
+    return { changed: plan.changed, removed: plan.removed, next, ...droppedNotes(plan.dropped) };
   },
   owned: (current) => ownedPrincipalsAws(current.policy),
 };

@@ -18,8 +18,8 @@ import { MANAGED_SID_PREFIX } from './trust-policy-planner.ts';
 export const PRINCIPALS_SID = `${MANAGED_SID_PREFIX}Principals`;
 const ASSUME_ROLE = 'sts:AssumeRole';
 
-/** What IAM shows in place of a trusted role that was deleted: its unique id (`AROA...`). */
-const UNIQUE_ROLE_ID = /^AROA[A-Z0-9]{12,}$/;
+/** What IAM shows in place of a trusted role that was deleted: its unique id, `AROA` + 17 characters. */
+const UNIQUE_ROLE_ID = /^AROA[A-Z0-9]{17}$/;
 
 function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : value === undefined ? [] : [value];
@@ -63,8 +63,44 @@ export interface PrincipalTrustPlan {
   readonly changed: boolean;
   readonly added: readonly string[];
   readonly present: readonly string[];
+  /** Deleted roles' unique ids this write takes out of our statements (see withoutDeletedRoles), sorted. */
+  readonly dropped: readonly string[];
   readonly size: number;
   readonly policy: TrustPolicyDocument;
+}
+
+/**
+ * Our statements without the unique ids of deleted roles; a statement left with no principal goes. This runs on
+ * every write of the document, grant or revoke, prune or not, because keeping them is not an option: IAM refuses to
+ * save a trust policy naming a principal that no longer exists ("remove the principal ID or replace it with a valid
+ * ARN"), so a grant that kept one could never land. It grants nothing (a role created again under the same name has
+ * another id), so nothing a Deployment uses is lost; the write reports what it dropped (droppedNotes). Without a
+ * write, they stay: a converged role is never written for them, and the sweep lists them as stale (prune off) or
+ * revokes them (prune on). A person's statement is never touched: there IAM's refusal reaches the report instead.
+ */
+export function withoutDeletedRoles(policy: unknown): { policy: TrustPolicyDocument; dropped: readonly string[] } {
+  const document = asTrustPolicy(policy);
+  const dropped: string[] = [];
+  const statements = statementsOf(document).flatMap((statement) => {
+    if (!isOurs(statement)) return [statement];
+    const principals = awsPrincipals(statement);
+    const live = principals.filter((p) => !isDeletedRoleId(p));
+    if (live.length === principals.length) return [statement];
+    dropped.push(...principals.filter(isDeletedRoleId));
+    return live.length === 0 ? [] : [{ ...statement, Principal: { AWS: live } }];
+  });
+  if (dropped.length === 0) return { policy: document, dropped: [] };
+  return { policy: { ...document, Statement: statements }, dropped: dropped.sort() };
+}
+
+/** The report line for a write that dropped deleted roles' ids, in the shape GrantPlan and RevokePlan take. */
+export function droppedNotes(dropped: readonly string[]): { notes?: readonly string[] } {
+  if (dropped.length === 0) return {};
+  return {
+    notes: [
+      `removed ${dropped.join(', ')} from the ${PRINCIPALS_SID} statement: IAM shows a trusted role that was deleted by its unique id, which grants nothing and which IAM refuses to save back`,
+    ],
+  };
 }
 
 export function planAwsPrincipalTrust(input: {
@@ -75,10 +111,12 @@ export function planAwsPrincipalTrust(input: {
 }): PrincipalTrustPlan {
   const document = asTrustPolicy(input.policy);
   parseRoleArn(input.principal, 'effectiveWorkloadIdentity');
-  const statements = statementsOf(document);
-  if (statements.some((s) => grantsPrincipal(s, input.principal))) {
-    return { changed: false, added: [], present: [input.principal], size: policySize(document), policy: document };
+  if (statementsOf(document).some((s) => grantsPrincipal(s, input.principal))) {
+    const size = policySize(document);
+    return { changed: false, added: [], present: [input.principal], dropped: [], size, policy: document };
   }
+  const cleaned = withoutDeletedRoles(document);
+  const statements = statementsOf(cleaned.policy);
   const index = statements.findIndex(isOurs);
   const next = [...statements];
   const ours = statements[index];
@@ -106,7 +144,7 @@ export function planAwsPrincipalTrust(input: {
       },
     );
   }
-  return { changed: true, added: [input.principal], present: [], size, policy };
+  return { changed: true, added: [input.principal], present: [], dropped: cleaned.dropped, size, policy };
 }
 
 /** Principals in our statements, including the unique ids IAM shows for trusted roles that were deleted. */
@@ -119,11 +157,14 @@ export function isDeletedRoleId(principal: string): boolean {
   return UNIQUE_ROLE_ID.test(principal);
 }
 
-/** Takes one principal out of our statements; a statement left empty is removed. A person's statement is untouched. */
+/**
+ * Takes one principal out of our statements; a statement left empty is removed. A person's statement is untouched.
+ * The write also drops deleted roles' ids from our statements (see withoutDeletedRoles): IAM would refuse it otherwise.
+ */
 export function revokeAwsPrincipal(
   policy: unknown,
   principal: string,
-): { changed: boolean; removed: readonly string[]; next: TrustPolicyDocument } {
+): { changed: boolean; removed: readonly string[]; dropped: readonly string[]; next: TrustPolicyDocument } {
   if (principal.trim() === '') throw new ValidationError('a principal is required', { field: 'principal' });
   const document = asTrustPolicy(policy);
   let removed = false;
@@ -133,6 +174,7 @@ export function revokeAwsPrincipal(
     const rest = awsPrincipals(statement).filter((p) => p !== principal);
     return rest.length === 0 ? [] : [{ ...statement, Principal: { AWS: rest } }];
   });
-  if (!removed) return { changed: false, removed: [], next: document };
-  return { changed: true, removed: [principal], next: { ...document, Statement: next } };
+  if (!removed) return { changed: false, removed: [], dropped: [], next: document };
+  const cleaned = withoutDeletedRoles({ ...document, Statement: next });
+  return { changed: true, removed: [principal], dropped: cleaned.dropped, next: cleaned.policy };
 }

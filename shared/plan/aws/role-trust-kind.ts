@@ -2,6 +2,7 @@ import { DoesNotFitError } from '../../errors.ts';
 import type { TargetKind } from '../../reconcile/target-kind.ts';
 import { ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
 import { policySize, type TrustPolicyDocument } from './policy-document.ts';
+import { droppedNotes, withoutDeletedRoles } from './principal-trust-planner.ts';
 import { planAwsTrustPolicy } from './trust-policy-planner.ts';
 
 /**
@@ -13,7 +14,10 @@ export interface RoleTrust {
   readonly quota: number;
 }
 
-/** IRSA subjects in the role's trust policy; IAM has no etag, so writes settle (see TargetKind.settle). */
+/**
+ * IRSA subjects in the role's trust policy; IAM has no etag, so writes settle (see TargetKind.settle). A write also
+ * drops deleted roles' ids from the principal kind's statement, which shares the document: IAM would refuse it.
+ */
 export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
   kind: 'aws-role',
   needs: 'issuer',
@@ -38,16 +42,24 @@ export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
         { size: error.size, limit: error.limit, remedies: error.remedies },
       );
     }
+    const cleaned = plan.changed ? withoutDeletedRoles(plan.policy) : { policy: plan.policy, dropped: [] };
     return {
       changed: plan.changed,
       added: plan.added,
       present: plan.present,
-      next: { ...current, policy: plan.policy },
+      next: { ...current, policy: cleaned.policy },
+      ...droppedNotes(cleaned.dropped),
     };
   },
   revoke(current, namespace) {
     const plan = revokeAwsNamespace(current.policy, namespace);
-    return { changed: plan.changed, removed: plan.removed, next: { ...current, policy: plan.next } };
+    const cleaned = plan.changed ? withoutDeletedRoles(plan.next) : { policy: plan.next, dropped: [] };
+    return {
+      changed: plan.changed,
+      removed: plan.removed,
+      next: { ...current, policy: cleaned.policy },
+      ...droppedNotes(cleaned.dropped),
+    };
   },
   owned: (current) => ownedNamespacesAws(current.policy),
 };
