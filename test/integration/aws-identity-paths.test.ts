@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { handlerDeps } from '../../functions/aws/handler-deps.ts';
-import { createScheduledHandler } from '../../functions/aws/scheduled-handler.ts';
 import { type AwsStack, defaultLocalConfig, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment, ISSUER_AWS } from '../support/deployments.ts';
+import { runScheduled } from '../support/scheduled.ts';
 
 const ASTRO_ACCOUNT = '999999999999';
 const ASTRO_WI = `arn:aws:iam::${ASTRO_ACCOUNT}:role/astro-wi-nebular-gravity-1234`;
@@ -21,11 +19,7 @@ const PERSON = { Sid: 'Person', Effect: 'Allow', Principal: { AWS: ASTRO_WI }, A
 let stack: AwsStack;
 afterEach(() => stack?.close());
 
-async function sweep() {
-  const deps = handlerDeps(stack.env);
-  await createScheduledHandler(deps)({ task: 'sweep' }, lambdaContext('scheduled'));
-  await (await deps.runtime()).close();
-}
+const sweep = () => runScheduled(stack, 'sweep');
 
 async function manual(body: unknown) {
   const response = await fetch(stack.manualUrl, {

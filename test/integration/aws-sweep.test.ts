@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { handlerDeps } from '../../functions/aws/handler-deps.ts';
-import { createScheduledHandler } from '../../functions/aws/scheduled-handler.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, ISSUER_AWS, postSigned } from '../support/deployments.ts';
+import { runScheduled } from '../support/scheduled.ts';
 
 const SUB = `${ISSUER_AWS.replace('https://', '')}:sub`;
 const config = (extra = '') => `webhook: { secrets: ["env:WEBHOOK_SECRET"] }
@@ -39,19 +37,7 @@ describe('AWS poller and drift sweep (Astro API as the source of truth)', () => 
   let stack: AwsStack;
   afterEach(() => stack?.close());
 
-  async function run(task: 'poll' | 'sweep', env: Record<string, string> = {}) {
-    const deps = handlerDeps({ ...stack.env, ...env });
-    try {
-      const result = await createScheduledHandler(deps)({ task }, lambdaContext('scheduled'));
-      if ('dropped' in result) throw new Error(`schedule dropped: ${result.dropped}`);
-      return result;
-    } finally {
-      await deps.runtime().then(
-        (r) => r.close(),
-        () => undefined,
-      );
-    }
-  }
+  const run = (task: 'poll' | 'sweep', env: Record<string, string> = {}) => runScheduled(stack, task, env);
 
   async function start(extra = '') {
     stack = await startAwsStack({ config: config(extra) });

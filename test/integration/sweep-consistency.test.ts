@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { handlerDeps } from '../../functions/aws/handler-deps.ts';
-import { createScheduledHandler } from '../../functions/aws/scheduled-handler.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment } from '../support/deployments.ts';
+import { runScheduled } from '../support/scheduled.ts';
 
 const ROLES = 5;
 const config = `astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }
@@ -30,19 +28,7 @@ describe('the sweep prunes only from a consistent view', () => {
   let stack: AwsStack;
   afterEach(() => stack?.close());
 
-  async function sweep() {
-    const deps = handlerDeps(stack.env);
-    try {
-      const result = await createScheduledHandler(deps)({ task: 'sweep' }, lambdaContext('scheduled'));
-      if ('dropped' in result) throw new Error(`schedule dropped: ${result.dropped}`);
-      return result;
-    } finally {
-      await deps.runtime().then(
-        (r) => r.close(),
-        () => undefined,
-      );
-    }
-  }
+  const sweep = () => runScheduled(stack, 'sweep');
   const trusted = () =>
     Array.from({ length: ROLES }, (_, r) => JSON.stringify(stack.aws.getTrustPolicy(`astro-r${r}`))).join('\n');
   const lists = () => stack.astro.requests.filter((r) => r.path.endsWith('/deployments')).length;
