@@ -12,6 +12,11 @@ export interface GrantRequest {
   readonly pool?: string | undefined;
   /** The Deployment's workload identity (principal kinds: trusted as a principal, granted project roles). */
   readonly principal?: string | undefined;
+  /**
+   * The project roles this request grants (gcp-project). They travel with the request, not the bound target: requests
+   * from rules with different roles on one project fold into one round planned by whichever handle came first.
+   */
+  readonly roles?: readonly string[] | undefined;
   /** The request trusts the Deployment's secondary (disaster-recovery) cluster. */
   readonly dr?: boolean;
   /**

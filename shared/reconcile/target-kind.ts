@@ -31,6 +31,8 @@ export interface GrantInput<K extends TargetKindName> {
   readonly pool: string | undefined;
   /** The Deployment's workload identity; always set for kinds that need it. */
   readonly principal: string | undefined;
+  /** The roles the request grants (gcp-project; see GrantRequest.roles). */
+  readonly roles: readonly string[] | undefined;
   /** The grant is for the Deployment's secondary (disaster-recovery) cluster. */
   readonly dr: boolean;
 }
@@ -81,6 +83,8 @@ export interface TargetIo<Doc> {
 
 /** A target bound to its planner and its I/O. */
 export interface TargetHandle {
+  /** Requests are planned by the handle they are run with, so only requests of one kind may share a round. */
+  readonly kind: TargetKindName;
   readonly needs: KindNeeds;
   readonly owner: 'namespace' | 'principal';
   /** Read, plan every request, write once, verify (see reconcileTarget). */
@@ -129,6 +133,7 @@ export function driverFor<K extends TargetKindName, Doc>(
         issuer: request.issuer,
         pool: request.pool,
         principal: request.principal,
+        roles: request.roles,
         dr: request.dr === true,
       });
     },
@@ -136,8 +141,12 @@ export function driverFor<K extends TargetKindName, Doc>(
 }
 
 /** A driver behind the doc-free handle the pipeline, the lanes and the sweep use. */
-export function handleOf<Doc>(driver: TargetDriver<Doc>, shape: Pick<TargetHandle, 'needs' | 'owner'>): TargetHandle {
+export function handleOf<Doc>(
+  driver: TargetDriver<Doc>,
+  shape: Pick<TargetHandle, 'kind' | 'needs' | 'owner'>,
+): TargetHandle {
   return {
+    kind: shape.kind,
     needs: shape.needs,
     owner: shape.owner,
     reconcile: (requests, options) => reconcileTarget(driver, requests, options),

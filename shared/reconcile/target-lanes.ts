@@ -47,9 +47,14 @@ export class TargetLanes {
         return;
       }
       const batch = queue.splice(0);
-      // A dry run must never ride along with a real write, so fold each kind separately.
-      for (const dryRun of [false, true]) {
-        const group = batch.filter((w) => (w.options.dryRun === true) === dryRun);
+      // A dry run must never ride along with a real write, and a handle plans only requests of its own kind (a
+      // service account's workloadIdentityUser and token-creator grants share the lane): fold each pair separately.
+      const rounds = new Map<string, Waiting[]>();
+      for (const waiting of batch) {
+        const fold = `${waiting.options.dryRun === true}|${waiting.handle.kind}`;
+        rounds.set(fold, [...(rounds.get(fold) ?? []), waiting]);
+      }
+      for (const group of rounds.values()) {
         const first = group[0];
         if (first === undefined) continue;
         const outcomes = await first.handle.reconcile(

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
 import type { GrantRequest, TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
-import { handleOf } from '../../shared/reconcile/target-kind.ts';
+import { handleOf, type TargetKindName } from '../../shared/reconcile/target-kind.ts';
 import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 
-function slowTarget() {
-  let stored = new Set<string>();
+/** One document; `tag` marks what this handle's planner wrote, so a request planned by another kind shows. */
+function slowTarget(kind: TargetKindName = 'aws-role', shared?: { stored: Set<string> }) {
+  const store = shared ?? { stored: new Set<string>() };
   let inFlight = 0;
   let maxInFlight = 0;
   let writes = 0;
@@ -15,21 +16,22 @@ function slowTarget() {
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 5));
       inFlight--;
-      return new Set(stored);
+      return new Set(store.stored);
     },
     plan(current, request) {
-      const missing = request.grant.subjects.filter((s) => !current.has(s));
+      const missing = request.grant.subjects.map((s) => `${kind}=${s}`).filter((s) => !current.has(s));
       return { changed: missing.length > 0, added: missing, present: [], next: new Set([...current, ...missing]) };
     },
     owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
     async write(_current, next) {
       writes++;
-      stored = new Set(next);
+      store.stored = new Set(next);
     },
   };
   return {
-    handle: handleOf(driver, { needs: 'issuer', owner: 'namespace' }),
-    stats: () => ({ maxInFlight, writes, size: stored.size }),
+    handle: handleOf(driver, { kind, needs: 'issuer', owner: 'namespace' }),
+    stats: () => ({ maxInFlight, writes, size: store.stored.size }),
+    stored: () => [...store.stored],
   };
 }
 
@@ -75,5 +77,31 @@ describe('TargetLanes', () => {
     const b = slowTarget();
     await Promise.all([lanes.run('a', a.handle, [request(1)]), lanes.run('b', b.handle, [request(2)])]);
     expect([a.stats().writes, b.stats().writes]).toEqual([1, 1]);
+  });
+
+  it('plans each request with a handle of its own kind when kinds share a lane (one document)', async () => {
+    const lanes = new TargetLanes();
+    const shared = { stored: new Set<string>() };
+    const wiu = slowTarget('gcp-service-account', shared);
+    const tokenCreator = slowTarget('gcp-service-account-token-creator', shared);
+    // The first round runs alone; the next three queue behind it, two kinds mixed.
+    const results = await Promise.all([
+      lanes.run('gcp|sa', wiu.handle, [request(1)]),
+      lanes.run('gcp|sa', tokenCreator.handle, [request(2)]),
+      lanes.run('gcp|sa', wiu.handle, [request(3)]),
+      lanes.run('gcp|sa', tokenCreator.handle, [request(4)]),
+    ]);
+    expect(results.map((r, i) => r.get(`k${i + 1}`)?.status)).toEqual(Array(4).fill('granted'));
+    const kindOf = (ns: string) =>
+      wiu
+        .stored()
+        .filter((s) => s.includes(`:${ns}:`))
+        .map((s) => s.split('=')[0]);
+    expect([kindOf('ns-1'), kindOf('ns-2'), kindOf('ns-3'), kindOf('ns-4')]).toEqual([
+      ['gcp-service-account'],
+      ['gcp-service-account-token-creator'],
+      ['gcp-service-account'],
+      ['gcp-service-account-token-creator'],
+    ]);
   });
 });

@@ -21,7 +21,12 @@ export function gcpTokenCreatorKind(
       const plan = planGcpMemberRoles({ policy: current, roles: [TOKEN_CREATOR], principal });
       return { changed: plan.changed, added: plan.added, present: plan.present, next: plan.policy };
     },
-    revoke: (current, principal) => revokeGcpPrincipal(current, [TOKEN_CREATOR], principal),
+    // Ownership is the principal allowlist (a policy has no marker of who added a member): a deleted Deployment whose
+    // identity is not an Astro one takes nothing back, or a signed event could remove a person's grant.
+    revoke(current, principal) {
+      if (!isAstroIdentity(principal)) return { changed: false, removed: [], next: current };
+      return revokeGcpPrincipal(current, [TOKEN_CREATOR], principal);
+    },
     owned: (current) => ownedGcpPrincipals(current, [TOKEN_CREATOR], isAstroIdentity),
   };
 }
