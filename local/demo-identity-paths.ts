@@ -1,6 +1,7 @@
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import type { AwsStack } from './aws-stack.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
+import { sampleProject, seedSampleProject } from './gcp-emulator/project-seed.ts';
 import type { GcpStack } from './gcp-stack.ts';
 import {
   astroManagedSample,
@@ -87,5 +88,40 @@ export async function runGcpIdentityDemo(stack: GcpStack): Promise<number> {
   const ok = JSON.stringify(after).includes(`serviceAccount:${deployment.effectiveWorkloadIdentity}`);
   verdict(ok, 'roles/iam.serviceAccountTokenCreator for the Deployment’s Astro-managed service account');
   showSlack(stack.slack.messages[sent]);
-  return ok && stack.slack.messages.length > sent ? 0 : 1;
+  const failures = ok && stack.slack.messages.length > sent ? 0 : 1;
+  return failures + (await runGcpProjectDemo(stack));
+}
+
+/** GCP project roles: `gcloud projects add-iam-policy-binding` per role, on a project policy shared with people. */
+async function runGcpProjectDemo(stack: GcpStack): Promise<number> {
+  const { deployment } = sampleProject;
+  console.log(
+    bold(`\n== GCP, project roles: ${deployment.name} reads BigQuery and Cloud Storage in ${sampleProject.project}`),
+  );
+  const project = seedSampleProject(stack.gcp);
+  showJson(`project ${project} policy before`, stack.gcp.getProjectPolicy(project));
+  const sent = stack.slack.messages.length;
+  const answer = await announce(stack.webhookUrl, stack.webhookSecret, deployment);
+  console.log(`  POST / (signed) -> ${answer.status}`);
+  const after = stack.gcp.getProjectPolicy(project) as typeof sampleProject.policy;
+  showJson(`project ${project} policy after`, after);
+  const granted = sampleProject.roles.every((role) =>
+    after.bindings.some(
+      (b) => b.role === role && !('condition' in b) && (b.members as readonly string[]).includes(sampleProject.member),
+    ),
+  );
+  const kept =
+    sampleProject.policy.bindings.every((seededBinding) =>
+      after.bindings.some(
+        (b) =>
+          b.role === seededBinding.role &&
+          seededBinding.members.every((m) => (b.members as readonly string[]).includes(m)),
+      ),
+    ) && JSON.stringify(after.auditConfigs) === JSON.stringify(sampleProject.policy.auditConfigs);
+  verdict(
+    granted && kept,
+    'two project roles for the Astro-managed service account; the owner, the conditional binding and audit configs kept',
+  );
+  showSlack(stack.slack.messages[sent]);
+  return granted && kept && stack.slack.messages.length > sent ? 0 : 1;
 }

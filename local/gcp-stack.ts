@@ -10,6 +10,7 @@ import { createGcpScheduleFunction } from '../functions/gcp/schedule-function.ts
 import { deliverUnparsableJson } from '../functions/gcp/unparsable-json.ts';
 import type { QueuedEvent } from '../shared/intake/queued-event.ts';
 import { type AstroEmulator, startAstroEmulator } from './astro-emulator/server.ts';
+import { sampleProject } from './gcp-emulator/project-seed.ts';
 import { type GcpEmulator, startGcpEmulator } from './gcp-emulator/server.ts';
 import { IMPERSONATED_SA, LOCAL_ASTRO_GCP_PROJECT } from './identity-samples.ts';
 import { type SlackEmulator, startSlackEmulator } from './slack-emulator/server.ts';
@@ -57,15 +58,17 @@ export interface GcpStack {
  * principals, and one customer service account they may impersonate for `bi-*` Deployments.
  */
 export function demoGcpConfig(): string {
+  const astroIdentities = [`*@${LOCAL_ASTRO_GCP_PROJECT}.iam.gserviceaccount.com`, sampleProject.identities];
   return defaultGcpConfig()
     .replace(
       'gcp:\n',
-      `gcp:\n  allowedWorkloadIdentityPrincipals: ["*@${LOCAL_ASTRO_GCP_PROJECT}.iam.gserviceaccount.com"]\n`,
+      `gcp:\n  allowedWorkloadIdentityPrincipals: ${JSON.stringify(astroIdentities)}\n${sampleProject.config.gcp}\n`,
     )
     .concat(`targets:
   - name: impersonation
     match: { names: ["bi-*"] }
     gcp: { serviceAccount: "${IMPERSONATED_SA}", grant: token-creator }
+${sampleProject.config.targets}
 `);
 }
 

@@ -12,6 +12,8 @@ const PROVIDER_ARN = /^arn:aws:iam::(\d{12}):oidc-provider\/(.+)$/;
 export interface OidcProviders {
   /** Makes sure each provider exists; answers a note per provider it created. Throws when one is missing. */
   ensure(providerArns: readonly string[], roleArn: string): Promise<string[]>;
+  /** The dry run of `ensure`: looks each provider up, creates nothing; answers a note per provider it would create. */
+  check(providerArns: readonly string[], roleArn: string): Promise<string[]>;
 }
 
 function errorName(error: unknown): string {
@@ -63,26 +65,41 @@ export function createOidcProviders(iam: IAMClient, options: { create: boolean }
     return `created the IAM OIDC provider ${arn} for ${url} (client id sts.amazonaws.com)`;
   }
 
+  /** Each provider the account lacks, as its issuer URL; throws when one is missing and may not be created. */
+  async function missing(providerArns: readonly string[], roleArn: string): Promise<Array<[string, string]>> {
+    const absent: Array<[string, string]> = [];
+    for (const arn of [...new Set(providerArns)].sort()) {
+      const match = PROVIDER_ARN.exec(arn);
+      if (match === null || (await exists(arn, roleArn))) continue;
+      const url = `https://${match[2]}`;
+      if (!options.create) {
+        throw new TargetError(
+          `missing OIDC provider: the account has no IAM OIDC identity provider for ${url}, so IAM would refuse (and could not honour) the grant on ${roleArn}; nothing was written`,
+          {
+            retryable: false,
+            remedies: [command(url), 'Or set aws.createOidcProviders: true to let this tool create it.'],
+          },
+        );
+      }
+      absent.push([arn, url]);
+    }
+    return absent;
+  }
+
   return {
     async ensure(providerArns, roleArn) {
       const notes: string[] = [];
-      for (const arn of [...new Set(providerArns)].sort()) {
-        const match = PROVIDER_ARN.exec(arn);
-        if (match === null || (await exists(arn, roleArn))) continue;
-        const url = `https://${match[2]}`;
-        if (!options.create) {
-          throw new TargetError(
-            `missing OIDC provider: the account has no IAM OIDC identity provider for ${url}, so IAM would refuse (and could not honour) the grant on ${roleArn}; nothing was written`,
-            {
-              retryable: false,
-              remedies: [command(url), 'Or set aws.createOidcProviders: true to let this tool create it.'],
-            },
-          );
-        }
+      for (const [arn, url] of await missing(providerArns, roleArn)) {
         const note = await create(arn, url, roleArn);
         if (note !== undefined) notes.push(note);
       }
       return notes;
+    },
+    async check(providerArns, roleArn) {
+      const absent = await missing(providerArns, roleArn);
+      return absent.map(
+        ([arn, url]) => `would create the IAM OIDC provider ${arn} for ${url} (client id sts.amazonaws.com)`,
+      );
     },
   };
 }

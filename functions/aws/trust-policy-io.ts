@@ -57,6 +57,12 @@ function federatedPrincipals(policy: RoleTrust['policy']): Set<string> {
   return out;
 }
 
+/** A provider the document already trusted was checked by whoever added it; only new ones are looked up. */
+function newProviders(current: RoleTrust, next: RoleTrust): string[] {
+  const before = federatedPrincipals(current.policy);
+  return [...federatedPrincipals(next.policy)].filter((arn) => !before.has(arn));
+}
+
 export function trustPolicyIo(
   iam: IAMClient,
   roleArn: string,
@@ -85,10 +91,13 @@ export function trustPolicyIo(
         });
       }
     },
+    async preview(current, next) {
+      const added = newProviders(current, next);
+      const notes = providers === undefined || added.length === 0 ? [] : await providers.check(added, roleArn);
+      return notes.length === 0 ? undefined : { notes };
+    },
     async write(current, next) {
-      // A provider the document already trusted was checked by whoever added it; only new ones are looked up.
-      const before = federatedPrincipals(current.policy);
-      const added = [...federatedPrincipals(next.policy)].filter((arn) => !before.has(arn));
+      const added = newProviders(current, next);
       const notes = providers === undefined || added.length === 0 ? [] : await providers.ensure(added, roleArn);
       try {
         await iam.send(

@@ -1,6 +1,7 @@
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
+import { gcpProjectKind } from '../../shared/plan/gcp/project-kind.ts';
 import { gcpServiceAccountKind } from '../../shared/plan/gcp/service-account-kind.ts';
 import { gcpTokenCreatorKind } from '../../shared/plan/gcp/token-creator-kind.ts';
 import { createAllowlist } from '../../shared/plan/guardrails.ts';
@@ -9,10 +10,16 @@ import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import { iamPolicyIo } from './iam-policy-io.ts';
+import { projectPolicyIo, type ResourceManager } from './project-policy-io.ts';
 import { createGcpSecretResolver } from './secret-manager-resolver.ts';
 
 export interface GcpClients {
   readonly iam: iam_v1.Iam;
+  /**
+   * The Resource Manager v3 client (project policies), with the IAM client's auth, root URL and retries. Created on
+   * first use: only project targets need it, and its code is a chunk a cold start does not load.
+   */
+  readonly resourceManager: () => Promise<ResourceManager>;
   /** Application Default Credentials (the function's runtime service account), or the emulator's fixed token. */
   readonly auth: GoogleAuth | OAuth2Client;
 }
@@ -24,14 +31,16 @@ function staticToken(token: string): OAuth2Client {
   return client;
 }
 
-/** One IAM client: ADC in Google Cloud (or on a workstation), a fixed token against the local emulator. */
+/**
+ * The Google clients: ADC in Google Cloud (or on a workstation), a fixed token against the local emulator, which
+ * serves IAM and Resource Manager at one root.
+ */
 function createGcpClients(settings: Settings): GcpClients {
   const { rootUrl, accessToken, retryDelayMs } = settings.gcp;
   const auth = rootUrl
     ? staticToken(accessToken ?? '')
     : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
-  const client = iam({
-    version: 'v1',
+  const options = {
     auth,
     ...(rootUrl ? { rootUrl: rootUrl.endsWith('/') ? rootUrl : `${rootUrl}/` } : {}),
     // gaxios retries only idempotent verbs by default and both IAM calls are POST. Reading is safe to retry, and so is
@@ -46,8 +55,24 @@ function createGcpClients(settings: Settings): GcpClients {
       // gaxios backs off 0.1 s, 0.5 s, 1.5 s by default; the local stack asks for a short fixed delay instead.
       ...(retryDelayMs === undefined ? {} : { retryDelay: retryDelayMs, retryDelayMultiplier: 1 }),
     },
-  });
-  return { iam: client, auth };
+  };
+  let resourceManager: Promise<ResourceManager> | undefined;
+  const loadResourceManager = async () => {
+    // Only v3: the package's index would load all five API versions for the two calls made here.
+    const { cloudresourcemanager_v3 } = await import('@googleapis/cloudresourcemanager/build/v3.js');
+    return new cloudresourcemanager_v3.Cloudresourcemanager({ ...options });
+  };
+  return {
+    iam: iam({ version: 'v1', ...options }),
+    auth,
+    resourceManager: () => {
+      resourceManager ??= loadResourceManager().catch((error: unknown) => {
+        resourceManager = undefined;
+        throw error;
+      });
+      return resourceManager;
+    },
+  };
 }
 
 function memberFormatOf(config: Parameters<CloudAdapter<GcpClients>['targets']>[1]): GcpMemberFormat {
@@ -74,9 +99,11 @@ export const gcpAdapter: CloudAdapter<GcpClients> = {
   classify: classifyGcpError,
   targets(clients, config) {
     const isAstroIdentity = createAllowlist(config.gcp.allowedWorkloadIdentityPrincipals);
+    const projectKind = gcpProjectKind(isAstroIdentity, config.gcp.allowedProjectRoles);
     return [
       registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),
       registerKind(gcpTokenCreatorKind(isAstroIdentity), (target) => iamPolicyIo(clients.iam, target)),
+      registerKind(projectKind, (target) => projectPolicyIo(clients.resourceManager, target)),
     ];
   },
 };

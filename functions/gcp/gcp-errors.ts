@@ -60,6 +60,57 @@ export function toGcpTargetError(
 }
 
 /**
+ * The same for a project's policy (Resource Manager). A project the caller may not see answers 403 like a missing
+ * permission; 404 is what a malformed or deleted project id gets from some front ends.
+ */
+export function toGcpProjectError(error: unknown, project: string, method: 'getIamPolicy' | 'setIamPolicy'): Error {
+  const e = (error ?? {}) as GoogleError;
+  const status = e.status ?? e.response?.status ?? 0;
+  const message = e.response?.data?.error?.message ?? e.message ?? String(error);
+  if (status === 409) {
+    return new WriteConflictError(`the IAM policy of project ${project} changed since it was read`, { cause: error });
+  }
+  if (status === 403) {
+    return new TargetError(
+      `cannot ${method} on project ${project}: this function's service account lacks resourcemanager.projects.${method} on it, or the project does not exist (Google answers both alike)`,
+      {
+        retryable: false,
+        cause: error,
+        remedies: [
+          `Add ${project} to project_role_targets of the Terraform module (it grants getIamPolicy and setIamPolicy on that project only).`,
+          'Check the project id in the rule and gcp.allowedProjects.',
+        ],
+      },
+    );
+  }
+  if (status === 404) {
+    return new TargetError(`project ${project} was not found, or this function cannot see it: check the project id`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+  if (status === 400 && /number of members/i.test(message)) {
+    return new DoesNotFitError(`Google refused the policy of project ${project}: ${message}`, {
+      size: 1501,
+      limit: 1500,
+      remedies: ['Grant the role to a group instead, or enable prune so members of deleted Deployments go.'],
+    });
+  }
+  if (status === 401) {
+    return new TargetError(`Google rejected this function's credentials (${message})`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+  const retryable = status === 0 || status === 429 || status >= 500;
+  const hint = status === 429 ? ' (Resource Manager meters IAM policy reads and writes per minute)' : '';
+  return new TargetError(`${method} on project ${project} failed: ${status || 'network'} ${message}${hint}`, {
+    retryable,
+    cause: error,
+  });
+}
+
+/**
  * The GCP adapter's classification for what a driver did not explain: a Google API error with a status (gaxios
  * has retried 429 and 5xx already), or a request that got no answer.
  */

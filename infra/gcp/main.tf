@@ -49,15 +49,21 @@ locals {
     LOG_LEVEL                  = var.log_level
   }
 
-  # Exactly what the function calls (functions/gcp/iam-policy-driver.ts).
+  # Exactly what the function calls (functions/gcp/iam-policy-io.ts).
   target_sa_permissions = ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"]
   target_sa_role_id     = "${replace(var.name_prefix, "-", "_")}_sa_iam_policy"
-  target_sa_role = var.organization_id == null ? google_project_iam_custom_role.target_sa_policy[0].name : google_organization_iam_custom_role.target_sa_policy[0].name
+  target_sa_role        = var.organization_id == null ? google_project_iam_custom_role.target_sa_policy[0].name : google_organization_iam_custom_role.target_sa_policy[0].name
+
+  # Project targets (functions/gcp/project-policy-io.ts), off unless project_role_targets lists projects. A project's
+  # custom role can only be granted inside that project: without organization_id each target project gets its own.
+  project_policy_permissions = ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"]
+  project_policy_role_id     = "${replace(var.name_prefix, "-", "_")}_project_iam_policy"
+  project_roles_on           = length(var.project_role_targets) > 0
 
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   push                 = var.pubsub_delivery == "push"
 
-  apis = [
+  apis = concat(local.project_roles_on ? ["cloudresourcemanager.googleapis.com"] : [], [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -67,7 +73,7 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
-  ]
+  ])
 }
 
 resource "google_project_service" "this" {
@@ -84,7 +90,7 @@ resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-fn"
   display_name = "astro-identity-sync functions"
-  description  = "Runs the astro-identity-sync functions; may change the IAM policy of the target service accounts only."
+  description  = "Runs the astro-identity-sync functions; may change the IAM policy of the target service accounts (and of project_role_targets) only."
 }
 
 # Pub/Sub (push subscriptions or Eventarc) calls the events and schedule functions with this identity's OIDC token.
@@ -127,6 +133,37 @@ resource "google_service_account_iam_member" "target" {
   service_account_id = "projects/${regex("@([a-z0-9-]+)\\.iam\\.gserviceaccount\\.com$", each.value)[0]}/serviceAccounts/${each.value}"
   role               = local.target_sa_role
   member             = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+# Project targets: only resourcemanager.projects.getIamPolicy and setIamPolicy, granted on each listed project. That
+# is full control of who may do what in the project, which is why the list is explicit and empty by default; the
+# function itself grants only gcp.allowedProjectRoles and refuses basic and IAM-admin roles.
+resource "google_project_iam_custom_role" "project_policy" {
+  for_each = var.organization_id == null ? toset(var.project_role_targets) : toset([])
+
+  project     = each.value
+  role_id     = local.project_policy_role_id
+  title       = "astro-identity-sync: project IAM policy"
+  description = "Read and write the IAM policy of this project (Astro Deployment project roles)."
+  permissions = local.project_policy_permissions
+}
+
+resource "google_organization_iam_custom_role" "project_policy" {
+  count = var.organization_id != null && local.project_roles_on ? 1 : 0
+
+  org_id      = var.organization_id
+  role_id     = local.project_policy_role_id
+  title       = "astro-identity-sync: project IAM policy"
+  description = "Read and write the IAM policy of a project (Astro Deployment project roles)."
+  permissions = local.project_policy_permissions
+}
+
+resource "google_project_iam_member" "project_policy" {
+  for_each = toset(var.project_role_targets)
+
+  project = each.value
+  role    = var.organization_id == null ? google_project_iam_custom_role.project_policy[each.value].name : google_organization_iam_custom_role.project_policy[0].name
+  member  = "serviceAccount:${google_service_account.runtime.email}"
 }
 
 # --- Secrets -------------------------------------------------------------------------------------------------------

@@ -27,6 +27,15 @@ output "custom_role_name" {
   value       = local.target_sa_role
 }
 
+output "project_role_names" {
+  description = "The custom role (resourcemanager.projects.getIamPolicy and setIamPolicy) bound on each of project_role_targets, by project."
+  value = {
+    for project in var.project_role_targets : project => (
+      var.organization_id == null ? google_project_iam_custom_role.project_policy[project].name : google_organization_iam_custom_role.project_policy[0].name
+    )
+  }
+}
+
 output "events_topic" {
   description = "Topic for queued events ({\"webhookId\", \"event\"}); publish to it for decoupled processing."
   value       = google_pubsub_topic.events.id

@@ -53,6 +53,17 @@ variable "organization_id" {
   default     = null
 }
 
+variable "project_role_targets" {
+  description = "Projects whose IAM policy the function may change (gcp-project targets: rules with gcp.project and roles). The runtime service account gets a custom role with resourcemanager.projects.getIamPolicy and setIamPolicy on each of them, and on nothing else. Empty (default): project targets are off. Keep gcp.allowedProjects in the config within this list."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.project_role_targets : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
+    error_message = "project_role_targets must be project ids (6-30 lowercase letters, digits and dashes, starting with a letter)."
+  }
+}
+
 variable "allow_unauthenticated_http" {
   description = "Grant roles/run.invoker to allUsers on the HTTP function. Required for a webhook sender without Google credentials: the Standard Webhooks signature (and the bearer token on /manual) is then the authentication. false: only http_invoker_members can call it, with Google ID tokens. No default: decide explicitly."
   type        = bool
@@ -122,7 +133,7 @@ variable "build_service_account" {
 }
 
 variable "enable_apis" {
-  description = "Enable the APIs the module needs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry, Pub/Sub, Cloud Scheduler, Secret Manager, Eventarc, IAM)."
+  description = "Enable the APIs the module needs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry, Pub/Sub, Cloud Scheduler, Secret Manager, Eventarc, IAM, and Resource Manager when project_role_targets is not empty)."
   type        = bool
   default     = true
 }

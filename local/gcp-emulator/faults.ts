@@ -17,18 +17,29 @@ export interface GcpFaults {
    * changes, so the caller's following setIamPolicy with the etag it just read gets 409 ABORTED.
    */
   concurrentWriterRate?: number;
+  /** The next this many getIamPolicy answers are each followed by such a writer, before the rate applies. */
+  concurrentWrites?: number;
   /** Restrict rate-limit / 5xx injection (and the sequence) to these methods, e.g. `['setIamPolicy']`. */
   methods?: string[];
+  /**
+   * Restrict rate-limit / 5xx injection, the sequence and the concurrent writer to these APIs (default: all), e.g.
+   * `['cloudresourcemanager']` to fault project policies while service-account calls go through.
+   */
+  services?: GcpService[];
   /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
   seed?: number;
 }
 
 export type GcpInjectedFault = 'rate-limit' | 'server-error' | 'internal-error';
 
+/** The APIs the emulator serves: IAM (service accounts), Resource Manager (projects), Secret Manager. */
+export type GcpService = 'iam' | 'cloudresourcemanager' | 'secretmanager';
+
 /** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
 export class GcpFaultInjector {
   #faults: GcpFaults = {};
   #sequence: Array<GcpInjectedFault | 'ok'> = [];
+  #racers = 0;
   #dice: SeededRoller;
 
   constructor(private readonly defaultSeed: number) {
@@ -38,6 +49,7 @@ export class GcpFaultInjector {
   set(faults: GcpFaults): void {
     this.#faults = { ...faults };
     this.#sequence = [...(faults.sequence ?? [])];
+    this.#racers = Math.max(0, faults.concurrentWrites ?? 0);
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
     this.#dice.reseed(faults.seed ?? this.defaultSeed);
   }
@@ -47,9 +59,10 @@ export class GcpFaultInjector {
   }
 
   /** Decides whether this request is answered by an injected 429 / 5xx instead of the real operation. */
-  pick(method: string): GcpInjectedFault | undefined {
-    const { methods } = this.#faults;
+  pick(method: string, service: GcpService): GcpInjectedFault | undefined {
+    const { methods, services } = this.#faults;
     if (methods !== undefined && !methods.includes(method)) return undefined;
+    if (services !== undefined && !services.includes(service)) return undefined;
     const scripted = this.#sequence.shift();
     if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
     if (this.#dice.roll(this.#faults.rateLimitRate)) return 'rate-limit';
@@ -58,7 +71,13 @@ export class GcpFaultInjector {
   }
 
   /** Whether another writer races the caller right after this getIamPolicy. */
-  concurrentWrite(): boolean {
+  concurrentWrite(service: GcpService): boolean {
+    const { services } = this.#faults;
+    if (services !== undefined && !services.includes(service)) return false;
+    if (this.#racers > 0) {
+      this.#racers -= 1;
+      return true;
+    }
     return this.#dice.roll(this.#faults.concurrentWriterRate);
   }
 }

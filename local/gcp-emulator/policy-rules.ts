@@ -100,11 +100,19 @@ function checkRole(binding: Binding): void {
  * a member repeated within a binding is kept once, bindings left without members are dropped. Member order is kept as
  * given (first appearance wins) so tests can tell whether a client preserved it.
  */
-export function normalizeBindings(bindings: ReadonlyArray<Binding>, pools: ReadonlySet<string>): Binding[] {
+export function normalizeBindings(
+  bindings: ReadonlyArray<Binding>,
+  pools: ReadonlySet<string>,
+  // What one kind of resource refuses on top (a project takes no allUsers).
+  resourceCheck: (member: string, role: string) => void = () => {},
+): Binding[] {
   const merged = new Map<string, Binding>();
   for (const binding of bindings) {
     checkRole(binding);
-    for (const member of binding.members) checkMember(member, pools);
+    for (const member of binding.members) {
+      checkMember(member, pools);
+      resourceCheck(member, binding.role);
+    }
     const key = conditionKey(binding);
     const target = merged.get(key);
     if (target === undefined) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { concurrentPolicyChange, invalidArgument, permissionDenied } from './errors.ts';
+import { concurrentPolicyChange, type GoogleApiError, invalidArgument, permissionDenied } from './errors.ts';
 import { hasCondition, normalizeBindings, policyHasConditions } from './policy-rules.ts';
 import type { Binding, SetRequest } from './policy-shape.ts';
 
@@ -15,6 +15,24 @@ interface SetOutcome {
   /** True when the request carried no etag: IAM accepts it as an unconditional overwrite. */
   blindWrite: boolean;
 }
+
+/** How one kind of resource (a service account, a project) answers where IAM's policy methods differ. */
+export interface PolicyResourceRules {
+  /** No permission, or no such resource: Google answers both alike so callers cannot probe. */
+  denied(method: string, resource: string): GoogleApiError;
+  /** A write whose etag is not the stored one. */
+  conflict(sent: string, current: string): GoogleApiError;
+  /** Refuses a member this kind of resource does not take (throws). */
+  checkMember?(member: string, role: string): void;
+  /** The role the injected concurrent writer adds its member to: one a caller of the tests does not manage. */
+  readonly racingRole: string;
+}
+
+const SERVICE_ACCOUNT_RULES: PolicyResourceRules = {
+  denied: permissionDenied,
+  conflict: () => concurrentPolicyChange(),
+  racingRole: 'roles/iam.serviceAccountTokenCreator',
+};
 
 const VALID_VERSIONS = new Set([0, 1, 3]);
 const DEFAULT_MASK = ['bindings', 'etag'];
@@ -39,10 +57,15 @@ function withcond(binding: Binding): Binding {
 
 export class PolicyStore {
   readonly #policies = new Map<string, StoredPolicy>();
+  /** Methods the caller lacks the permission for, by resource key. */
+  readonly #denied = new Map<string, ReadonlySet<string>>();
   readonly pools: Set<string>;
   #etagCounter: number;
 
-  constructor(pools: Iterable<string>) {
+  constructor(
+    pools: Iterable<string>,
+    private readonly rules: PolicyResourceRules = SERVICE_ACCOUNT_RULES,
+  ) {
     this.pools = new Set(pools);
     this.#etagCounter = Date.now();
   }
@@ -82,9 +105,18 @@ export class PolicyStore {
     return structuredClone(policy);
   }
 
+  /** Takes the permission for these methods on one resource away from the caller; `[]` gives it back. */
+  deny(key: string, methods: readonly string[]): void {
+    if (methods.length === 0) this.#denied.delete(key.toLowerCase());
+    else this.#denied.set(key.toLowerCase(), new Set(methods));
+  }
+
   #existing(email: string, method: string, resource: string): StoredPolicy {
     const policy = this.#policies.get(email.toLowerCase());
-    if (policy === undefined) throw permissionDenied(method, resource);
+    // IAM checks the permission before it looks the resource up.
+    if (policy === undefined || this.#denied.get(email.toLowerCase())?.has(method)) {
+      throw this.rules.denied(method, resource);
+    }
     return policy;
   }
 
@@ -115,7 +147,7 @@ export class PolicyStore {
     if (!VALID_VERSIONS.has(version)) {
       throw invalidArgument(`Invalid policy version ${version}: valid values are 0, 1 and 3.`);
     }
-    const bindings = normalizeBindings(policy.bindings, this.pools);
+    const bindings = normalizeBindings(policy.bindings, this.pools, this.rules.checkMember);
     const conditional = policyHasConditions(bindings);
     if (conditional && version !== 3) {
       throw invalidArgument(
@@ -124,7 +156,7 @@ export class PolicyStore {
       );
     }
     const blindWrite = policy.etag === undefined;
-    if (!blindWrite && policy.etag !== current.etag) throw concurrentPolicyChange();
+    if (policy.etag !== undefined && policy.etag !== current.etag) throw this.rules.conflict(policy.etag, current.etag);
     // With an etag, IAM refuses to let a version-1 write replace a policy whose conditions it could not see;
     // without one it allows it and the conditions are silently lost (the documented blind-write hazard).
     if (!blindWrite && version !== 3 && policyHasConditions(bindingsOf(current))) {
@@ -152,7 +184,7 @@ export class PolicyStore {
   concurrentWrite(email: string, n: number): { role: string; member: string } | undefined {
     const current = this.#policies.get(email.toLowerCase());
     if (current === undefined) return undefined;
-    const role = 'roles/iam.serviceAccountTokenCreator';
+    const role = this.rules.racingRole;
     const member = `user:concurrent-writer-${n}@example.com`;
     const bindings = structuredClone(bindingsOf(current));
     const target = bindings.find((b) => b.role === role && b.condition === undefined);

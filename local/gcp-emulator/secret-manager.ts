@@ -204,7 +204,7 @@ export function respondSecretAccess(input: {
   }
   if (input.authorization === undefined) return reply(credentialsMissing('access', SERVICE, RPC));
   if (input.authorization !== `Bearer ${input.token}`) return reply(invalidCredentials());
-  const fault = input.faults.pick('access');
+  const fault = input.faults.pick('access', 'secretmanager');
   if (fault === 'rate-limit') return reply(quotaExceeded(input.consumer));
   if (fault === 'server-error') return reply(unavailable());
   if (fault === 'internal-error') return reply(internalError());

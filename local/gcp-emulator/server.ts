@@ -1,20 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  credentialsMissing,
-  GoogleApiError,
-  internalError,
-  invalidCredentials,
-  invalidJson,
-  notFound,
-  quotaExceeded,
-  unavailable,
-} from './errors.ts';
-import { GcpFaultInjector, type GcpFaults } from './faults.ts';
-import { parseSetRequest } from './policy-shape.ts';
+import { internalError, notFound } from './errors.ts';
+import { GcpFaultInjector, type GcpFaults, type GcpService } from './faults.ts';
 import { PolicyStore } from './policy-store.ts';
-import { decode, isBlind, readBody, requestedVersion } from './request.ts';
+import { isBlind, readBody } from './request.ts';
+import { createProjectStore, parseProjectRoute, respondProjectPolicy } from './resource-manager.ts';
 import {
   type PutSecretOptions,
   parseSecretRoute,
@@ -22,8 +13,14 @@ import {
   SecretManagerStore,
   type SecretVersionState,
 } from './secret-manager.ts';
+import {
+  errorReply,
+  type PolicyReply,
+  parseServiceAccountRoute,
+  respondServiceAccountPolicy,
+} from './service-account-routes.ts';
 
-export type { GcpFaults } from './faults.ts';
+export type { GcpFaults, GcpService } from './faults.ts';
 export type { PutSecretOptions, SecretVersionState } from './secret-manager.ts';
 
 interface GcpEmulatorOptions {
@@ -47,9 +44,13 @@ export interface GcpCall {
    * `access` for a Secret Manager read.
    */
   method: 'getIamPolicy' | 'setIamPolicy' | 'access' | string;
-  /** The service account of an IAM call; '' for Secret Manager. */
+  /** Which API answered: IAM (service accounts), Resource Manager (projects) or Secret Manager. */
+  service: GcpService;
+  /** The service account of an IAM call; '' otherwise. */
   email: string;
-  /** The secret version a Secret Manager call asked for (`projects/p/secrets/s/versions/latest`). */
+  /** The project of a Resource Manager call (`acme-data`); '' otherwise. */
+  project: string;
+  /** What a Secret Manager call asked for (`projects/p/secrets/s/versions/latest`), or a project (`projects/p`). */
   resource?: string;
   status: number;
   /** The parsed JSON request body (`{}` when empty; the raw text when it was not JSON). */
@@ -72,6 +73,19 @@ export interface GcpEmulator {
   putServiceAccount(email: string, policy?: unknown): void;
   /** The stored policy (a copy, with its etag); throws for an unknown account. */
   getPolicy(email: string): unknown;
+  /**
+   * Resource Manager seeding: creates (or replaces) a project whose IAM policy the caller may read and write. Default
+   * policy: one owner, `{ version: 1, etag, bindings: [{ role: 'roles/owner', members: ['user:owner@example.com'] }] }`.
+   * A project not put here answers 403, as a project the caller cannot see does.
+   */
+  putProject(project: string, policy?: unknown): void;
+  /** The stored project policy (a copy, with its etag, auditConfigs and conditions); throws for an unknown project. */
+  getProjectPolicy(project: string): unknown;
+  /**
+   * Takes `resourcemanager.projects.<method>` on this project away from the caller (403 for those methods, default
+   * both), as when the function's service account was not granted it; `[]` gives it back.
+   */
+  denyProjectAccess(project: string, methods?: Array<'getIamPolicy' | 'setIamPolicy'>): void;
   addPool(pool: string): void;
   /**
    * Secret Manager seeding: adds a version to `projects/<p>/secrets/<s>` (creating the secret) and returns its number.
@@ -89,69 +103,59 @@ export interface GcpEmulator {
   corruptSecret(name: string, times?: number): void;
   deleteSecret(name: string): void;
   readonly calls: ReadonlyArray<GcpCall>;
-  count(method: string): number;
+  /** Calls of this method, of one API when `service` is given. */
+  count(method: string, service?: GcpService): number;
   resetCalls(): void;
   /** Replaces the faults; `setFaults({})` clears them. */
   setFaults(faults: GcpFaults): void;
 }
 
 const QUOTA_CONSUMER = 'project_number:123456789012';
-// The generated client expands `/v1/{+resource}:verb` without escaping, so `@` and `+` arrive as they are; other
-// clients may percent-encode the email, hence the decode below.
-const ROUTE = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/]+):([A-Za-z]+)$/;
-
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Readonly<Record<string, string>>;
+const DEFAULT_PROJECT_POLICY = { bindings: [{ role: 'roles/owner', members: ['user:owner@example.com'] }] };
+interface Reply extends PolicyReply {
   /** Logged after the request's own entry (the injected concurrent writer). */
   followUp?: GcpCall;
 }
 
-function errorReply(error: GoogleApiError): Reply {
-  return { status: error.code, body: error.toJSON(), headers: error.headers };
+/** Parsed up front so the call log shows what the client sent even when a fault answers first; false: not JSON. */
+function parseInto(call: GcpCall, raw: string): boolean {
+  if (raw.trim() === '') return true;
+  try {
+    call.body = JSON.parse(raw);
+    return true;
+  } catch {
+    call.body = raw;
+    return false;
+  }
 }
 
 export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promise<GcpEmulator> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? 'ya29.local-test-token';
-  const store = new PolicyStore(options.pools ?? ['astro-gke-prod.svc.id.goog']);
+  const pools = options.pools ?? ['astro-gke-prod.svc.id.goog'];
+  const store = new PolicyStore(pools);
+  // One pool set: a project binding may name a GKE member too, and a pool added later counts for both.
+  const projects = createProjectStore(pools);
   const faults = new GcpFaultInjector(options.seed ?? 1);
   const projectNumber = options.projectNumber ?? '123456789012';
   const secrets = new SecretManagerStore(projectNumber);
   const calls: GcpCall[] = [];
   let concurrentWrites = 0;
 
-  function operate(method: string, email: string, resource: string, query: URLSearchParams, body: unknown): Reply {
-    if (method === 'getIamPolicy') {
-      const policy = store.get(email, resource, requestedVersion(query, body));
-      if (!faults.concurrentWrite()) return { status: 200, body: policy };
-      // The racing writer lands after this read was answered, so the etag the caller holds is already stale.
-      concurrentWrites += 1;
-      const change = store.concurrentWrite(email, concurrentWrites);
-      const at = Date.now();
-      const followUp = {
-        method: 'concurrentWrite',
-        email,
-        status: 200,
-        body: change,
-        query: {},
-        blindWrite: false,
-        at,
-      };
-      return { status: 200, body: policy, followUp };
-    }
-    if (method === 'setIamPolicy')
-      return { status: 200, body: store.set(email, resource, parseSetRequest(body)).policy };
-    return errorReply(new GoogleApiError(501, 'UNIMPLEMENTED', `gcp-emulator does not implement ${method}.`));
+  /** The injected concurrent writer's entry, logged right after the read it raced. */
+  function withFollowUp(call: GcpCall, answer: PolicyReply): Reply {
+    if (answer.raced === undefined) return answer;
+    const followUp = { ...call, method: 'concurrentWrite', status: 200, body: answer.raced, query: {} };
+    return { ...answer, followUp: { ...followUp, blindWrite: false, at: Date.now() } };
   }
 
-  /** Order as at Google's front end: routing, authentication, quota, JSON transcoding, then IAM itself. */
+  /** Routing first, as at Google's front end; each API then answers authentication, quota and the call itself. */
   function respond(req: IncomingMessage, raw: string, call: GcpCall): Reply {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const secretRoute = parseSecretRoute(url.pathname);
     if (secretRoute !== undefined) {
       call.method = 'access';
+      call.service = 'secretmanager';
       call.resource = `projects/${secretRoute.project}/secrets/${secretRoute.secret}/versions/${secretRoute.version}`;
       return respondSecretAccess({
         method: req.method,
@@ -164,41 +168,27 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
         pathname: url.pathname,
       });
     }
-    const route = ROUTE.exec(url.pathname);
-    const project = decode(route?.[1] ?? '');
-    const email = decode(route?.[2] ?? '');
-    const method = route?.[3] ?? '';
-    if (route === null || project === undefined || email === undefined || req.method !== 'POST') {
-      return errorReply(notFound(url.pathname));
+    const common = { authorization: req.headers.authorization, token, faults, consumer: QUOTA_CONSUMER };
+    const raceCount = () => ++concurrentWrites;
+    const project = req.method === 'POST' ? parseProjectRoute(url.pathname) : undefined;
+    if (project !== undefined) {
+      call.service = 'cloudresourcemanager';
+      call.method = project.method;
+      call.project = project.project;
+      call.resource = `projects/${project.project}`;
+      const parsed = parseInto(call, raw);
+      call.blindWrite = project.method === 'setIamPolicy' && parsed && isBlind(call.body);
+      const input = { ...common, route: project, body: call.body, parsed, store: projects, raceCount };
+      return withFollowUp(call, respondProjectPolicy(input));
     }
-    call.method = method;
-    call.email = email;
-    // Parsed up front so the call log shows what the client sent even when a fault answers first.
-    let parsed = true;
-    if (raw.trim() !== '') {
-      try {
-        call.body = JSON.parse(raw);
-      } catch {
-        call.body = raw;
-        parsed = false;
-      }
-    }
-    call.blindWrite = method === 'setIamPolicy' && parsed && isBlind(call.body);
-    const authorization = req.headers.authorization;
-    if (authorization === undefined) return errorReply(credentialsMissing(method));
-    if (authorization !== `Bearer ${token}`) return errorReply(invalidCredentials());
-    const fault = faults.pick(method);
-    if (fault === 'rate-limit') return errorReply(quotaExceeded(method, QUOTA_CONSUMER));
-    if (fault === 'server-error') return errorReply(unavailable());
-    if (fault === 'internal-error') return errorReply(internalError());
-    if (!parsed) return errorReply(invalidJson('Unexpected token.'));
-    const body = call.body;
-    try {
-      return operate(method, email, `projects/${project}/serviceAccounts/${email}`, url.searchParams, body);
-    } catch (error) {
-      if (error instanceof GoogleApiError) return errorReply(error);
-      throw error;
-    }
+    const route = req.method === 'POST' ? parseServiceAccountRoute(url.pathname) : undefined;
+    if (route === undefined) return errorReply(notFound(url.pathname));
+    call.method = route.method;
+    call.email = route.email;
+    const parsed = parseInto(call, raw);
+    call.blindWrite = route.method === 'setIamPolicy' && parsed && isBlind(call.body);
+    const input = { ...common, route, query: url.searchParams, body: call.body, parsed, store, raceCount };
+    return withFollowUp(call, respondServiceAccountPolicy(input));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -208,7 +198,9 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     const url = new URL(req.url ?? '/', 'http://localhost');
     const call: GcpCall = {
       method: '',
+      service: 'iam',
       email: '',
+      project: '',
       status: 0,
       body: {},
       query: Object.fromEntries(url.searchParams),
@@ -254,14 +246,19 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     getPolicy: (email) => store.require(email),
     addPool: (pool) => {
       store.pools.add(pool);
+      projects.pools.add(pool);
     },
+    putProject: (project, policy) => projects.put(project, policy ?? DEFAULT_PROJECT_POLICY),
+    getProjectPolicy: (project) => projects.require(project),
+    denyProjectAccess: (project, methods = ['getIamPolicy', 'setIamPolicy']) => projects.deny(project, methods),
     putSecret: (name, value, putOptions) => secrets.put(name, value, putOptions),
     setSecretVersionState: (name, version, state) => secrets.setState(name, version, state),
     denySecretAccess: (name, denied = true) => secrets.deny(name, denied),
     corruptSecret: (name, times = Number.POSITIVE_INFINITY) => secrets.corrupt(name, times),
     deleteSecret: (name) => secrets.delete(name),
     calls,
-    count: (method) => calls.filter((c) => c.method === method).length,
+    count: (method, service) =>
+      calls.filter((c) => c.method === method && (service === undefined || c.service === service)).length,
     resetCalls: () => {
       calls.length = 0;
     },

@@ -97,8 +97,10 @@ export function requestsFor(
       planned.push({ ...part, dr });
       continue;
     }
+    // A project target's roles go with each request (see GrantRequest.roles).
+    const roles = target.kind === 'gcp-project' ? { roles: target.roles } : {};
     planned.push({
-      request: { key: `${key}|${cluster}`, grant, group: key, dr, ...part },
+      request: { key: `${key}|${cluster}`, grant, group: key, dr, ...part, ...roles },
       dr,
     });
   }

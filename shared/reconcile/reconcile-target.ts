@@ -12,6 +12,11 @@ export interface GrantRequest {
   readonly pool?: string | undefined;
   /** The Deployment's workload identity (principal kinds: trusted as a principal, granted project roles). */
   readonly principal?: string | undefined;
+  /**
+   * The project roles this request grants (gcp-project). They travel with the request, not the bound target: requests
+   * from rules with different roles on one project fold into one round planned by whichever handle came first.
+   */
+  readonly roles?: readonly string[] | undefined;
   /** The request trusts the Deployment's secondary (disaster-recovery) cluster. */
   readonly dr?: boolean;
   /**
@@ -48,6 +53,11 @@ export interface TargetDriver<Doc> {
   plan(current: Doc, request: GrantRequest): DriverPlan<Doc>;
   /** Throws WriteConflictError when the write lost a race; TargetError for anything a person must fix. */
   write(current: Doc, next: Doc): Promise<WriteResult | undefined>;
+  /**
+   * A dry run's stand-in for `write`: checks, without changing anything, what the write would need (the IAM OIDC
+   * provider a new statement names) and throws as `write` would; answers what the write would also do.
+   */
+  preview?(current: Doc, next: Doc): Promise<WriteResult | undefined>;
   /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
   /**
@@ -171,7 +181,17 @@ export async function reconcileTarget<Doc>(
     }
     if (!changed) break;
     if (options.dryRun) {
+      // A dry run that says "planned" must mean the write would be accepted: run the write's own checks.
+      let previewed: WriteResult | undefined;
+      try {
+        previewed = await driver.preview?.(current, next);
+      } catch (error) {
+        failAll(error);
+        break;
+      }
       for (const request of [...pending]) {
+        const said = [...(plannedNotes.get(request.key) ?? []), ...(previewed?.notes ?? [])];
+        if (said.length > 0) notes.set(request.key, [...new Set(said)]);
         const entries = [...(planned.get(request.key) ?? [])].sort();
         finish(
           request,

@@ -31,6 +31,8 @@ export interface GrantInput<K extends TargetKindName> {
   readonly pool: string | undefined;
   /** The Deployment's workload identity; always set for kinds that need it. */
   readonly principal: string | undefined;
+  /** The roles the request grants (gcp-project; see GrantRequest.roles). */
+  readonly roles: readonly string[] | undefined;
   /** The grant is for the Deployment's secondary (disaster-recovery) cluster. */
   readonly dr: boolean;
 }
@@ -82,6 +84,8 @@ export interface TargetIo<Doc> {
    * notes on what else the write had to do (an IAM OIDC provider it created), which the report shows.
    */
   write(current: Doc, next: Doc): Promise<WriteResult | undefined>;
+  /** What `write` would need, checked without writing (dry runs; see TargetDriver.preview). */
+  preview?(current: Doc, next: Doc): Promise<WriteResult | undefined>;
 }
 
 /** A target bound to its planner and its I/O. */
@@ -114,6 +118,7 @@ export function driverFor<K extends TargetKindName, Doc>(
   return {
     read: () => io.read(),
     write: (current, next) => io.write(current, next),
+    ...(io.preview === undefined ? {} : { preview: io.preview.bind(io) }),
     owned: (current) => kind.owned(current),
     settle: kind.settle,
     plan(current, request): DriverPlan<Doc> {
@@ -144,6 +149,7 @@ export function driverFor<K extends TargetKindName, Doc>(
         issuer: request.issuer,
         pool: request.pool,
         principal: request.principal,
+        roles: request.roles,
         dr: request.dr === true,
       });
     },

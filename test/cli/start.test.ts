@@ -32,7 +32,10 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout).toContain(
     'granted: roles/iam.serviceAccountTokenCreator for the Deployment’s Astro-managed service account',
   );
-  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(9);
+  expect(run.stdout).toContain(
+    'granted: two project roles for the Astro-managed service account; the owner, the conditional binding and audit configs kept',
+  );
+  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(10);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);

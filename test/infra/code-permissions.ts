@@ -120,13 +120,19 @@ export function awsActions(files: readonly string[]): FoundAction[] {
 /** Calls the code makes only when a setting allows it; Terraform grants them only behind the matching variable. */
 const CONFIG_GATED = new Set(['iam:CreateOpenIDConnectProvider']);
 
-/** GCP permissions: the @googleapis/iam service-account policy calls (projects.serviceAccounts.<method>). */
+/**
+ * GCP permissions: the @googleapis/iam service-account policy calls (`projects.serviceAccounts.<method>(`), and in a
+ * file that uses @googleapis/cloudresourcemanager its project calls (`.projects.<method>(`).
+ */
 export function gcpPermissions(files: readonly string[]): string[] {
   const found = new Set<string>();
   for (const file of files) {
-    for (const m of code(file).matchAll(/projects\.serviceAccounts\.([a-zA-Z]+)\s*\(/g)) {
+    const text = code(file);
+    for (const m of text.matchAll(/projects\.serviceAccounts\.([a-zA-Z]+)\s*\(/g)) {
       found.add(`iam.serviceAccounts.${m[1]}`);
     }
+    if (!/from\s+'@googleapis\/cloudresourcemanager[/']/.test(text)) continue;
+    for (const m of text.matchAll(/\.projects\.([a-zA-Z]+)\s*\(/g)) found.add(`resourcemanager.projects.${m[1]}`);
   }
   return [...found].sort();
 }

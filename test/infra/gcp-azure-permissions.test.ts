@@ -7,8 +7,9 @@ import { azureActions, gcpPermissions, registeredNames, tsFilesUnder } from './c
 import { type Block, expr, list, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 
 /**
- * GCP: the custom role holds exactly the service-account policy calls the code makes, and is bound on each target
- * service account, never on a project. Azure: the custom role holds exactly the federated-credential actions the code
+ * GCP: the custom roles hold exactly the policy calls the code makes: the service-account role is bound on each target
+ * service account, the project role on each of project_role_targets (empty by default), nothing at folder or
+ * organization level. Azure: the custom role holds exactly the federated-credential actions the code
  * performs (delete only with prune), and is assigned on each target identity, never on a resource group or
  * subscription.
  */
@@ -22,28 +23,57 @@ beforeAll(async () => {
 const resourcesOf = (m: TfModule, type: string): Record<string, Block> => m.resources[type] ?? {};
 
 describe('GCP', () => {
-  it('the custom role has exactly the permissions the code uses: getIamPolicy and setIamPolicy', () => {
+  it('the custom roles have exactly the permissions the code uses: getIamPolicy and setIamPolicy of each', () => {
     const used = gcpPermissions(tsFilesUnder('functions/gcp'));
-    expect(used).toEqual(['iam.serviceAccounts.getIamPolicy', 'iam.serviceAccounts.setIamPolicy']);
-    expect([...(gcp.locals.target_sa_permissions as string[])].sort()).toEqual(used);
-    const roles = [
-      ...Object.values(resourcesOf(gcp, 'google_project_iam_custom_role')),
-      ...Object.values(resourcesOf(gcp, 'google_organization_iam_custom_role')),
+    expect(used).toEqual([
+      'iam.serviceAccounts.getIamPolicy',
+      'iam.serviceAccounts.setIamPolicy',
+      'resourcemanager.projects.getIamPolicy',
+      'resourcemanager.projects.setIamPolicy',
+    ]);
+    const [sa, project] = [
+      used.filter((p) => p.startsWith('iam.')),
+      used.filter((p) => p.startsWith('resourcemanager.')),
     ];
-    expect(roles).toHaveLength(2);
-    for (const role of roles) expect(role.permissions).toBe(`\${local.target_sa_permissions}`);
+    expect([...(gcp.locals.target_sa_permissions as string[])].sort()).toEqual(sa);
+    expect([...(gcp.locals.project_policy_permissions as string[])].sort()).toEqual(project);
+    for (const type of ['google_project_iam_custom_role', 'google_organization_iam_custom_role']) {
+      const roles = resourcesOf(gcp, type);
+      expect(Object.keys(roles).sort()).toEqual(['project_policy', 'target_sa_policy']);
+      expect(roles.target_sa_policy?.permissions).toBe(`\${local.target_sa_permissions}`);
+      expect(roles.project_policy?.permissions).toBe(`\${local.project_policy_permissions}`);
+    }
   });
 
-  it('binds the role on each target service account, and nothing at project, folder or organization level', () => {
+  it('grants the project role on each of project_role_targets only, and on none by default', () => {
+    expect(gcp.variables.project_role_targets?.default).toEqual([]);
+    const binding = resourcesOf(gcp, 'google_project_iam_member').project_policy;
+    expect(binding?.for_each).toBe(`\${toset(var.project_role_targets)}`);
+    expect(binding?.project).toBe(`\${each.value}`);
+    expect(binding?.member).toBe(`serviceAccount:\${google_service_account.runtime.email}`);
+    expect(expr(binding?.role)).toBe(
+      'var.organization_id == null ? google_project_iam_custom_role.project_policy[each.value].name : google_organization_iam_custom_role.project_policy[0].name',
+    );
+    // A project's custom role is created in that project; the organization's only when there are targets.
+    const perProject = resourcesOf(gcp, 'google_project_iam_custom_role').project_policy;
+    expect(perProject?.for_each).toBe(`\${var.organization_id == null ? toset(var.project_role_targets) : toset([])}`);
+    expect(perProject?.project).toBe(`\${each.value}`);
+    const inOrg = resourcesOf(gcp, 'google_organization_iam_custom_role').project_policy;
+    expect(inOrg?.count).toBe(`\${var.organization_id != null && local.project_roles_on ? 1 : 0}`);
+    expect(expr(gcp.locals.project_roles_on)).toBe('length(var.project_role_targets) > 0');
+  });
+
+  it('binds the service-account role on each target service account, and nothing at folder or organization level', () => {
     const bindings = resourcesOf(gcp, 'google_service_account_iam_member');
     expect(bindings.target?.for_each).toBe(`\${toset(var.target_service_accounts)}`);
     expect(bindings.target?.role).toBe(`\${local.target_sa_role}`);
     expect(bindings.target?.member).toBe(`serviceAccount:\${google_service_account.runtime.email}`);
     expect(String(bindings.target?.service_account_id)).toContain(`/serviceAccounts/\${each.value}`);
-    const levelBindings = [...Object.keys(gcp.resources)].filter((type) =>
-      /^google_(project|folder|organization)_iam_(member|binding|policy)$/.test(type),
-    );
-    expect(levelBindings).toEqual([]);
+    const levelBindings = Object.entries(gcp.resources)
+      .filter(([type]) => /^google_(project|folder|organization)_iam_(member|binding|policy)$/.test(type))
+      .flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
+    // The one project-level binding is the opt-in project role (see below).
+    expect(levelBindings).toEqual(['google_project_iam_member.project_policy']);
     const usesRole = Object.entries(gcp.resources).flatMap(([type, byName]) =>
       Object.entries(byName)
         .filter(([, block]) => /local\.target_sa_role\b/.test(JSON.stringify(block)))
@@ -59,6 +89,7 @@ describe('GCP', () => {
         .map(([name, block]) => `${type}.${name}:${block.role}`),
     );
     expect(grants.sort()).toEqual([
+      `google_project_iam_member.project_policy:\${var.organization_id == null ? google_project_iam_custom_role.project_policy[each.value].name : google_organization_iam_custom_role.project_policy[0].name}`,
       'google_secret_manager_secret_iam_member.runtime:roles/secretmanager.secretAccessor',
       `google_service_account_iam_member.target:\${local.target_sa_role}`,
     ]);

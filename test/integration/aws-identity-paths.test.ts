@@ -164,6 +164,31 @@ describe('AWS: the IAM OIDC provider of the Deployment’s cluster', () => {
     expect(stack.aws.getTrustPolicy('astro-data')).toEqual(EC2_TRUST);
   });
 
+  it('a dry run checks the provider too: missing is failed, not planned; with create on it says it would create', async () => {
+    stack = await startAwsStack({ oidcProviders: [] });
+    stack.aws.putRole('astro-data', EC2_TRUST);
+    const missing = await manual({ deployment: apiDeployment(), dryRun: true });
+    expect(missing.json.results).toEqual([
+      expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/^missing OIDC provider: /) }),
+    ]);
+    await stack.close();
+    stack = await startAwsStack({
+      oidcProviders: [],
+      config: defaultLocalConfig().replace('aws:\n', 'aws:\n  createOidcProviders: true\n'),
+    });
+    stack.aws.putRole('astro-data', EC2_TRUST);
+    const planned = await manual({ deployment: apiDeployment(), dryRun: true });
+    expect(planned.json.results).toEqual([
+      expect.objectContaining({
+        status: 'planned',
+        notes: [expect.stringMatching(/^would create the IAM OIDC provider arn:aws:iam::\d{12}:oidc-provider\//)],
+      }),
+    ]);
+    // Nothing was created or written: a dry run only reads.
+    expect(stack.aws.oidcProviders()).toEqual([]);
+    expect(stack.aws.count('CreateOpenIDConnectProvider') + stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+  });
+
   it('with aws.createOidcProviders creates it, grants, says so, and then needs neither again', async () => {
     stack = await startAwsStack({
       oidcProviders: [],

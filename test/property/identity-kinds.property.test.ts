@@ -24,7 +24,7 @@ const opArb = fc.array(fc.record({ grant: fc.boolean(), who: fc.integer({ min: 0
 });
 
 function input<K extends TargetKindName>(target: TargetOf<K>, principal: string): GrantInput<K> {
-  return { target, grant: GRANT, issuer: undefined, pool: undefined, principal, dr: false };
+  return { target, grant: GRANT, issuer: undefined, pool: undefined, principal, roles: undefined, dr: false };
 }
 
 /** A refused plan (does not fit) writes nothing: the document stays as it was. */

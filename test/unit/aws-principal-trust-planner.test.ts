@@ -153,7 +153,7 @@ describe('the kinds report what a write dropped, and the IRSA kind drops them to
   const irsa: Extract<Target, { kind: 'aws-role' }> = { ...role, kind: 'aws-role' };
   const trusted: Extract<Target, { kind: 'aws-role-principal' }> = { ...role, kind: 'aws-role-principal' };
   const current = { policy: policyOf(EC2, ours(ASTRO_A, DELETED)), quota: 2048 };
-  const input = { grant: grantFor(NAMESPACE), issuer: ISSUER, pool: undefined, dr: false };
+  const input = { grant: grantFor(NAMESPACE), issuer: ISSUER, pool: undefined, roles: undefined, dr: false };
 
   it('principal kind: a grant carries the note; a converged grant carries none', () => {
     const plan = awsPrincipalTrustKind.grant(current, {

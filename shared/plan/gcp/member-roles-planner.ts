@@ -20,6 +20,15 @@ export function isDeletedGcpMember(owner: string): boolean {
   return DELETED_MEMBER.test(owner);
 }
 
+/**
+ * Whether a revoke may touch this principal: an Astro identity (the principal allowlist), or the deleted form of one.
+ * A policy has no marker of who added a member, so the allowlist is the ownership: anything else is a person's.
+ */
+export function isOwnedGcpPrincipal(principal: string, isAstroIdentity: (email: string) => boolean): boolean {
+  const email = DELETED_MEMBER.exec(principal)?.[1] ?? principal;
+  return isAstroIdentity(email);
+}
+
 function unconditional(bindings: readonly GcpBinding[], role: string): number {
   return bindings.findIndex((b) => b.role === role && b.condition === undefined);
 }

@@ -1,5 +1,10 @@
 import type { TargetKind } from '../../reconcile/target-kind.ts';
-import { ownedGcpPrincipals, planGcpMemberRoles, revokeGcpPrincipal } from './member-roles-planner.ts';
+import {
+  isOwnedGcpPrincipal,
+  ownedGcpPrincipals,
+  planGcpMemberRoles,
+  revokeGcpPrincipal,
+} from './member-roles-planner.ts';
 import type { GcpPolicy } from './policy-planner.ts';
 
 export const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
@@ -21,7 +26,12 @@ export function gcpTokenCreatorKind(
       const plan = planGcpMemberRoles({ policy: current, roles: [TOKEN_CREATOR], principal });
       return { changed: plan.changed, added: plan.added, present: plan.present, next: plan.policy };
     },
-    revoke: (current, principal) => revokeGcpPrincipal(current, [TOKEN_CREATOR], principal),
+    // Ownership is the principal allowlist (a policy has no marker of who added a member): a deleted Deployment whose
+    // identity is not an Astro one takes nothing back, or a signed event could remove a person's grant.
+    revoke(current, principal) {
+      if (!isOwnedGcpPrincipal(principal, isAstroIdentity)) return { changed: false, removed: [], next: current };
+      return revokeGcpPrincipal(current, [TOKEN_CREATOR], principal);
+    },
     owned: (current) => ownedGcpPrincipals(current, [TOKEN_CREATOR], isAstroIdentity),
   };
 }
