@@ -14,6 +14,8 @@ export interface OidcProviders {
   ensure(providerArns: readonly string[], roleArn: string): Promise<string[]>;
   /** The dry run of `ensure`: looks each provider up, creates nothing; answers a note per provider it would create. */
   check(providerArns: readonly string[], roleArn: string): Promise<string[]>;
+  /** Drops remembered answers: IAM refused a provider this cold start had seen (deleted since), so ask again. */
+  forget(providerArns: Iterable<string>): void;
 }
 
 function errorName(error: unknown): string {
@@ -94,6 +96,9 @@ export function createOidcProviders(iam: IAMClient, options: { create: boolean }
         if (note !== undefined) notes.push(note);
       }
       return notes;
+    },
+    forget(providerArns) {
+      for (const arn of providerArns) known.delete(arn);
     },
     async check(providerArns, roleArn) {
       const absent = await missing(providerArns, roleArn);

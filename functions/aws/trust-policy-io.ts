@@ -104,6 +104,10 @@ export function trustPolicyIo(
           new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next.policy) }),
         );
       } catch (error) {
+        // A provider remembered as present was deleted since: the next write must look it up (and create it) again.
+        if (/"FEDERATED"/i.test((error as { message?: string } | null)?.message ?? '')) {
+          providers?.forget(federatedPrincipals(next.policy));
+        }
         throw toIamTargetError(error, roleArn, 'UpdateAssumeRolePolicy');
       }
       return notes.length === 0 ? undefined : { notes };

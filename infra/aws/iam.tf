@@ -33,9 +33,21 @@ resource "aws_iam_role_policy" "function" {
   name   = "${var.name_prefix}-${each.key}"
   role   = aws_iam_role.function[each.key].id
   policy = local.function_policies[each.key]
+
+  lifecycle {
+    # The config decides whether the functions create providers, the variable whether their roles may: with the
+    # config alone every create is denied at run time; with the variable alone the roles hold a permission nothing uses.
+    precondition {
+      condition     = local.config_creates_oidc_providers == var.create_oidc_providers
+      error_message = "create_oidc_providers must equal aws.createOidcProviders in the config (set both to true to let the functions create missing IAM OIDC providers, or leave both false)."
+    }
+  }
 }
 
 locals {
+  # The config is JSON or YAML (JSON is YAML); one that does not parse is the functions' to report at cold start.
+  config_creates_oidc_providers = try(yamldecode(var.config).aws.createOidcProviders, false) == true
+
   function_policies = {
     webhook    = data.aws_iam_policy_document.webhook.json
     reconciler = data.aws_iam_policy_document.reconciler.json

@@ -50,7 +50,7 @@ variable "allowed_role_arns" {
 }
 
 variable "create_oidc_providers" {
-  description = "Let the writing functions create a missing IAM OIDC identity provider for a Deployment's cluster (iam:CreateOpenIDConnectProvider on this account's providers). Set aws.createOidcProviders: true in the config too; off by default, when a missing provider is reported with the command that creates it."
+  description = "Let the writing functions create a missing IAM OIDC identity provider for a Deployment's cluster (iam:CreateOpenIDConnectProvider on this account's providers). Must equal aws.createOidcProviders in the config (a precondition refuses a plan where they differ); off by default, when a missing provider is reported with the command that creates it."
   type        = bool
   default     = false
 }

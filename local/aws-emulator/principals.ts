@@ -58,6 +58,10 @@ export class PrincipalRegistry {
     return provider;
   }
 
+  deleteProvider(arn: string): boolean {
+    return this.#providers.delete(arn);
+  }
+
   provider(arn: string): OidcProvider | undefined {
     return this.#providers.get(arn);
   }

@@ -48,6 +48,8 @@ export interface AwsEmulator {
   addOidcProvider(issuerUrl: string): string;
   /** Provider ARNs of the account, in creation order. */
   oidcProviders(): string[];
+  /** Deletes a provider, as `aws iam delete-open-id-connect-provider` does; trust policies naming it are not changed. */
+  deleteOidcProvider(arn: string): void;
   /** Registers a role of another account (Astro's) as existing, so a policy may trust it as `Principal.AWS`. */
   addExternalPrincipal(arn: string): void;
   /** Deletes a role of the account, or an external one: policies trusting it show its unique id; answers the id. */
@@ -241,6 +243,9 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     },
     addOidcProvider: (issuerUrl) => state.principals.addProvider(issuerUrl).arn,
     oidcProviders: () => state.principals.providers.map((p) => p.arn),
+    deleteOidcProvider: (arn) => {
+      state.principals.deleteProvider(arn);
+    },
     addExternalPrincipal: (arn) => state.principals.addExternal(arn),
     deleteRole: (nameOrArn) => {
       if (nameOrArn.startsWith('arn:') && !state.hasRoleArn(nameOrArn)) return state.deleteExternal(nameOrArn);

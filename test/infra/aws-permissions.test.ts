@@ -183,6 +183,16 @@ describe('AWS function roles', () => {
     const gate = (policyDoc('write_trust_policies').dynamic as Block | undefined)?.statement as Block[] | undefined;
     expect(String(gate?.[0]?.for_each)).toContain('var.create_oidc_providers');
     expect(aws.variables.create_oidc_providers?.default).toBe(false);
+    // The variable and the config setting must agree, or creates are denied (or a permission sits unused).
+    const policyResource = aws.resources.aws_iam_role_policy?.function as Block | undefined;
+    const lifecycle = (policyResource?.lifecycle as Block[] | undefined)?.[0];
+    const precondition = (lifecycle?.precondition as Block[] | undefined)?.[0];
+    expect(String(precondition?.condition)).toContain(
+      'local.config_creates_oidc_providers == var.create_oidc_providers',
+    );
+    expect(String(aws.locals.config_creates_oidc_providers)).toContain(
+      'yamldecode(var.config).aws.createOidcProviders',
+    );
   });
 
   it('allowed_role_arns refuses "*" and every role of an account', () => {

@@ -212,6 +212,32 @@ describe('AWS: the IAM OIDC provider of the Deployment’s cluster', () => {
     expect(stack.aws.count('GetOpenIDConnectProvider') + stack.aws.count('CreateOpenIDConnectProvider')).toBe(0);
   });
 
+  it('a provider deleted after this cold start saw it is looked up again after IAM refuses it, and re-created', async () => {
+    stack = await startAwsStack({
+      oidcProviders: [],
+      config: defaultLocalConfig().replace('aws:\n', 'aws:\n  createOidcProviders: true\n'),
+    });
+    stack.aws.putRole('astro-data', EC2_TRUST);
+    stack.aws.putRole('astro-etl', EC2_TRUST);
+    const provider = `arn:aws:iam::${LOCAL_ACCOUNT}:oidc-provider/${ISSUER_AWS.replace('https://', '')}`;
+    expect((await manual({ deployment: apiDeployment() })).json.results).toEqual([
+      expect.objectContaining({ status: 'granted' }),
+    ]);
+    stack.aws.deleteOidcProvider(provider);
+    const etl = {
+      namespace: 'second-ns-0001',
+      effectiveWorkloadIdentity: `arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-etl`,
+    };
+    // The function remembers the provider, so IAM is the one to refuse; that answer clears the memory.
+    const refused = await manual({ deployment: apiDeployment(etl) });
+    expect(refused.json.results).toEqual([expect.objectContaining({ status: 'failed', retryable: false })]);
+    const again = await manual({ deployment: apiDeployment(etl) });
+    expect(again.json.results).toEqual([
+      expect.objectContaining({ status: 'granted', notes: [expect.stringContaining('created the IAM OIDC provider')] }),
+    ]);
+    expect(stack.aws.oidcProviders()).toEqual([provider]);
+  });
+
   it('a function that may not create providers says which permission it lacks, and writes nothing', async () => {
     stack = await startAwsStack({
       oidcProviders: [],
