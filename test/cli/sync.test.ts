@@ -106,6 +106,11 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
         effectiveDRWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-dr',
       }),
     );
+    // The secondary cluster's IAM OIDC provider is missing: the dry run says so rather than "would add".
+    const missing = await sync('--deployment', 'clq2drsync000000000000000');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toContain('missing OIDC provider');
+    stack.aws.addOidcProvider('https://oidc.eks.us-west-2.amazonaws.com/id/DR0000000000000000000000000000AB');
     const run = await sync('--deployment', 'clq2drsync000000000000000');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('aws arn:aws:iam::123456789012:role/astro-s1: dry run: would add 6 subjects');
