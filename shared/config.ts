@@ -134,16 +134,44 @@ const azureTarget = z.strictObject({
 const targetRule = z
   .strictObject({
     name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
-    match: z._default(
-      z.strictObject({
-        workspaceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-        clusterIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-        names: z.optional(globList.check(z.minLength(1))),
-        cloudProviders: z.optional(z.array(cloudProviderSchema).check(z.minLength(1))),
-        clusterTypes: z.optional(z.array(clusterTypeSchema).check(z.minLength(1))),
-      }),
-      {},
-    ),
+    /**
+     * Which Deployments the rule grants. Required: a rule that silently applied to every Deployment of the
+     * organization would widen access to each new one, so "all" must be said (`match: { all: true }`).
+     */
+    match: z
+      .strictObject(
+        {
+          all: z.optional(z.literal(true)),
+          workspaceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+          clusterIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+          names: z.optional(globList.check(z.minLength(1))),
+          cloudProviders: z.optional(z.array(cloudProviderSchema).check(z.minLength(1))),
+          clusterTypes: z.optional(z.array(clusterTypeSchema).check(z.minLength(1))),
+        },
+        {
+          error: (issue) =>
+            issue.input === undefined
+              ? 'every rule needs "match": the Deployments it grants (workspaceIds, clusterIds, names, cloudProviders, clusterTypes), or { all: true }'
+              : undefined,
+        },
+      )
+      .check(
+        z.superRefine((match, ctx) => {
+          const narrowing = Object.keys(match).filter((key) => key !== 'all');
+          if (match.all === true && narrowing.length > 0) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"all: true" matches every Deployment; drop it or drop ${narrowing.join(', ')}`,
+            });
+          } else if (match.all === undefined && narrowing.length === 0) {
+            ctx.addIssue({
+              code: 'custom',
+              message:
+                'an empty match would grant every Deployment of the organization: name workspaceIds, clusterIds, names, cloudProviders or clusterTypes, or say { all: true }',
+            });
+          }
+        }),
+      ),
     aws: z.optional(awsTarget),
     gcp: z.optional(gcpTarget),
     azure: z.optional(azureTarget),
@@ -212,11 +240,21 @@ export const configSchema = z
      */
     prune: z._default(z.boolean(), false),
     poll: z._default(
-      z.strictObject({
-        /** How far back each poll looks for updated Deployments; at least twice the schedule, so one missed run loses nothing. */
-        lookbackMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1440)), 15),
-      }),
-      { lookbackMinutes: 15 },
+      z
+        .strictObject({
+          /** How often the poller runs (Terraform schedules it every 5 minutes); set it when you change the schedule. */
+          intervalMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(720)), 5),
+          /** How far back each poll looks for updated Deployments; at least twice the schedule, so one missed run loses nothing. */
+          lookbackMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1440)), 15),
+        })
+        .check(
+          z.refine((poll) => poll.lookbackMinutes >= 2 * poll.intervalMinutes, {
+            message:
+              'lookbackMinutes must be at least twice intervalMinutes: a shorter look-back loses the Deployments updated while one poll failed or ran late',
+            path: ['lookbackMinutes'],
+          }),
+        ),
+      { intervalMinutes: 5, lookbackMinutes: 15 },
     ),
     wildcard: z._default(
       z.strictObject({

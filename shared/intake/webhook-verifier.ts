@@ -32,6 +32,9 @@ export function normalizeHeaders(headers: HeaderBag): Record<string, string> {
   return out;
 }
 
+/** Standard Webhooks: secrets "SHOULD be between 24 bytes and 64 bytes" of random data. */
+const MIN_SECRET_BYTES = 24;
+
 /**
  * Standard Webhooks authentication (standardwebhooks.com): the three headers, the timestamp format, the signature
  * with a 5-minute tolerance (401), then what can only be judged once the sender is known: UTF-8 and the id format
@@ -45,15 +48,27 @@ export function createWebhookAuthenticator(secrets: readonly string[]): WebhookA
     });
   }
   const verifiers = secrets.map((secret, index) => {
+    const field = `webhook.secrets.${index}`;
+    let verifier: Webhook;
     try {
-      return new Webhook(secret);
+      verifier = new Webhook(secret);
     } catch (cause) {
       throw new ValidationError('is not a Standard Webhooks secret (whsec_<base64>)', {
-        field: `webhook.secrets.${index}`,
+        field,
         code: 'invalid_config',
         cause,
       });
     }
+    // The spec asks for 24 to 64 random bytes; a short key (a password typed as base64) can be guessed offline from
+    // one signed request. The length says nothing of the secret itself, so it is safe to report.
+    const bytes = Buffer.from(secret.replace(/^whsec_/, ''), 'base64').length;
+    if (bytes < MIN_SECRET_BYTES) {
+      throw new ValidationError(
+        `is ${bytes} bytes; use at least ${MIN_SECRET_BYTES} random bytes, e.g. "whsec_$(openssl rand -base64 32)"`,
+        { field, code: 'invalid_config' },
+      );
+    }
+    return verifier;
   });
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });

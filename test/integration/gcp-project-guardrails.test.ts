@@ -19,13 +19,13 @@ describe('GCP project guardrails: refused before any write', () => {
   const refusals: Array<[string, Parameters<typeof config>[0], Record<string, unknown>, RegExp]> = [
     [
       'a role outside gcp.allowedProjectRoles',
-      { targets: `  - gcp: { project: ${PROJECT}, roles: [roles/pubsub.publisher] }` },
+      { targets: `  - match: { all: true }\n    gcp: { project: ${PROJECT}, roles: [roles/pubsub.publisher] }` },
       {},
       /roles\/pubsub\.publisher is not in gcp\.allowedProjectRoles/,
     ],
     [
       'a project outside gcp.allowedProjects',
-      { targets: `  - gcp: { project: other-project, roles: [${BQ}] }` },
+      { targets: `  - match: { all: true }\n    gcp: { project: other-project, roles: [${BQ}] }` },
       {},
       /other-project is not in gcp\.allowedProjects/,
     ],
@@ -69,7 +69,10 @@ describe('GCP project guardrails: refused before any write', () => {
   });
 
   it.each([
-    ['roles/owner on a rule', { targets: `  - gcp: { project: ${PROJECT}, roles: [roles/owner] }` }],
+    [
+      'roles/owner on a rule',
+      { targets: `  - match: { all: true }\n    gcp: { project: ${PROJECT}, roles: [roles/owner] }` },
+    ],
     [
       'roles/owner in gcp.allowedProjectRoles',
       {

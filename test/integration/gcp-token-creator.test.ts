@@ -26,7 +26,7 @@ ${
   pools: { default: ${LOCAL_POOL} }`
 }
 targets:
-${overrides.targets ?? `  - name: impersonate\n    gcp: { serviceAccount: ${SA}, grant: token-creator }`}
+${overrides.targets ?? `  - name: impersonate\n    match: { all: true }\n    gcp: { serviceAccount: ${SA}, grant: token-creator }`}
 slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }
 `;
 
@@ -150,7 +150,7 @@ describe('GCP impersonation guardrails: refused before any write', () => {
       'a service account outside gcp.allowedServiceAccounts',
       {
         targets:
-          '  - gcp: { serviceAccount: other-account@elsewhere-123.iam.gserviceaccount.com, grant: token-creator }',
+          '  - match: { all: true }\n    gcp: { serviceAccount: other-account@elsewhere-123.iam.gserviceaccount.com, grant: token-creator }',
       },
       {},
       /other-account@elsewhere-123\.iam\.gserviceaccount\.com is not in gcp\.allowedServiceAccounts/,
@@ -199,8 +199,8 @@ describe('GCP impersonation guardrails: refused before any write', () => {
     stack = await startGcpStack({
       config: config({
         targets: [
-          `  - name: impersonate\n    gcp: { serviceAccount: ${SA}, grant: token-creator }`,
-          `  - name: federate\n    gcp: { serviceAccount: ${SA} }\n    components: [scheduler]`,
+          `  - name: impersonate\n    match: { all: true }\n    gcp: { serviceAccount: ${SA}, grant: token-creator }`,
+          `  - name: federate\n    match: { all: true }\n    gcp: { serviceAccount: ${SA} }\n    components: [scheduler]`,
         ].join('\n'),
       }),
     });

@@ -192,7 +192,7 @@ targets:
 
   it('Azure: one identity, 20 credentials (its hard limit); concurrent writes answer 409 and are retried one at a time', async () => {
     const stack = await startAzureStack({
-      config: `azure:\n  allowedIdentities: ["${LOCAL_SUBSCRIPTION}/${LOCAL_RESOURCE_GROUP}/astro-*"]\n  useEffectiveWorkloadIdentity: false\ntargets:\n  - azure: { subscriptionId: "${LOCAL_SUBSCRIPTION}", resourceGroup: ${LOCAL_RESOURCE_GROUP}, identityName: astro-shared }\n    components: [scheduler]\n`,
+      config: `azure:\n  allowedIdentities: ["${LOCAL_SUBSCRIPTION}/${LOCAL_RESOURCE_GROUP}/astro-*"]\n  useEffectiveWorkloadIdentity: false\ntargets:\n  - match: { all: true }\n    azure: { subscriptionId: "${LOCAL_SUBSCRIPTION}", resourceGroup: ${LOCAL_RESOURCE_GROUP}, identityName: astro-shared }\n    components: [scheduler]\n`,
     });
     closers.push(() => stack.close());
     stack.seedIdentity('astro-shared');

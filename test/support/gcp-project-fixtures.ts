@@ -34,7 +34,7 @@ ${
   allowedWorkloadIdentityPrincipals: ["astro-*@astro-prod-123.iam.gserviceaccount.com"]`
 }
 targets:
-${overrides.targets ?? `  - name: analytics\n    gcp: { project: ${PROJECT}, roles: [${GCS}, ${BQ}] }`}
+${overrides.targets ?? `  - name: analytics\n    match: { all: true }\n    gcp: { project: ${PROJECT}, roles: [${GCS}, ${BQ}] }`}
 slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }
 `;
 

@@ -18,7 +18,7 @@ describe('parseConfig: documents and defaults', () => {
   const DEFAULTS = {
     components: { serviceAccounts: {} },
     prune: false,
-    poll: { lookbackMinutes: 15 },
+    poll: { intervalMinutes: 5, lookbackMinutes: 15 },
     wildcard: { enabled: false },
     aws: {
       allowedRoles: [],
@@ -86,12 +86,25 @@ targets:
     });
   });
 
-  it('defaults a rule match to everything and slack notify to changes-and-failures', () => {
+  it.each([
+    ['no match', `targets: [{ gcp: { serviceAccount: ${GSA} } }]`, 'targets.0.match: every rule needs "match"'],
+    ['an empty match', `targets: [{ match: {}, gcp: { serviceAccount: ${GSA} } }]`, 'an empty match would grant every'],
+    [
+      'all with a narrowing key',
+      `targets: [{ match: { all: true, names: [etl-*] }, gcp: { serviceAccount: ${GSA} } }]`,
+      '"all: true" matches every Deployment; drop it or drop names',
+    ],
+    ['all: false', `targets: [{ match: { all: false }, gcp: { serviceAccount: ${GSA} } }]`, 'targets.0.match.all:'],
+  ])('refuses a rule with %s: "every Deployment" must be said', (_what, text, message) => {
+    expect(configError(text).message).toContain(message);
+  });
+
+  it('takes match: { all: true } for every Deployment, and defaults slack notify to changes-and-failures', () => {
     const config = parseConfig(`
-targets: [{ gcp: { serviceAccount: ${GSA} } }]
+targets: [{ match: { all: true }, gcp: { serviceAccount: ${GSA} } }]
 slack: { mode: web-api, token: 'aws-sm:slack-token', channel: '#astro' }
 `);
-    expect(config.targets[0]?.match).toEqual({});
+    expect(config.targets[0]?.match).toEqual({ all: true });
     expect(config.slack).toEqual({
       mode: 'web-api',
       token: 'aws-sm:slack-token',
@@ -120,8 +133,8 @@ slack: { mode: web-api, token: 'aws-sm:slack-token', channel: '#astro' }
     const text = JSON.stringify({
       aws: { allowedRoles: ['arn:aws:iam::123456789012:role/astro-*'] },
       targets: [
-        { name: 'aws', aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-a' } },
-        { name: 'prune', aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-b' } },
+        { name: 'aws', match: { all: true }, aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-a' } },
+        { name: 'prune', match: { all: true }, aws: { roleArn: 'arn:aws:iam::123456789012:role/astro-b' } },
       ],
     });
     expect(parseJsonConfig(text)?.targets.map((t) => t.name)).toEqual(['aws', 'prune']);
@@ -144,10 +157,14 @@ describe('parseConfig: rejected documents name the path', () => {
       `targets: [{ match: { namespace: [x] }, aws: { roleArn: '${ROLE}' } }]`,
       'targets.0.match: Unrecognized key',
     ],
-    ['rule with no cloud', 'targets: [{ name: none }]', 'targets.0: name exactly one of "aws", "gcp" or "azure"'],
+    [
+      'rule with no cloud',
+      'targets: [{ name: none, match: { all: true } }]',
+      'targets.0: name exactly one of "aws", "gcp" or "azure"',
+    ],
     [
       'rule with two clouds',
-      `targets: [{ aws: { roleArn: '${ROLE}' }, gcp: { serviceAccount: ${GSA} } }]`,
+      `targets: [{ match: { all: true }, aws: { roleArn: '${ROLE}' }, gcp: { serviceAccount: ${GSA} } }]`,
       'targets.0: name exactly one of',
     ],
     [
@@ -174,7 +191,7 @@ describe('parseConfig: rejected documents name the path', () => {
     ],
     [
       'unknown component in a rule',
-      `targets: [{ aws: { roleArn: '${ROLE}' }, components: [kpo, nope] }]`,
+      `targets: [{ match: { all: true }, aws: { roleArn: '${ROLE}' }, components: [kpo, nope] }]`,
       'targets.0.components.1: unknown component "nope"',
     ],
     [
@@ -312,6 +329,24 @@ describe('prune fails closed', () => {
     expect(() => parseConfig('prune: true')).toThrow(/prune: prune needs the "astro" section/);
     expect(parseConfig('prune: true\nastro: { token: "env:T", organizationId: clorg0000000000000000000 }').prune).toBe(
       true,
+    );
+  });
+});
+
+describe('the poll look-back fails closed', () => {
+  it.each([
+    ['poll: { lookbackMinutes: 9 }', false],
+    ['poll: { lookbackMinutes: 10 }', true],
+    ['poll: { intervalMinutes: 15, lookbackMinutes: 20 }', false],
+    ['poll: { intervalMinutes: 15, lookbackMinutes: 30 }', true],
+    ['poll: { intervalMinutes: 1, lookbackMinutes: 2 }', true],
+  ])('%s accepted: %s (at least twice the schedule)', (text, accepted) => {
+    if (accepted) {
+      expect(() => parseConfig(text)).not.toThrow();
+      return;
+    }
+    expect(configError(text).message).toMatch(
+      /poll\.lookbackMinutes: lookbackMinutes must be at least twice intervalMinutes/,
     );
   });
 });

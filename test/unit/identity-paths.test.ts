@@ -75,7 +75,7 @@ describe('disaster recovery: each target trusts the clusters it must', () => {
   ])('a rule target with dr: %s trusts the right issuers in one write', async (_name, dr, issuers, results) => {
     const roles = memoryRoles({ [role('shared-etl')]: EMPTY });
     const [report] = await processBatch([item({ effectiveWorkloadIdentity: undefined, drOidcIssuerUrl: DR_ISSUER })], {
-      config: config(`targets:\n  - aws: { roleArn: "${role('shared-etl')}" }\n${dr}`),
+      config: config(`targets:\n  - match: { all: true }\n    aws: { roleArn: "${role('shared-etl')}" }\n${dr}`),
       targets: roles.targets,
     });
     expect(federatedIssuers(roles.policies.get(role('shared-etl')))).toEqual(issuers);
@@ -87,7 +87,7 @@ describe('disaster recovery: each target trusts the clusters it must', () => {
   it('a Deployment without DR asks nothing of the secondary cluster', async () => {
     const roles = memoryRoles({ [role('shared-etl')]: EMPTY });
     const [report] = await processBatch([item({ effectiveWorkloadIdentity: undefined })], {
-      config: config(`targets:\n  - aws: { roleArn: "${role('shared-etl')}" }\n`),
+      config: config(`targets:\n  - match: { all: true }\n    aws: { roleArn: "${role('shared-etl')}" }\n`),
       targets: roles.targets,
     });
     expect(federatedIssuers(roles.policies.get(role('shared-etl')))).toEqual([ISSUER_AWS]);
@@ -116,7 +116,7 @@ describe('disaster recovery: each target trusts the clusters it must', () => {
   it('primary and DR are all or nothing: when both do not fit, neither is written', async () => {
     const roles = memoryRoles({ [role('shared-etl')]: EMPTY }, 1400);
     const [report] = await processBatch([item({ effectiveWorkloadIdentity: undefined, drOidcIssuerUrl: DR_ISSUER })], {
-      config: config(`targets:\n  - aws: { roleArn: "${role('shared-etl')}" }\n`),
+      config: config(`targets:\n  - match: { all: true }\n    aws: { roleArn: "${role('shared-etl')}" }\n`),
       targets: roles.targets,
     });
     expect(report?.results.map((r) => r.status)).toEqual(['does-not-fit', 'does-not-fit']);
@@ -135,7 +135,7 @@ describe('disaster recovery: each target trusts the clusters it must', () => {
 });
 
 describe('Astro-managed identity trusted as Principal.AWS', () => {
-  const rule = `targets:\n  - aws: { roleArn: "${role('shared-s3')}", trust: workload-identity }\n`;
+  const rule = `targets:\n  - match: { all: true }\n    aws: { roleArn: "${role('shared-s3')}", trust: workload-identity }\n`;
 
   it('is never a target itself, and a rule adds it to one sorted managed statement', async () => {
     const roles = memoryRoles({ [role('shared-s3')]: EMPTY });
@@ -273,7 +273,8 @@ gcp:
   allowedServiceAccounts: ["*@acme-data.iam.gserviceaccount.com"]
   pools: ${pools}
 targets:
-  - gcp: { serviceAccount: "${SA}" }
+  - match: { all: true }
+    gcp: { serviceAccount: "${SA}" }
 `);
   const gcpItem = () =>
     item({ cloudProvider: 'GCP', effectiveWorkloadIdentity: undefined, drOidcIssuerUrl: DR_ISSUER });
@@ -313,7 +314,8 @@ targets:
 azure:
   allowedIdentities: ["${id}"]
 targets:
-  - azure: { subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: rg-astro, identityName: mi-airflow }
+  - match: { all: true }
+    azure: { subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: rg-astro, identityName: mi-airflow }
 `);
     const [report] = await processBatch(
       [item({ cloudProvider: 'AZURE', effectiveWorkloadIdentity: undefined, drOidcIssuerUrl: DR_ISSUER })],
@@ -338,7 +340,8 @@ targets:
 azure:
   allowedIdentities: ["${id}"]
 targets:
-  - azure: { subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: rg-astro, identityName: mi-airflow }
+  - match: { all: true }
+    azure: { subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: rg-astro, identityName: mi-airflow }
 `);
     const dr = (namespace: string) =>
       item({ namespace, cloudProvider: 'AZURE', effectiveWorkloadIdentity: undefined, drOidcIssuerUrl: DR_ISSUER });

@@ -251,6 +251,23 @@ describe('webhook authentication: configuration', () => {
     expect((error as Error).message).not.toContain('not base64');
   });
 
+  it.each([
+    [16, false],
+    [23, false],
+    [24, true],
+    [32, true],
+  ])('a secret of %i random bytes is accepted: %s (the spec asks for at least 24)', (bytes, accepted) => {
+    const secret = `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
+    if (accepted) {
+      expect(() => createWebhookAuthenticator([secret])).not.toThrow();
+      return;
+    }
+    const error = thrown(() => createWebhookAuthenticator([NEW, secret]));
+    expect(error).toMatchObject({ code: 'invalid_config', field: 'webhook.secrets.1' });
+    expect((error as Error).message).toContain(`is ${bytes} bytes; use at least 24 random bytes`);
+    expect((error as Error).message).not.toContain(secret.slice(6));
+  });
+
   it('normalizeHeaders lower-cases names and keeps first values', () => {
     expect(normalizeHeaders({ 'Content-Type': ['a', 'b'], X: 'y', Missing: undefined, Empty: [] })).toEqual({
       'content-type': 'a',

@@ -82,7 +82,8 @@ describe('cases found in review', () => {
   it('grants the union of components when a role comes from both the Deployment and a rule', async () => {
     const config = parseConfig(`aws: { allowedRoles: ["arn:aws:iam::123456789012:role/*"] }
 targets:
-  - aws: { roleArn: "${ROLE}" }
+  - match: { all: true }
+    aws: { roleArn: "${ROLE}" }
     components: [apiserver]`);
     let granted: readonly string[] = [];
     const { targets } = memoryTargets({

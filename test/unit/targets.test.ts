@@ -103,7 +103,8 @@ targets:
     gcp: { serviceAccount: ${GSA}, pool: rule-pool.svc.id.goog }
   - match: { clusterTypes: [STANDARD] }
     azure: { subscriptionId: ${SUBSCRIPTION_ID}, resourceGroup: rg, identityName: mi-standard }
-  - aws: { roleArn: '${ROLE_ARN}' }
+  - match: { all: true }
+    aws: { roleArn: '${ROLE_ARN}' }
 `;
   const config = parseConfig(RULES);
   const ids = (overrides: Record<string, unknown>) =>
@@ -162,8 +163,8 @@ targets:
     expect(resolved.find((r) => r.target.cloud === 'gcp')?.denied).toBeUndefined();
   });
 
-  it('ruleMatches treats an empty match as matching every Deployment', () => {
-    const [rule] = parseConfig(`targets: [{ aws: { roleArn: '${ROLE_ARN}' } }]`).targets;
+  it('ruleMatches treats match: { all: true } as matching every Deployment', () => {
+    const [rule] = parseConfig(`targets: [{ match: { all: true }, aws: { roleArn: '${ROLE_ARN}' } }]`).targets;
     if (rule === undefined) throw new Error('expected a rule');
     expect(ruleMatches(rule, makeDeployment({ workspaceId: null, clusterId: null, type: null }))).toBe(true);
   });
