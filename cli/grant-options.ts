@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ValidationError } from '../shared/errors.ts';
 import {
   assertAirflowVersion,
   assertKnownComponents,
@@ -6,11 +7,15 @@ import {
   DEFAULT_COMPONENT_TABLE,
 } from '../shared/plan/components.ts';
 import { assertNamespace } from '../shared/plan/guardrails.ts';
+import { assertReleaseName, DEFAULT_SOFTWARE_COMPONENT_TABLE } from '../shared/plan/software-names.ts';
 import { type DesiredGrant, desiredGrant, type WildcardRequest, wildcardApplies } from '../shared/plan/subjects.ts';
 
 /** Flags that decide which service accounts a Deployment needs; shared by `subjects` and every `plan`. */
 export interface GrantFlags {
-  namespace: string;
+  /** Required on Astro Hosted; on Software it defaults to `astronomer-<release>`. */
+  namespace?: string;
+  platform?: 'hosted' | 'software';
+  release?: string;
   airflowVersion?: string;
   runtimeVersion?: string;
   remoteExecution?: boolean;
@@ -24,6 +29,14 @@ export const VERSION_HELP = `
 Airflow version: --airflow-version (2, 3, 2.10.3: a bare major is enough), else
 --runtime-version (12, 12.1.0, 3.0-1), picks the Airflow 2 or 3 service
 accounts; Airflow 3 when neither is given. Airflow 1 is refused.
+
+Astronomer Software (--platform software --release <release>): the Airflow
+chart's names, <fullname>-<component> with <fullname> = <release>-airflow
+unless the release name contains "airflow" (api-server on Airflow 3, no kpo).
+The namespace defaults to astronomer-<release>; give --namespace when yours
+differs (pre-created namespaces, another platform namespace). Older platforms
+and bring-your-own service accounts use other names: set them in the config's
+software.components.serviceAccounts.
 `;
 
 export function positiveInt(value: string): number {
@@ -42,7 +55,13 @@ function componentList(value: string): string[] {
 
 export function addGrantOptions(command: Command, options: { wildcard: boolean }): Command {
   command
-    .requiredOption('--namespace <ns>', "the Deployment's Kubernetes namespace")
+    .option('--namespace <ns>', "the Deployment's Kubernetes namespace (required on Astro Hosted)")
+    .addOption(
+      new Option('--platform <platform>', 'Astro Hosted, or Astronomer Software (self-hosted)')
+        .choices(['hosted', 'software'])
+        .default('hosted'),
+    )
+    .option('--release <name>', "the Software Deployment's Helm release name, e.g. solar-orbit-4143")
     .option('--airflow-version <version>', 'Airflow version, e.g. 2, 3, 2.10.3 (default: Airflow 3)')
     .option(
       '--runtime-version <version>',
@@ -71,10 +90,25 @@ export function grantFrom(
   flags: GrantFlags,
   options: { allowWildcard: boolean } = { allowWildcard: false },
 ): DesiredGrant {
-  assertNamespace(flags.namespace, '--namespace');
+  const software = flags.platform === 'software';
+  if (software && flags.release === undefined) {
+    throw new ValidationError('Astronomer Software names service accounts after the Helm release: give --release', {
+      field: '--release',
+    });
+  }
+  if (!software && flags.release !== undefined) {
+    throw new ValidationError('--release is for --platform software; Astro Hosted names accounts by namespace', {
+      field: '--release',
+    });
+  }
+  if (flags.release !== undefined) assertReleaseName(flags.release, '--release');
+  const namespace = flags.namespace ?? (software ? `astronomer-${flags.release}` : undefined);
+  if (namespace === undefined) throw new ValidationError('is required', { field: '--namespace' });
+  assertNamespace(namespace, '--namespace');
+  const table = software ? DEFAULT_SOFTWARE_COMPONENT_TABLE : DEFAULT_COMPONENT_TABLE;
   if (flags.airflowVersion !== undefined) assertAirflowVersion(flags.airflowVersion, '--airflow-version');
   if (flags.runtimeVersion !== undefined) assertRuntimeVersion(flags.runtimeVersion, '--runtime-version');
-  if (flags.components !== undefined) assertKnownComponents(flags.components, DEFAULT_COMPONENT_TABLE, '--components');
+  if (flags.components !== undefined) assertKnownComponents(flags.components, table, '--components');
   const wildcard: WildcardRequest = {
     requested: flags.wildcard === true,
     clusterType: flags.clusterType,
@@ -82,7 +116,9 @@ export function grantFrom(
   };
   if (options.allowWildcard) wildcardApplies(wildcard, '--wildcard');
   return desiredGrant({
-    namespace: flags.namespace,
+    namespace,
+    table,
+    release: flags.release,
     selection: {
       airflowVersion: flags.airflowVersion,
       astroRuntimeVersion: flags.runtimeVersion,

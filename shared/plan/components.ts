@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.ts';
 import { assertNamespace, assertServiceAccountName, printable } from './guardrails.ts';
+import { assertReleaseName, chartFullname } from './software-names.ts';
 
 /**
  * The Kubernetes service accounts Astro runs a Deployment's components under. Names follow the Astro docs
@@ -39,7 +40,16 @@ export const DEFAULT_COMPONENT_TABLE: ComponentTable = {
 /** Component names are used in Azure credential names (`<ns>-<component>`), so they are DNS-1123 labels too. */
 export const COMPONENT_NAME = /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/;
 
-export function serviceAccountFor(table: ComponentTable, component: string, namespace: string): string {
+/**
+ * Fills a component's template. `{namespace}` always; `{release}` and `{fullname}` (the Helm chart's release-based
+ * names, Astronomer Software) only with the Deployment's release name. The result must be a valid name.
+ */
+export function serviceAccountFor(
+  table: ComponentTable,
+  component: string,
+  namespace: string,
+  release?: string,
+): string {
   // Own keys only: "constructor" is a valid component name and an Object.prototype member.
   const template = Object.hasOwn(table.serviceAccounts, component) ? table.serviceAccounts[component] : undefined;
   if (template === undefined) {
@@ -47,7 +57,17 @@ export function serviceAccountFor(table: ComponentTable, component: string, name
     throw new ValidationError(`unknown component "${component}"; known components: ${known}`, { field: 'components' });
   }
   assertNamespace(namespace);
-  return assertServiceAccountName(template.replaceAll('{namespace}', namespace), `components.${component}`);
+  let name = template.replaceAll('{namespace}', namespace);
+  if (/\{(release|fullname)\}/.test(name)) {
+    if (release === undefined) {
+      throw new ValidationError(
+        `the ${component} service account is named after the Helm release ("${printable(template)}"), and this Deployment has no release name`,
+        { field: `components.${component}` },
+      );
+    }
+    name = name.replaceAll('{fullname}', chartFullname(release)).replaceAll('{release}', assertReleaseName(release));
+  }
+  return assertServiceAccountName(name, `components.${component}`);
 }
 
 /** The field of a Deployment (Astro API names) that a version was read from. */

@@ -73,11 +73,13 @@ export function desiredGrant(input: {
   selection: ComponentSelection;
   table?: ComponentTable;
   wildcard?: WildcardRequest;
+  /** The Helm release (Astronomer Software), for tables whose names are release-based. */
+  release?: string | undefined;
 }): DesiredGrant {
   const namespace = assertNamespace(input.namespace);
   const table = input.table ?? DEFAULT_COMPONENT_TABLE;
   const components = selectComponents(input.selection, table).map((component) => {
-    const serviceAccount = serviceAccountFor(table, component, namespace);
+    const serviceAccount = serviceAccountFor(table, component, namespace, input.release);
     return { component, serviceAccount, subject: subjectFor(namespace, serviceAccount) };
   });
   const wildcard = input.wildcard ? wildcardApplies(input.wildcard) : false;

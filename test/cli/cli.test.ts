@@ -140,6 +140,43 @@ describe('subjects', () => {
   });
 });
 
+describe('subjects --platform software (Astronomer Software: the Airflow chart names)', () => {
+  const sw = (ns: string, name: string) => `system:serviceaccount:${ns}:${name}`;
+
+  it.each([
+    [
+      ['--release', 'solar-orbit-4143', '--airflow-version', '2'],
+      ['dag-processor', 'scheduler', 'triggerer', 'webserver', 'worker'].map((c) =>
+        sw('astronomer-solar-orbit-4143', `solar-orbit-4143-airflow-${c}`),
+      ),
+    ],
+    [
+      ['--release', 'airflow-prod', '--namespace', 'team-etl', '--components', 'scheduler,worker'],
+      [sw('team-etl', 'airflow-prod-scheduler'), sw('team-etl', 'airflow-prod-worker')],
+    ],
+    [
+      ['--release', 'weightless-meteor-5042'],
+      [sw('astronomer-weightless-meteor-5042', 'weightless-meteor-5042-airflow-api-server')],
+    ],
+  ])('%j prints the chart service accounts', async (args, expected) => {
+    const run = await runCli(['subjects', '--platform', 'software', ...args]);
+    expect(run.code).toBe(0);
+    for (const subject of expected) expect(run.stdout).toContain(`${subject}\n`);
+    expect(run.stdout).not.toContain('-kpo');
+  });
+
+  it.each([
+    [['--platform', 'software'], '--release: Astronomer Software names service accounts after the Helm release'],
+    [['--release', 'x', '--namespace', NS], '--release: --release is for --platform software'],
+    [['--platform', 'software', '--release', 'Bad_Name'], '--release: "Bad_Name" is not a Helm release name'],
+    [[], '--namespace: is required'],
+  ])('%j is refused with exit 2 and nothing on stdout', async (args, message) => {
+    const run = await runCli(['subjects', ...args]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toContain(message);
+  });
+});
+
 describe('plan aws', () => {
   it('adds one managed statement and is idempotent on its own output', async () => {
     const first = await runCli(awsArgs(fixture('trust-policy-ec2.json'), '--airflow-version', '2.9.0'));
