@@ -1,14 +1,11 @@
 import * as z from 'zod/mini';
 import { allowlist } from './allowlist-globs.ts';
+import { componentList, componentName, globList, guarded, SECRET_REF, secretRefSchema } from './config-fields.ts';
+import { softwareSchema } from './config-software.ts';
 import { ValidationError } from './errors.ts';
 import { cloudProviderSchema, clusterTypeSchema } from './intake/deployment.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './intake/webhook-verifier.ts';
-import {
-  COMPONENT_NAME,
-  type ComponentTable,
-  DEFAULT_COMPONENT_SETS,
-  DEFAULT_SERVICE_ACCOUNTS,
-} from './plan/components.ts';
+import { type ComponentTable, DEFAULT_COMPONENT_SETS, DEFAULT_SERVICE_ACCOUNTS } from './plan/components.ts';
 import { assertGcpRole } from './plan/gcp/project-roles.ts';
 import {
   assertAzureIdentityName,
@@ -21,67 +18,11 @@ import {
   assertWorkloadIdentityPool,
   parseRoleArn,
 } from './plan/guardrails.ts';
+import { DEFAULT_SOFTWARE_COMPONENT_SETS, DEFAULT_SOFTWARE_SERVICE_ACCOUNTS } from './plan/software-names.ts';
 import './zod-english.ts';
 import { parseWith } from './zod-error.ts';
 
-/** Wraps a guardrail so zod reports its message at the field's own path. */
-function guarded(check: (value: string) => unknown) {
-  return z.string().check(
-    z.superRefine((value, ctx) => {
-      try {
-        check(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^[\w.]+: /, '') });
-      }
-    }),
-  );
-}
-
-/**
- * Secrets never sit in the config itself: it holds references that the edge resolves at cold start.
- * `env:NAME`, `aws-sm:<secret id or ARN>`, `aws-ssm:<parameter name>`,
- * `gcp-sm:projects/<project id or number>/secrets/<secret id>[/versions/latest|<n>]`,
- * `azure-kv:https://<vault>.vault.azure.net/secrets/<name>[/<version>]` (also vault.azure.cn, vault.usgovcloudapi.net).
- * The GCP and Azure resolvers (functions/gcp/secret-manager-resolver.ts, functions/azure/key-vault-resolver.ts) parse
- * the same grammar.
- */
-const GCP_SM_REF =
-  'gcp-sm:projects/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[1-9][0-9]{0,19})/secrets/[A-Za-z0-9_-]{1,255}(?:/versions/(?:latest|[1-9][0-9]{0,19}))?';
-// Vault names: 3-24 letters, digits and single hyphens, starting with a letter, ending with a letter or digit.
-const AZURE_KV_REF =
-  'azure-kv:https://(?=[A-Za-z0-9-]{3,24}\\.)[A-Za-z](?:-?[A-Za-z0-9])+\\.(?:vault\\.azure\\.net|vault\\.azure\\.cn|vault\\.usgovcloudapi\\.net)/secrets/[0-9A-Za-z-]{1,127}(?:/[0-9a-fA-F]{32})?/?';
-export const SECRET_REF = new RegExp(
-  `^(?:env:[A-Za-z_][A-Za-z0-9_]*|aws-sm:\\S+|aws-ssm:\\S+|${GCP_SM_REF}|${AZURE_KV_REF})$`,
-);
-const SECRET_REF_FORMS: ReadonlyArray<readonly [prefix: string, form: string]> = [
-  [
-    'gcp-sm:',
-    'must be gcp-sm:projects/<project id or number>/secrets/<secret id>, optionally followed by /versions/latest or /versions/<n> (project id: 6-30 lowercase letters, digits and hyphens; secret id: letters, digits, _ and -)',
-  ],
-  [
-    'azure-kv:',
-    'must be azure-kv:https://<vault>.vault.azure.net/secrets/<name>, optionally followed by /<version> (vault: 3-24 letters, digits and hyphens; name: letters, digits and hyphens; version: 32 hex digits; vault.azure.cn and vault.usgovcloudapi.net for sovereign clouds)',
-  ],
-];
-// The message names the expected form and never echoes the value: a rejected "reference" may be a pasted secret.
-const secretRefSchema = z.string().check(
-  z.superRefine((value, ctx) => {
-    if (SECRET_REF.test(value)) return;
-    const form = SECRET_REF_FORMS.find(([prefix]) => value.startsWith(prefix))?.[1];
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        form ??
-        'must be a secret reference: env:NAME, aws-sm:ID, aws-ssm:NAME, gcp-sm:projects/<project>/secrets/<secret>, or azure-kv:https://<vault>.vault.azure.net/secrets/<name>',
-    });
-  }),
-);
-
-const globList = z.array(z.string().check(z.minLength(1), z.maxLength(512))).check(z.maxLength(500));
-const componentName = z
-  .string()
-  .check(z.regex(COMPONENT_NAME, 'must be a lowercase component name such as "scheduler"'));
-const componentList = z.array(componentName).check(z.minLength(1), z.maxLength(20));
+export { SECRET_REF };
 
 const awsTarget = z.strictObject({
   roleArn: guarded(parseRoleArn),
@@ -145,13 +86,15 @@ const targetRule = z
           workspaceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
           clusterIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
           names: z.optional(globList.check(z.minLength(1))),
+          /** Astronomer Software: the Deployment's Helm release name (globs). A Hosted Deployment has none. */
+          releaseNames: z.optional(globList.check(z.minLength(1))),
           cloudProviders: z.optional(z.array(cloudProviderSchema).check(z.minLength(1))),
           clusterTypes: z.optional(z.array(clusterTypeSchema).check(z.minLength(1))),
         },
         {
           error: (issue) =>
             issue.input === undefined
-              ? 'every rule needs "match": the Deployments it grants (workspaceIds, clusterIds, names, cloudProviders, clusterTypes), or { all: true }'
+              ? 'every rule needs "match": the Deployments it grants (workspaceIds, clusterIds, names, releaseNames, cloudProviders, clusterTypes), or { all: true }'
               : undefined,
         },
       )
@@ -167,7 +110,7 @@ const targetRule = z
             ctx.addIssue({
               code: 'custom',
               message:
-                'an empty match would grant every Deployment of the organization: name workspaceIds, clusterIds, names, cloudProviders or clusterTypes, or say { all: true }',
+                'an empty match would grant every Deployment of the organization: name workspaceIds, clusterIds, names, releaseNames, cloudProviders or clusterTypes, or say { all: true }',
             });
           }
         }),
@@ -204,6 +147,8 @@ export const configSchema = z
      * The Astro API: with it, every event's Deployment is re-read from the API (a payload cannot choose a namespace
      * or an issuer), `{"deploymentId"}` manual calls work, and the poller and sweep can run.
      */
+    /** Astronomer Software (Houston); see config-software.ts. */
+    software: z.optional(softwareSchema),
     astro: z.optional(
       z.strictObject({
         token: secretRefSchema,
@@ -387,12 +332,12 @@ export const configSchema = z
       ] as const;
       // Without the API a deletion's namespace and identity come from the payload alone, and nothing can tell a
       // live Deployment from a deleted one: removing access on that word is not safe.
-      if (config.prune && config.astro === undefined) {
+      if (config.prune && config.astro === undefined && config.software?.token === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['prune'],
           message:
-            'prune needs the "astro" section: only the Astro API can confirm a Deployment is gone and that no live one uses its namespace',
+            'prune needs the "astro" section (or software.token): only the platform API can confirm a Deployment is gone and that no live one uses its namespace',
         });
       }
       for (const [root, key, list] of lists) {
@@ -464,6 +409,19 @@ function duplicateKey(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The Airflow chart's names for Astronomer Software, with the config's overrides. */
+export function softwareComponentTableFrom(config: Config): ComponentTable {
+  const components = config.software?.components;
+  return {
+    serviceAccounts: { ...DEFAULT_SOFTWARE_SERVICE_ACCOUNTS, ...components?.serviceAccounts },
+    sets: {
+      airflow2: components?.airflow2 ?? DEFAULT_SOFTWARE_COMPONENT_SETS.airflow2,
+      airflow3: components?.airflow3 ?? DEFAULT_SOFTWARE_COMPONENT_SETS.airflow3,
+      remoteExecution: DEFAULT_SOFTWARE_COMPONENT_SETS.remoteExecution,
+    },
+  };
 }
 
 export function componentTableFrom(config: Config): ComponentTable {

@@ -41,6 +41,10 @@ export const ENVIRONMENT = {
     meaning: 'read by DefaultAzureCredential: the user-assigned identity of the function app, when it has several',
   },
   ASTRO_IDENTITY_SYNC_ASTRO_API_URL: { clouds: 'local', meaning: 'replaces astro.baseUrl (the Astro API emulator)' },
+  ASTRO_IDENTITY_SYNC_HOUSTON_URL: {
+    clouds: 'local',
+    meaning: 'replaces https://houston.<software.baseDomain>/v1 (the Houston emulator)',
+  },
   ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: {
     clouds: 'local',
     meaning: 'first Astro API retry delay in ms (default 500)',
@@ -128,6 +132,7 @@ const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_SWEEP_SCHEDULE: optional,
   AZURE_CLIENT_ID: optional,
   ASTRO_IDENTITY_SYNC_ASTRO_API_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
+  ASTRO_IDENTITY_SYNC_HOUSTON_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: integer(0, 60_000),
   ASTRO_IDENTITY_SYNC_SLACK_API_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
@@ -150,6 +155,7 @@ export interface Settings {
   readonly configText: string;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly astro: { readonly baseUrl: string | undefined; readonly retryMinMs: number | undefined };
+  readonly houstonUrl: string | undefined;
   readonly slackApiUrl: string | undefined;
   readonly aws: {
     readonly region: string;
@@ -192,6 +198,7 @@ export function readSettings(env: Env, options: { requireConfig?: boolean } = {}
     configText: configText ?? '',
     logLevel: raw.LOG_LEVEL ?? 'INFO',
     astro: { baseUrl: raw.ASTRO_IDENTITY_SYNC_ASTRO_API_URL, retryMinMs: raw.ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS },
+    houstonUrl: raw.ASTRO_IDENTITY_SYNC_HOUSTON_URL,
     slackApiUrl: raw.ASTRO_IDENTITY_SYNC_SLACK_API_URL,
     aws: {
       region: raw.AWS_REGION ?? raw.AWS_DEFAULT_REGION ?? 'us-east-1',

@@ -5,10 +5,12 @@ import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 import { type AstroClient, createAstroClient } from './astro-client.ts';
 import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
+import { createHoustonClient, houstonUrl } from './houston-client.ts';
 import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
 import { createSlackNotifier } from './slack-notifier.ts';
+import { createSoftwareSource, type SoftwareSource } from './software-source.ts';
 
 /** Everything a function that reconciles needs, built once per cold start by `buildRuntime`. */
 export interface Runtime<Clients> extends IntakeRuntime<Clients> {
@@ -16,6 +18,8 @@ export interface Runtime<Clients> extends IntakeRuntime<Clients> {
   readonly notifier: Notifier;
   /** The Astro API, when configured: the source of truth for every event's Deployment. */
   readonly astro: AstroClient | undefined;
+  /** Astronomer Software's Deployments from Houston, when `software.token` is configured. */
+  readonly software: SoftwareSource | undefined;
   /** Serializes work per target across concurrent requests on this instance. */
   readonly lanes: TargetLanes;
   /** The pipeline's options for one run. */
@@ -38,9 +42,10 @@ export async function buildRuntime<Clients>(
   const closed = closedAllowlist(adapter.cloud, config);
   // A function whose own cloud allows nothing denies every target: say so once, at cold start, not per event.
   if (closed !== undefined) logger.warn(`${closed} is empty: this function will deny every ${adapter.cloud} target`);
-  const [notifier, astro] = await Promise.all([
+  const [notifier, astro, software] = await Promise.all([
     createNotifier(config, settings, resolve, logger),
     createAstro(config, settings, resolve),
+    createSoftware(config, settings, resolve),
   ]);
   const lanes = new TargetLanes();
   return {
@@ -48,6 +53,7 @@ export async function buildRuntime<Clients>(
     targets,
     notifier,
     astro,
+    software,
     lanes,
     batch: (options = {}) => ({ config, targets, lanes, dryRun: options.dryRun === true }),
   };
@@ -64,6 +70,21 @@ async function createAstro(
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
     token: await resolve(config.astro.token, 'astro.token'),
   });
+}
+
+async function createSoftware(
+  config: Config,
+  settings: Settings,
+  resolve: SecretResolver,
+): Promise<SoftwareSource | undefined> {
+  const software = config.software;
+  if (software?.token === undefined) return undefined;
+  const client = createHoustonClient({
+    url: settings.houstonUrl ?? houstonUrl(software.baseDomain),
+    token: await resolve(software.token, 'software.token'),
+    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+  });
+  return createSoftwareSource(client, software);
 }
 
 async function createNotifier(

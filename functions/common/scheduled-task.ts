@@ -19,22 +19,37 @@ export async function runScheduledTask(
   logger: Logger,
   now: Date = new Date(),
 ): Promise<RunSummary> {
-  const { astro } = runtime;
+  const { astro, software } = runtime;
   const settings = runtime.config.astro;
-  if (astro === undefined || settings === undefined) {
-    throw new ValidationError('the poller and the sweep need the Astro API: add the "astro" section to the config', {
-      code: 'invalid_config',
-    });
+  const hosted = astro === undefined || settings === undefined ? undefined : { astro, settings };
+  if (hosted === undefined && software === undefined) {
+    throw new ValidationError(
+      'the poller and the sweep need a platform API: add the "astro" section (Astro Hosted) or software.token (Astronomer Software) to the config',
+      { code: 'invalid_config' },
+    );
   }
   const runId = `${task}-${now.toISOString()}`;
   const lister: DeploymentLister = {
     // The poll asks the API for the scope only; the sweep lists the whole organization so that a namespace still used
-    // outside the scope is never taken for stale.
-    list: ({ updatedSince }) =>
-      astro.list(settings.organizationId, {
-        ...(task === 'poll' && settings.workspaceIds ? { workspaceIds: [...settings.workspaceIds] } : {}),
-        ...(updatedSince ? { updatedSince } : {}),
-      }),
+    // outside the scope is never taken for stale. Both platforms are one list: a target may serve both, and only
+    // what both call complete may be judged stale.
+    list: async ({ updatedSince }) => {
+      const lists = await Promise.all([
+        hosted?.astro.list(hosted.settings.organizationId, {
+          ...(task === 'poll' && hosted.settings.workspaceIds
+            ? { workspaceIds: [...hosted.settings.workspaceIds] }
+            : {}),
+          ...(updatedSince ? { updatedSince } : {}),
+        }),
+        software?.list(),
+      ]);
+      const present = lists.filter((list) => list !== undefined);
+      return {
+        deployments: present.flatMap((list) => list.deployments),
+        invalid: present.flatMap((list) => list.invalid),
+        complete: present.every((list) => list.complete === true),
+      };
+    },
   };
   const batch = runtime.batch();
   let summary: RunSummary;
@@ -46,7 +61,8 @@ export async function runScheduledTask(
             lister,
             batch,
             runId,
-            ...(settings.workspaceIds ? { workspaceIds: settings.workspaceIds } : {}),
+            workspaceIds: settings?.workspaceIds,
+            softwareWorkspaceIds: runtime.config.software?.workspaceIds,
           });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

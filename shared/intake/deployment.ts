@@ -63,7 +63,17 @@ export const deploymentSchema = z.object({
   effectiveDRWorkloadIdentity: optionalString,
 });
 
-export type Deployment = z.output<typeof deploymentSchema>;
+/**
+ * What only a Software (Houston) Deployment has. Never read from a payload: the schema above has no such field, so
+ * only the Houston source (software-deployment.ts) can set it.
+ */
+export interface SoftwareFacts {
+  readonly releaseName: string;
+  /** The GKE pool of its cluster, from software.clusters. */
+  readonly pool?: string | undefined;
+}
+
+export type Deployment = z.output<typeof deploymentSchema> & { readonly software?: SoftwareFacts };
 
 export const DEPLOYMENT_EVENT_TYPES = ['deployment.created', 'deployment.updated', 'deployment.deleted'] as const;
 export type DeploymentEventType = (typeof DEPLOYMENT_EVENT_TYPES)[number];

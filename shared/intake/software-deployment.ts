@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.ts';
 import { assertIssuer, assertNamespace } from '../plan/guardrails.ts';
 import { assertReleaseName, softwareNamespace } from '../plan/software-names.ts';
+import type { Deployment } from './deployment.ts';
 import type { HoustonDeployment } from './houston-api.ts';
 
 /** One Software cluster: the issuer (EKS / AKS) or workload identity pool (GKE) its service accounts present. */
@@ -33,6 +34,7 @@ export interface SoftwareDeployment {
   readonly cluster: SoftwareCluster;
   readonly airflowVersion: string | undefined;
   readonly runtimeVersion: string | undefined;
+  readonly createdAt: string | undefined;
   readonly updatedAt: string | undefined;
 }
 
@@ -71,6 +73,43 @@ export function softwareDeployment(houston: HoustonDeployment, settings: Softwar
     cluster,
     airflowVersion: houston.airflowVersion,
     runtimeVersion: houston.runtimeVersion,
+    createdAt: houston.createdAt,
     updatedAt: houston.updatedAt,
+  };
+}
+
+/** Where Software Deployments sit among organizations: one platform, named by its base domain. */
+export function softwareOrganization(baseDomain: string): string {
+  return `software:${baseDomain}`;
+}
+
+/**
+ * The Deployment the pipeline plans: the Hosted shape, with the release (for the chart's names) and the cluster's
+ * pool in `software`. Software has no cluster types; a rule that matches on clusterTypes never matches it.
+ */
+export function toPipelineDeployment(deployment: SoftwareDeployment, baseDomain: string): Deployment {
+  return {
+    id: deployment.id,
+    name: deployment.name,
+    namespace: deployment.namespace,
+    organizationId: softwareOrganization(baseDomain),
+    workspaceId: deployment.workspaceId,
+    workspaceName: deployment.workspaceName,
+    clusterId: deployment.clusterId,
+    clusterName: undefined,
+    cloudProvider: deployment.cluster.cloudProvider,
+    region: undefined,
+    type: undefined,
+    airflowVersion: deployment.airflowVersion,
+    astroRuntimeVersion: deployment.runtimeVersion,
+    remoteExecution: undefined,
+    status: undefined,
+    createdAt: deployment.createdAt,
+    updatedAt: deployment.updatedAt,
+    oidcIssuerUrl: deployment.cluster.oidcIssuerUrl,
+    effectiveWorkloadIdentity: undefined,
+    drOidcIssuerUrl: undefined,
+    effectiveDRWorkloadIdentity: undefined,
+    software: { releaseName: deployment.releaseName, pool: deployment.cluster.pool },
   };
 }

@@ -100,7 +100,8 @@ function gcpPool(config: Config, deployment: Deployment, rulePool?: string): str
   const byCluster = deployment.clusterId === undefined ? undefined : config.gcp.pools.byClusterId[deployment.clusterId];
   const byIssuer =
     deployment.oidcIssuerUrl === undefined ? undefined : config.gcp.pools.byIssuer[deployment.oidcIssuerUrl];
-  return rulePool ?? byCluster ?? byIssuer ?? config.gcp.pools.default;
+  // A Software cluster's pool is in software.clusters (see software-deployment.ts); it wins over the Hosted defaults.
+  return rulePool ?? deployment.software?.pool ?? byCluster ?? byIssuer ?? config.gcp.pools.default;
 }
 
 /**
@@ -153,7 +154,10 @@ export function ruleMatches(rule: TargetRule, deployment: Deployment): boolean {
     oneOf(match.clusterIds, deployment.clusterId) &&
     oneOf(match.cloudProviders, deployment.cloudProvider) &&
     oneOf(match.clusterTypes, deployment.type) &&
-    (match.names === undefined || picomatch.isMatch(deployment.name, match.names, { dot: true }))
+    (match.names === undefined || picomatch.isMatch(deployment.name, match.names, { dot: true })) &&
+    (match.releaseNames === undefined ||
+      (deployment.software !== undefined &&
+        picomatch.isMatch(deployment.software.releaseName, match.releaseNames, { dot: true })))
   );
 }
 

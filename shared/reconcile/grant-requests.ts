@@ -1,4 +1,4 @@
-import { type Config, componentTableFrom } from '../config.ts';
+import { type Config, componentTableFrom, softwareComponentTableFrom } from '../config.ts';
 import { IdentitySyncError } from '../errors.ts';
 import type { Deployment } from '../intake/deployment.ts';
 import { selectComponents } from '../plan/components.ts';
@@ -28,6 +28,7 @@ export type Planned =
 export interface RequestContext {
   readonly config: Config;
   readonly table: ReturnType<typeof componentTableFrom>;
+  readonly softwareTable: ReturnType<typeof componentTableFrom>;
   readonly allowlists: ReturnType<typeof createAllowlists>;
   readonly issuerAllowed: (issuer: string) => boolean;
 }
@@ -36,6 +37,7 @@ export function requestContext(config: Config): RequestContext {
   return {
     config,
     table: componentTableFrom(config),
+    softwareTable: softwareComponentTableFrom(config),
     allowlists: createAllowlists(config),
     issuerAllowed: config.allowedIssuers ? createAllowlist(config.allowedIssuers) : () => true,
   };
@@ -194,7 +196,9 @@ function grantFor(
   target: Target,
   componentSets: ReadonlyArray<readonly string[] | undefined>,
 ): DesiredGrant {
-  const { config, table } = context;
+  const { config } = context;
+  // A Software Deployment runs the Airflow chart's service accounts, named after its Helm release.
+  const table = deployment.software === undefined ? context.table : context.softwareTable;
   const selection = {
     airflowVersion: deployment.airflowVersion,
     astroRuntimeVersion: deployment.astroRuntimeVersion,
@@ -206,6 +210,7 @@ function grantFor(
   return desiredGrant({
     namespace: deployment.namespace,
     table,
+    release: deployment.software?.releaseName,
     selection: { ...selection, components },
     // Only IAM trust policies take patterns; GCP members and Azure subjects must be exact.
     ...(target.kind === 'aws-role'

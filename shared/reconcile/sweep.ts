@@ -62,15 +62,16 @@ export async function runSweep(input: {
   lister: DeploymentLister;
   batch: BatchOptions;
   runId: string;
-  workspaceIds?: readonly string[];
+  /** The workspaces to reconcile, per platform (absent: all); the whole list still decides what is stale. */
+  workspaceIds?: readonly string[] | undefined;
+  softwareWorkspaceIds?: readonly string[] | undefined;
 }): Promise<RunSummary> {
   const first = await input.lister.list({});
   const { deployments, invalid } = first;
-  const scope = input.workspaceIds;
-  const inScope =
-    scope === undefined
-      ? deployments
-      : deployments.filter((d) => d.workspaceId !== undefined && scope.includes(d.workspaceId));
+  const inScope = deployments.filter((d) => {
+    const scope = d.software === undefined ? input.workspaceIds : input.softwareWorkspaceIds;
+    return scope === undefined || (d.workspaceId !== undefined && scope.includes(d.workspaceId));
+  });
   const items: BatchItem[] = inScope.map((deployment) => ({
     eventId: `${input.runId}:${deployment.id}`,
     type: 'deployment.updated',
