@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ValidationError } from '../shared/errors.ts';
 import { parseTrustPolicyText } from '../shared/plan/aws/policy-document.ts';
+import { blockedFinding, editedWarnings } from '../shared/plan/aws/trust-findings.ts';
 import { DEFAULT_TRUST_POLICY_MAX_SIZE, planAwsTrustPolicy } from '../shared/plan/aws/trust-policy-planner.ts';
 import {
   AZURE_MAX_CREDENTIALS,
@@ -14,7 +15,8 @@ import {
   assertWorkloadIdentityPool,
   parseRoleArn,
 } from '../shared/plan/guardrails.ts';
-import { type CliIo, parseJsonInput, readDocument } from './cli-io.ts';
+import { CliExit, type CliIo, parseJsonInput, readDocument } from './cli-io.ts';
+import { EXIT_UNSAFE } from './exit-codes.ts';
 import { addGrantOptions, type GrantFlags, grantFrom, positiveInt, VERSION_HELP } from './grant-options.ts';
 
 function printJson(io: CliIo, value: unknown): void {
@@ -45,6 +47,16 @@ function awsCommand(io: CliIo): Command {
         grant,
         maxSize: flags.maxSize,
       });
+      for (const warning of editedWarnings(plan.edited).warnings ?? []) io.stderr(`warning: ${warning}\n`);
+      const { blocked } = blockedFinding(
+        plan.blocked.map(({ subject, ...verdict }) => ({ entry: subject, ...verdict })),
+        'subject',
+      );
+      if (blocked !== undefined) {
+        // IAM would refuse these subjects whatever is written: no plan to apply, as for a policy that does not fit.
+        io.stderr(`error: ${blocked.reason}\n${blocked.remedies.map((r) => `fix: ${r}\n`).join('')}`);
+        throw new CliExit(EXIT_UNSAFE);
+      }
       printJson(io, { changed: plan.changed, added: plan.added, size: plan.size, policy: plan.policy });
     },
   );

@@ -70,7 +70,10 @@ function render(report: EventReport, apply: boolean): string {
   for (const r of report.results) {
     const label = kindLabel(r);
     lines.push(`  ${r.cloud} ${r.target}${label === undefined ? '' : ` (${label})`}: ${outcomeLine(r)}`);
-    if (r.status === 'planned' || r.status === 'granted') for (const entry of r.added) lines.push(`    + ${entry}`);
+    if (r.status === 'planned' || r.status === 'granted' || r.status === 'blocked') {
+      for (const entry of r.added) lines.push(`    + ${entry}`);
+    }
+    for (const entry of r.blocked ?? []) lines.push(`    ! ${entry} (blocked)`);
     if (r.status === 'planned' || r.status === 'revoked' || r.status === 'stale') {
       for (const entry of r.removed) lines.push(`    - ${entry}`);
     }

@@ -169,5 +169,6 @@ function result(target: Target, outcome: GrantOutcome, dr: boolean): TargetResul
     ...(outcome.remedies === undefined ? {} : { remedies: outcome.remedies }),
     ...(outcome.retryable === undefined ? {} : { retryable: outcome.retryable }),
     ...(outcome.notes === undefined ? {} : { notes: outcome.notes }),
+    ...(outcome.blocked === undefined ? {} : { blocked: outcome.blocked }),
   };
 }

@@ -41,6 +41,18 @@ export interface DriverPlan<Doc> {
   readonly next: Doc;
   /** What writing `next` does besides the request (see GrantPlan.notes); reported once the write succeeded. */
   readonly notes?: readonly string[];
+  /** Entries the target refuses whatever is written (an explicit Deny): not written, the request ends `blocked`. */
+  readonly blocked?: Blocked;
+  /** What a person should decide about on the target, reported whether or not anything is written. */
+  readonly warnings?: readonly string[];
+}
+
+/** Entries the target would refuse however they are written; the request is reported `blocked`. */
+export interface Blocked {
+  readonly entries: readonly string[];
+  /** Names the rule (the Deny statement's Sid) that blocks each entry. */
+  readonly reason: string;
+  readonly remedies: readonly string[];
 }
 
 /**
@@ -83,8 +95,10 @@ export interface GrantOutcome {
   readonly reason?: string;
   readonly remedies?: readonly string[];
   readonly retryable?: boolean;
-  /** What the writes for this request did besides the document (see WriteResult). */
+  /** What the writes for this request did besides the document (see WriteResult), and the plan's warnings. */
   readonly notes?: readonly string[];
+  /** `blocked`: the entries the target refuses (see Blocked); `added` and `present` are the rest of the grant. */
+  readonly blocked?: readonly string[];
 }
 
 export interface ReconcileOptions {
@@ -123,9 +137,12 @@ export async function reconcileTarget<Doc>(
   const written = new Map<string, Set<string>>();
   const notes = new Map<string, string[]>();
   let pending = [...requests];
+  // What the latest plan of each request found on the target besides its entries: reported however it ends.
+  const findings = new Map<string, Findings>();
   const finish = (request: GrantRequest, outcome: GrantOutcome) => {
     const noted = notes.get(request.key);
-    outcomes.set(request.key, noted === undefined ? outcome : { ...outcome, notes: noted });
+    const found = findings.get(request.key);
+    outcomes.set(request.key, withFindings(noted === undefined ? outcome : { ...outcome, notes: noted }, found));
     pending = pending.filter((other) => other !== request);
   };
   const failAll = (error: unknown) => {
@@ -155,6 +172,7 @@ export async function reconcileTarget<Doc>(
         try {
           const plan = driver.plan(next, request);
           plans.push({ request, plan });
+          findings.set(request.key, { blocked: plan.blocked, warnings: plan.warnings });
           if (plan.changed && !request.simulate) next = plan.next;
         } catch (error) {
           refused = { request, error };
@@ -283,6 +301,25 @@ function settled(request: GrantRequest, written: readonly string[], present: rea
   }
   const already = present.filter((item) => !written.includes(item));
   return { status: written.length > 0 ? 'granted' : 'unchanged', added: written, present: already };
+}
+
+/**
+ * A grant some of whose entries the target refuses ends `blocked`, whatever was written for the others; warnings join
+ * the notes. A failure stays a failure: its reason is what must be fixed first.
+ */
+interface Findings {
+  readonly blocked: Blocked | undefined;
+  readonly warnings: readonly string[] | undefined;
+}
+
+function withFindings(outcome: GrantOutcome, found: Findings | undefined): GrantOutcome {
+  const warnings = found?.warnings ?? [];
+  const notes = [...new Set([...(outcome.notes ?? []), ...warnings])];
+  const noted = notes.length === 0 ? outcome : { ...outcome, notes };
+  const blocked = found?.blocked;
+  if (blocked === undefined || blocked.entries.length === 0) return noted;
+  if (!['granted', 'unchanged', 'planned'].includes(noted.status)) return noted;
+  return { ...noted, status: 'blocked', blocked: blocked.entries, reason: blocked.reason, remedies: blocked.remedies };
 }
 
 /** Requests in planning order, the members of a group together (a request without a group is its own). */

@@ -3,6 +3,7 @@ import type { RevokePlan } from '../plan/ownership.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
 import type { Target } from '../plan/targets.ts';
 import {
+  type Blocked,
   type DriverPlan,
   type GrantOutcome,
   type GrantRequest,
@@ -74,6 +75,10 @@ export interface GrantPlan<Doc> {
    * report shows them once the write succeeded.
    */
   readonly notes?: readonly string[];
+  /** Entries a rule of the target itself (an explicit IAM Deny) keeps from taking effect: never written; see Blocked. */
+  readonly blocked?: Blocked;
+  /** What a person should decide about on the target (a managed entry edited by hand), written or not. */
+  readonly warnings?: readonly string[];
 }
 
 /** The I/O side of a target kind, supplied by a cloud adapter: the only calls that reach the cloud. */

@@ -8,7 +8,9 @@ import type { Target } from '../plan/targets.ts';
  * - `unchanged`: every subject was already granted, nothing written;
  * - `denied`: the target is outside the allowlist (or not configured) and was never read or written;
  * - `does-not-fit` / `conflict`: the plan could not be applied safely; nothing written;
- * - `failed`: the cloud refused or did not answer after retries; `reason` says what to fix.
+ * - `failed`: the cloud refused or did not answer after retries; `reason` says what to fix;
+ * - `blocked`: a rule of the target itself (an explicit Deny in an IAM trust policy) refuses some of the grant's
+ *   entries (`blocked` lists them, `reason` names the rule); nothing is written for them, the rest is granted.
  */
 export type TargetStatus =
   | 'granted'
@@ -18,6 +20,7 @@ export type TargetStatus =
   | 'does-not-fit'
   | 'conflict'
   | 'failed'
+  | 'blocked'
   /** prune: this tool's entries of a deleted Deployment were removed (`removed` lists them) */
   | 'revoked'
   /** prune is off: this tool's entries of a deleted Deployment remain (`removed` lists what prune would remove) */
@@ -42,8 +45,13 @@ export interface TargetResult {
   readonly remedies?: readonly string[];
   /** For `failed`: the same event may succeed later (throttling, a racing writer), so the platform should retry it. */
   readonly retryable?: boolean;
-  /** What the write did besides the grant itself (an IAM OIDC provider it created), one sentence each. */
+  /**
+   * What the write did besides the grant itself (an IAM OIDC provider it created), and what a person should decide
+   * about on the target (a managed statement edited by hand), one sentence each.
+   */
   readonly notes?: readonly string[];
+  /** `blocked`: the entries a rule of the target refuses; never written. */
+  readonly blocked?: readonly string[];
 }
 
 export interface DeploymentSummary {
@@ -77,7 +85,13 @@ export function summarizeDeployment(deployment: Deployment): DeploymentSummary {
   };
 }
 
-export const FAILURE_STATUSES: ReadonlySet<TargetStatus> = new Set(['denied', 'does-not-fit', 'conflict', 'failed']);
+export const FAILURE_STATUSES: ReadonlySet<TargetStatus> = new Set([
+  'denied',
+  'does-not-fit',
+  'conflict',
+  'failed',
+  'blocked',
+]);
 
 export function reportHasFailures(report: EventReport): boolean {
   return report.results.some((result) => FAILURE_STATUSES.has(result.status));

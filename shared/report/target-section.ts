@@ -25,14 +25,15 @@ interface StatusInfo {
 
 export const STATUS: Readonly<Record<TargetStatus, StatusInfo>> = {
   failed: { emoji: '❌', rank: 0, counted: 'failed' },
-  conflict: { emoji: '⚠️', rank: 1, counted: 'name conflict' },
-  'does-not-fit': { emoji: '⚠️', rank: 2, counted: 'does not fit' },
-  denied: { emoji: '⛔', rank: 3, counted: 'denied' },
-  stale: { emoji: '🧹', rank: 4, counted: 'stale' },
-  granted: { emoji: '✅', rank: 5, counted: 'granted' },
-  revoked: { emoji: '🗑️', rank: 6, counted: 'cleaned up' },
-  planned: { emoji: '🔍', rank: 7, counted: 'planned' },
-  unchanged: { emoji: '➖', rank: 8, counted: 'up to date' },
+  blocked: { emoji: '🚫', rank: 1, counted: 'blocked by a Deny' },
+  conflict: { emoji: '⚠️', rank: 2, counted: 'name conflict' },
+  'does-not-fit': { emoji: '⚠️', rank: 3, counted: 'does not fit' },
+  denied: { emoji: '⛔', rank: 4, counted: 'denied' },
+  stale: { emoji: '🧹', rank: 5, counted: 'stale' },
+  granted: { emoji: '✅', rank: 6, counted: 'granted' },
+  revoked: { emoji: '🗑️', rank: 7, counted: 'cleaned up' },
+  planned: { emoji: '🔍', rank: 8, counted: 'planned' },
+  unchanged: { emoji: '➖', rank: 9, counted: 'up to date' },
 };
 
 const STATUS_ORDER = (Object.keys(STATUS) as TargetStatus[]).sort((a, b) => STATUS[a].rank - STATUS[b].rank);
@@ -141,6 +142,9 @@ function outcome(result: TargetResult): string {
       return `name conflict: ${reasonOf(result)}`;
     case 'failed':
       return `failed: ${reasonOf(result)}`;
+    case 'blocked':
+      // The rest of the grant is written (or, in a dry run, would be): listed below as in a grant.
+      return `blocked: ${reasonOf(result)}${added > 0 ? `; ${plural(added, entry)} not blocked` : ''}`;
     case 'revoked':
       return `removed ${plural(removed, entry)} of the deleted Deployment`;
     case 'stale':
@@ -161,7 +165,7 @@ function targetHead(result: TargetResult): string {
 
 export function targetSectionText(result: TargetResult): string {
   const limit = SLACK_LIMITS.sectionText;
-  const writes = ['granted', 'planned', 'revoked', 'stale'].includes(result.status);
+  const writes = ['granted', 'planned', 'revoked', 'stale', 'blocked'].includes(result.status);
   const entries = changedEntries(result);
   const head = `${targetHead(result)}\n${outcomeLine(result)}${writes && entries.length > 0 ? ':' : ''}`;
   const remedies = remediesText(result.remedies);

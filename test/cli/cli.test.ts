@@ -229,6 +229,21 @@ describe('plan aws', () => {
     expect(run.stderr).toMatch(/L-C07B4B0D/);
   });
 
+  it('exits 3 naming the Deny statement when an explicit Deny blocks a subject, and prints no plan', async () => {
+    const deny = {
+      Sid: 'NoWorkers',
+      Effect: 'Deny',
+      Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123' },
+      Action: 'sts:AssumeRole*',
+      Condition: { StringLike: { 'oidc.eks.us-east-1.amazonaws.com/id/ABC123:sub': '*-worker-serviceaccount' } },
+    };
+    const run = await runCli(awsArgs('-'), JSON.stringify({ Version: '2012-10-17', Statement: [deny] }));
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`${sa('worker-serviceaccount')} (denied by NoWorkers`);
+    expect(run.stderr).toMatch(/fix: If the Deployment should assume this role, remove or narrow the Deny/);
+  });
+
   it.each([
     [['--wildcard', '--cluster-type', 'STANDARD'], /^error: --wildcard: .*only allowed on DEDICATED/],
     [['--wildcard'], /^error: --wildcard: .*only allowed on DEDICATED/],

@@ -94,6 +94,37 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     expect((await sync('--all', '--deployment', 'x')).code).toBe(2);
   });
 
+  it('shows subjects a Deny blocks, applies the rest, and exits 1 like every target that needs attention', async () => {
+    const hp = 'oidc.eks.us-east-1.amazonaws.com/id/5C0FFEE0123456789ABCDEF012345678';
+    stack.aws.putRole('astro-deny', {
+      Version: '2012-10-17',
+      Statement: [
+        ...EC2_TRUST.Statement,
+        {
+          Sid: 'NoWorkers',
+          Effect: 'Deny',
+          Principal: { Federated: `arn:aws:iam::123456789012:oidc-provider/${hp}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringLike: { [`${hp}:sub`]: '*-worker-serviceaccount' } },
+        },
+      ],
+    });
+    stack.astro.upsert(
+      apiDeployment({
+        id: 'clq2blocked00000000000000',
+        name: 'blocked',
+        namespace: 'deny-ns',
+        effectiveWorkloadIdentity: 'arn:aws:iam::123456789012:role/astro-deny',
+      }),
+    );
+    const run = await sync('--deployment', 'clq2blocked00000000000000', '--apply');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('astro-deny: blocked: an explicit Deny in the trust policy blocks 1 subject');
+    expect(run.stdout).toContain('    ! system:serviceaccount:deny-ns:deny-ns-worker-serviceaccount (blocked)');
+    expect(run.stdout).toContain('    + system:serviceaccount:deny-ns:deny-ns-kpo');
+    expect(JSON.stringify(stack.aws.getTrustPolicy('astro-deny'))).not.toContain('deny-ns-worker');
+  });
+
   it('shows a DR grant apart from the primary one', async () => {
     stack.aws.putRole('astro-dr', EC2_TRUST);
     stack.astro.upsert(

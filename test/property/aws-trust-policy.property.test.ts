@@ -89,10 +89,13 @@ describe('planAwsTrustPolicy properties', () => {
     fc.assert(
       fc.property(existingArb, grantArb, (existing, grant) => {
         const once = plan(existing, grant);
-        expect([...once.added, ...once.present].sort()).toEqual([...grant.subjects].sort());
+        const blocked = once.blocked.map((b) => b.subject);
+        expect([...once.added, ...once.present, ...blocked].sort()).toEqual([...grant.subjects].sort());
         expect(once.present.filter((subject) => once.added.includes(subject))).toEqual([]);
         expect(once.present).toEqual([...once.present].sort());
-        expect(plan(once.policy, grant).present).toEqual([...grant.subjects].sort());
+        const again = plan(once.policy, grant);
+        expect(again.present).toEqual(grant.subjects.filter((s) => !blocked.includes(s)).sort());
+        expect(again.blocked).toEqual(once.blocked);
       }),
       RUNS,
     );
@@ -112,11 +115,10 @@ describe('planAwsTrustPolicy properties', () => {
     );
   });
 
-  it('counts no Deny, foreign-provider or unrelated statement as a grant', () => {
+  it('counts no Deny, foreign-provider or unrelated statement as a grant; a Deny on every subject blocks them all', () => {
     fc.assert(
       fc.property(trustPolicyArb, grantArb, ({ policy }, grant) => {
-        const ours = (s: JsonObject) =>
-          s.Effect === 'Allow' && isJsonObject(s.Principal) && s.Principal.Federated === PROVIDER_ARN;
+        const ours = (s: JsonObject) => isJsonObject(s.Principal) && s.Principal.Federated === PROVIDER_ARN;
         const denyAll: JsonObject = {
           Effect: 'Deny',
           Principal: { Federated: PROVIDER_ARN },
@@ -126,8 +128,12 @@ describe('planAwsTrustPolicy properties', () => {
         const foreign = { ...denyAll, Effect: 'Allow', Principal: { Federated: `${PROVIDER_ARN}X` } };
         const others = [...statementsOf(policy).filter((s) => !ours(s)), denyAll, foreign];
         const result = plan({ ...policy, Statement: others }, grant);
-        expect(result.added).toEqual(grant.subjects);
-        expect(statementsOf(result.policy).slice(0, others.length)).toEqual(others);
+        expect(result.added).toEqual([]);
+        expect(result.present).toEqual([]);
+        expect(result.blocked.map((b) => b.subject)).toEqual(grant.subjects);
+        const unblocked = plan({ ...policy, Statement: others.filter((s) => s !== denyAll) }, grant);
+        expect(unblocked.added).toEqual(grant.subjects);
+        expect(statementsOf(unblocked.policy).slice(0, others.length - 1)).toEqual(others.filter((s) => s !== denyAll));
       }),
       RUNS,
     );

@@ -144,7 +144,6 @@ describe('planAwsTrustPolicy', () => {
   });
 
   it.each<[string, JsonObject]>([
-    ['a Deny statement', granting({ Effect: 'Deny' })],
     ['another provider', granting({ Principal: { Federated: PROVIDER_ARN.replace('123456789012', '210987654321') } })],
     ['another action', granting({ Action: 'sts:AssumeRole' })],
     ['NotPrincipal', { ...granting({}), NotPrincipal: { AWS: '*' } }],

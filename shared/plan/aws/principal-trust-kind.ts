@@ -6,6 +6,7 @@ import {
   revokeAwsPrincipal,
 } from './principal-trust-planner.ts';
 import type { RoleTrust } from './role-trust-kind.ts';
+import { blockedFinding, editedWarnings } from './trust-findings.ts';
 
 /**
  * The Deployment's workload identity role as `Principal.AWS` in a customer role's trust policy (Astro's default
@@ -30,6 +31,8 @@ export const awsPrincipalTrustKind: TargetKind<'aws-role-principal', RoleTrust> 
       present: plan.present,
       next: { ...current, policy: plan.policy },
       ...droppedNotes(plan.dropped),
+      ...blockedFinding(plan.blocked, 'principal'),
+      ...editedWarnings(plan.edited),
     };
   },
   revoke(current, principal) {

@@ -1,5 +1,6 @@
 import { DoesNotFitError, ValidationError } from '../../errors.ts';
 import { parseRoleArn } from '../guardrails.ts';
+import { type AccessRequest, denyingStatement, principalValues, statementLabel } from './deny-evaluator.ts';
 import {
   asTrustPolicy,
   isJsonObject,
@@ -7,6 +8,7 @@ import {
   policySize,
   type TrustPolicyDocument,
 } from './policy-document.ts';
+import type { BlockedEntry } from './trust-findings.ts';
 import { MANAGED_SID_PREFIX } from './trust-policy-planner.ts';
 
 /**
@@ -65,8 +67,46 @@ export interface PrincipalTrustPlan {
   readonly present: readonly string[];
   /** Deleted roles' unique ids this write takes out of our statements (see withoutDeletedRoles), sorted. */
   readonly dropped: readonly string[];
+  /** The principal, when a Deny statement blocks (or may block) it: then nothing is written. */
+  readonly blocked: readonly BlockedEntry[];
+  /** Our principals statements a person changed (a condition, another action): never extended, reported. */
+  readonly edited: readonly { readonly statement: string; readonly edits: readonly string[] }[];
   readonly size: number;
   readonly policy: TrustPolicyDocument;
+}
+
+/**
+ * The AssumeRole call of the Deployment's workload identity role, as a trust policy's Deny statements see it. Its
+ * session names the role and its account; web-identity claims of any issuer are absent; anything else is unknown.
+ */
+function assumeRoleRequest(principal: string): AccessRequest {
+  const { partition, account } = parseRoleArn(principal, 'effectiveWorkloadIdentity');
+  const names = new Set([principal, account, `arn:${partition}:iam::${account}:root`, '*'].map((n) => n.toLowerCase()));
+  return {
+    action: ASSUME_ROLE,
+    principal: (element) => principalValues(element, 'AWS').some((p) => names.has(p.toLowerCase())),
+    keys: new Map([
+      ['aws:principalarn', { exact: principal }],
+      ['aws:principalaccount', { exact: account }],
+    ]),
+    absent: (key) => {
+      const host = key.slice(0, key.lastIndexOf(':'));
+      return host.includes('.') && !host.startsWith('aws') && !host.startsWith('sts');
+    },
+  };
+}
+
+/** Sids starting with ours whose statement is no longer exactly as we write it, and what differs. */
+function editedPrincipalStatements(statements: readonly JsonObject[]) {
+  return statements.flatMap((statement, index) => {
+    if (typeof statement.Sid !== 'string' || !statement.Sid.startsWith(PRINCIPALS_SID) || isOurs(statement)) return [];
+    const edits = [
+      ...(statement.Condition === undefined ? [] : ['it has a Condition']),
+      ...(statement.Action === ASSUME_ROLE ? [] : [`its Action is not only ${ASSUME_ROLE}`]),
+      ...(statement.Effect === 'Allow' ? [] : ['its Effect is not Allow']),
+    ];
+    return [{ statement: statementLabel(statement, index), edits: edits.length > 0 ? edits : ['its shape changed'] }];
+  });
 }
 
 /**
@@ -110,10 +150,12 @@ export function planAwsPrincipalTrust(input: {
   readonly maxSize: number;
 }): PrincipalTrustPlan {
   const document = asTrustPolicy(input.policy);
-  parseRoleArn(input.principal, 'effectiveWorkloadIdentity');
+  const edited = editedPrincipalStatements(statementsOf(document));
+  const deny = denyingStatement(statementsOf(document), assumeRoleRequest(input.principal));
+  const unchanged = { changed: false, added: [], dropped: [], size: policySize(document), policy: document, edited };
+  if (deny !== undefined) return { ...unchanged, present: [], blocked: [{ entry: input.principal, ...deny }] };
   if (statementsOf(document).some((s) => grantsPrincipal(s, input.principal))) {
-    const size = policySize(document);
-    return { changed: false, added: [], present: [input.principal], dropped: [], size, policy: document };
+    return { ...unchanged, present: [input.principal], blocked: [] };
   }
   const cleaned = withoutDeletedRoles(document);
   const statements = statementsOf(cleaned.policy);
@@ -144,7 +186,16 @@ export function planAwsPrincipalTrust(input: {
       },
     );
   }
-  return { changed: true, added: [input.principal], present: [], dropped: cleaned.dropped, size, policy };
+  return {
+    changed: true,
+    added: [input.principal],
+    present: [],
+    blocked: [],
+    edited,
+    dropped: cleaned.dropped,
+    size,
+    policy,
+  };
 }
 
 /** Principals in our statements, including the unique ids IAM shows for trusted roles that were deleted. */

@@ -3,6 +3,7 @@ import type { TargetKind } from '../../reconcile/target-kind.ts';
 import { ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
 import { policySize, type TrustPolicyDocument } from './policy-document.ts';
 import { droppedNotes, withoutDeletedRoles } from './principal-trust-planner.ts';
+import { blockedFinding, editedWarnings } from './trust-findings.ts';
 import { planAwsTrustPolicy } from './trust-policy-planner.ts';
 
 /**
@@ -49,6 +50,11 @@ export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
       present: plan.present,
       next: { ...current, policy: cleaned.policy },
       ...droppedNotes(cleaned.dropped),
+      ...blockedFinding(
+        plan.blocked.map(({ subject, ...verdict }) => ({ entry: subject, ...verdict })),
+        'subject',
+      ),
+      ...editedWarnings(plan.edited),
     };
   },
   revoke(current, namespace) {

@@ -1,18 +1,23 @@
 import { DoesNotFitError } from '../../errors.ts';
-import { assertIssuer, issuerHostPath, parseRoleArn } from '../guardrails.ts';
 import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
+import { asList, type DenyVerdict, denyingStatement, statementLabel } from './deny-evaluator.ts';
+import { asTrustPolicy, type JsonObject, policySize, type TrustPolicyDocument } from './policy-document.ts';
 import {
-  asTrustPolicy,
-  isJsonObject,
-  type JsonObject,
-  policySize,
-  type TrustPolicyDocument,
-} from './policy-document.ts';
+  findKey,
+  grantsSubject,
+  type IrsaKeys,
+  irsaKeys,
+  isCanonicalStatement,
+  MANAGED_SID_PREFIX,
+  managedStatementEdits,
+  STS_AUDIENCE,
+  type SubjectOperator,
+  WEB_IDENTITY_ACTION,
+  webIdentityRequest,
+} from './web-identity-statement.ts';
 
-export const MANAGED_SID_PREFIX = 'AstroIdentitySync';
+export { irsaKeys, MANAGED_SID_PREFIX };
 export const DEFAULT_TRUST_POLICY_MAX_SIZE = 2048;
-const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
-const STS_AUDIENCE = 'sts.amazonaws.com';
 
 interface AwsTrustPolicyPlanInput {
   /** The role's current trust policy, parsed (see parseTrustPolicyText). */
@@ -24,37 +29,39 @@ interface AwsTrustPolicyPlanInput {
   readonly maxSize?: number;
 }
 
-interface AwsTrustPolicyPlan {
+/** A subject an explicit Deny blocks (or may block: `doubtful`); nothing is ever written for it. */
+export interface BlockedSubject extends DenyVerdict {
+  readonly subject: string;
+}
+
+export interface AwsTrustPolicyPlan {
   readonly changed: boolean;
   /** Subjects (or namespace patterns) this plan grants that no Allow statement granted before, sorted. */
   readonly added: readonly string[];
   /**
-   * The grant's subjects (or its namespace pattern) that an Allow statement, ours or a person's, already granted,
-   * sorted; in changed and unchanged plans alike. `added` and `present` together are the grant's subjects.
+   * The grant's subjects (or its namespace pattern) that an Allow statement, ours or a person's, already granted and
+   * no Deny blocks, sorted; in changed and unchanged plans alike. `added`, `present` and `blocked` partition the grant.
    */
   readonly present: readonly string[];
+  /** Subjects a Deny statement blocks or may block, sorted: neither written nor reported as granted. */
+  readonly blocked: readonly BlockedSubject[];
+  /**
+   * Our statements for this issuer that a person changed (Sid and what differs): never extended, so new subjects go
+   * to a fresh canonical statement and a person decides what to do with the edited one.
+   */
+  readonly edited: readonly { readonly statement: string; readonly edits: readonly string[] }[];
   /** Length of the minified result, the figure IAM compares with the quota. */
   readonly size: number;
   readonly policy: TrustPolicyDocument;
 }
 
-/** The IRSA identifiers for one issuer in the role's own account and partition. */
-export function irsaKeys(roleArn: string, issuer: string) {
-  const { partition, account } = parseRoleArn(roleArn);
-  const hostPath = issuerHostPath(assertIssuer(issuer));
-  return {
-    provider: `arn:${partition}:iam::${account}:oidc-provider/${hostPath}`,
-    subKey: `${hostPath}:sub`,
-    audKey: `${hostPath}:aud`,
-    hostPath,
-  };
-}
-
 /**
  * Adds the grant's subjects to the role's trust policy. Our subjects live in statements whose Sid starts with
  * AstroIdentitySync (one per issuer, a second one for namespace patterns, because StringEquals and StringLike in one
- * statement are ANDed). Every other statement, key and value is returned untouched and in order, and nothing is
- * written when every subject is already granted by any Allow statement.
+ * statement are ANDed), and only in one exactly as we write it: a managed statement a person edited is left alone,
+ * so its weakened conditions never reach a new subject. A subject an explicit Deny covers is not written (IAM would
+ * refuse it anyway) but reported. Every other statement, key and value is returned untouched and in order, and
+ * nothing is written when every subject is already granted by an Allow statement or blocked.
  */
 export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPolicyPlan {
   const document = asTrustPolicy(input.policy);
@@ -65,14 +72,24 @@ export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPoli
 
   const missing: string[] = [];
   const present: string[] = [];
+  const blocked: BlockedSubject[] = [];
   for (const subject of input.grant.subjects) {
-    (statements.some((s) => grantsSubject(s, subject, keys)) ? present : missing).push(subject);
+    const deny = denyingStatement(statements, webIdentityRequest(keys, subject));
+    if (deny !== undefined) blocked.push({ subject, ...deny });
+    else (statements.some((s) => grantsSubject(s, subject, keys)) ? present : missing).push(subject);
   }
   present.sort();
-  if (missing.length === 0) return { changed: false, added: [], present, size: policySize(document), policy: document };
+  blocked.sort((a, b) => (a.subject < b.subject ? -1 : 1));
+  const edited = statements.flatMap((statement, index) => {
+    const edits = managedStatementEdits(statement, keys);
+    return edits === undefined || edits.length === 0 ? [] : [{ statement: statementLabel(statement, index), edits }];
+  });
+  const findings = { present, blocked, edited };
+  if (missing.length === 0)
+    return { changed: false, added: [], ...findings, size: policySize(document), policy: document };
 
-  const operator = input.grant.wildcard ? 'StringLike' : 'StringEquals';
-  const managedIndex = statements.findIndex((s) => isManagedStatement(s, operator, keys));
+  const operator: SubjectOperator = input.grant.wildcard ? 'StringLike' : 'StringEquals';
+  const managedIndex = statements.findIndex((s) => isCanonicalStatement(s, operator, keys));
   const nextStatements = [...statements];
   const managed = statements[managedIndex];
   if (managed !== undefined) {
@@ -98,94 +115,7 @@ export function planAwsTrustPolicy(input: AwsTrustPolicyPlanInput): AwsTrustPoli
       },
     );
   }
-  return { changed: true, added: [...missing].sort(), present, size, policy };
-}
-
-type IrsaKeys = ReturnType<typeof irsaKeys>;
-
-function asList(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : value === undefined ? [] : [value];
-}
-
-function findKey(block: unknown, key: string): string | undefined {
-  if (!isJsonObject(block)) return undefined;
-  const wanted = key.toLowerCase(); // IAM condition keys are case-insensitive
-  return Object.keys(block).find((candidate) => candidate.toLowerCase() === wanted);
-}
-
-function conditionValues(condition: JsonObject, operator: string, key: string): string[] | undefined {
-  const block = condition[operator];
-  const found = findKey(block, key);
-  if (found === undefined || !isJsonObject(block)) return undefined;
-  return asList(block[found]).filter((value): value is string => typeof value === 'string');
-}
-
-function likeMatches(pattern: string, value: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${source}$`, 's').test(value);
-}
-
-function allowsWebIdentity(statement: JsonObject, keys: IrsaKeys): boolean {
-  if (statement.Effect !== 'Allow' || 'NotPrincipal' in statement || 'NotAction' in statement) return false;
-  const actions = asList(statement.Action).map((action) => String(action).toLowerCase());
-  if (!actions.some((a) => a === WEB_IDENTITY_ACTION.toLowerCase() || a === 'sts:*' || a === '*')) return false;
-  const principal = statement.Principal;
-  return isJsonObject(principal) && asList(principal.Federated).includes(keys.provider);
-}
-
-/**
- * Whether a statement already lets `subject` assume the role with a token from this issuer. Only conditions on the
- * issuer's sub and aud keys with StringEquals/StringLike are understood; a statement with anything else is treated
- * as not granting, so at worst we add a redundant subject, never skip a needed one.
- */
-function grantsSubject(statement: JsonObject, subject: string, keys: IrsaKeys): boolean {
-  if (!allowsWebIdentity(statement, keys) || !understoodConditions(statement, keys)) return false;
-  const condition = statement.Condition as JsonObject;
-  const subEquals = conditionValues(condition, 'StringEquals', keys.subKey);
-  const subLike = conditionValues(condition, 'StringLike', keys.subKey);
-  if (subEquals === undefined && subLike === undefined) return false;
-  return matches(subEquals, equals, subject) && matches(subLike, likeMatches, subject);
-}
-
-const equals = (value: string, target: string) => value === target;
-const matches = (values: string[] | undefined, test: (v: string, target: string) => boolean, target: string) =>
-  values === undefined || values.some((value) => test(value, target));
-
-/**
- * Conditions we can reason about: only StringEquals/StringLike on the issuer's sub and aud keys, with an aud that
- * admits sts.amazonaws.com. Anything else might narrow the grant in ways we cannot see.
- */
-function understoodConditions(statement: JsonObject, keys: IrsaKeys): boolean {
-  const condition = statement.Condition;
-  if (!isJsonObject(condition)) return false;
-  const known = new Set([keys.subKey.toLowerCase(), keys.audKey.toLowerCase()]);
-  for (const [operator, block] of Object.entries(condition)) {
-    if (operator !== 'StringEquals' && operator !== 'StringLike') return false;
-    if (!isJsonObject(block) || Object.keys(block).some((key) => !known.has(key.toLowerCase()))) return false;
-  }
-  return (
-    matches(conditionValues(condition, 'StringEquals', keys.audKey), equals, STS_AUDIENCE) &&
-    matches(conditionValues(condition, 'StringLike', keys.audKey), likeMatches, STS_AUDIENCE)
-  );
-}
-
-/**
- * Our statement for this issuer and operator. One that a person edited (an extra condition, another audience) is no
- * longer ours: adding to it would never count as granted and we would rewrite the policy on every event, so a fresh
- * managed statement is added instead and the edited one is left as it is.
- */
-function isManagedStatement(statement: JsonObject, operator: 'StringEquals' | 'StringLike', keys: IrsaKeys): boolean {
-  if (typeof statement.Sid !== 'string' || !statement.Sid.startsWith(MANAGED_SID_PREFIX)) return false;
-  if (!allowsWebIdentity(statement, keys) || !understoodConditions(statement, keys)) return false;
-  const condition = statement.Condition as JsonObject;
-  const other = operator === 'StringEquals' ? 'StringLike' : 'StringEquals';
-  return (
-    conditionValues(condition, operator, keys.subKey) !== undefined &&
-    conditionValues(condition, other, keys.subKey) === undefined
-  );
+  return { changed: true, added: [...missing].sort(), ...findings, size, policy };
 }
 
 function withSubjects(statement: JsonObject, operator: string, subKey: string, added: readonly string[]): JsonObject {
@@ -208,7 +138,7 @@ function issuerTag(hostPath: string): string {
 
 function newManagedStatement(
   statements: readonly JsonObject[],
-  operator: 'StringEquals' | 'StringLike',
+  operator: SubjectOperator,
   keys: IrsaKeys,
   subjects: readonly string[],
 ): JsonObject {
