@@ -39,6 +39,7 @@ describe('parseConfig: documents and defaults', () => {
       allowSelfTrust: false,
       allowedProjects: [],
       allowedProjectRoles: [],
+      policyWritesPerMinute: 500,
     },
     azure: { allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true },
     targets: [],
@@ -313,5 +314,24 @@ describe('prune fails closed', () => {
     expect(parseConfig('prune: true\nastro: { token: "env:T", organizationId: clorg0000000000000000000 }').prune).toBe(
       true,
     );
+  });
+});
+
+describe('parseConfig: the scale of a sweep', () => {
+  const astro = 'astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000';
+
+  it('asks the Astro API for 1000 Deployments a page at 20 requests a second, and writes GCP policies at 500 a minute', () => {
+    const config = parseConfig(`${astro} }`);
+    expect(config.astro).toMatchObject({ pageSize: 1000, requestsPerSecond: 20 });
+    expect(config.gcp.policyWritesPerMinute).toBe(500);
+  });
+
+  it.each([
+    [`${astro}, pageSize: 1001 }`, /astro\.pageSize/],
+    [`${astro}, pageSize: 0 }`, /astro\.pageSize/],
+    [`${astro}, requestsPerSecond: 26 }`, /astro\.requestsPerSecond/],
+    ['gcp: { policyWritesPerMinute: 601 }', /gcp\.policyWritesPerMinute/],
+  ])('refuses %s, beyond what the API documents', (text, field) => {
+    expect(configError(text).message).toMatch(field);
   });
 });
