@@ -295,9 +295,10 @@ export const configSchema = z
           allowedProjectRoles: z._default(z.array(guarded(assertGcpRole)).check(z.maxLength(100)), []),
           /**
            * setIamPolicy calls per minute this function sends at most, per API (IAM, Resource Manager). Google's quota
-           * is 600 per minute for the caller's project; the default leaves room for other writers.
+           * is 600 per minute for the caller's project; the default leaves room for other writers. Above 600 only
+           * once the project's quota was raised.
            */
-          policyWritesPerMinute: z._default(z.number().check(z.int(), z.gte(1), z.lte(600)), 500),
+          policyWritesPerMinute: z._default(z.number().check(z.int(), z.gte(1), z.lte(60_000)), 500),
         })
         .check(
           z.refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
