@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iamPolicyIo } from '../../functions/gcp/iam-policy-io.ts';
 import { createPolicyWriteLimiter, type PolicyWriteLimiter } from '../../functions/gcp/policy-write-limiter.ts';
+import { projectPolicyIo } from '../../functions/gcp/project-policy-io.ts';
 import { googleCallError, iamClientFor } from '../../local/gcp-emulator/iam-client.ts';
+import { resourceManagerClientFor } from '../../local/gcp-emulator/resource-manager-client.ts';
 import { type GcpEmulator, startGcpEmulator } from '../../local/gcp-emulator/server.ts';
 import type { GcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
 import { jumpingClock } from '../support/fake-clock.ts';
@@ -12,6 +14,7 @@ import { jumpingClock } from '../support/fake-clock.ts';
  */
 
 const SA = 'astro-sync+gcp@customer-proj.iam.gserviceaccount.com';
+const PROJECT = 'acme-data';
 const ROLE = 'roles/iam.workloadIdentityUser';
 const member = (i: number) => `serviceAccount:astro-gke-prod.svc.id.goog[ns-${i}/ns-${i}-worker-serviceaccount]`;
 
@@ -22,6 +25,7 @@ beforeEach(async () => {
   clock = jumpingClock(1_000_000);
   emu = await startGcpEmulator({ clock });
   emu.putServiceAccount(SA);
+  emu.putProject(PROJECT);
 });
 
 afterEach(async () => {
@@ -65,6 +69,27 @@ describe('IAM write quota', () => {
     expect(writes.every((c) => c.status === 200)).toBe(true);
     // 99 gaps of a second: the limiter waited what the quota needs and no more.
     expect(clock.now() - started).toBe(99_000);
+  });
+
+  it('project writes (Resource Manager) are metered apart from service account writes, and paced alike', async () => {
+    emu.setFaults({ writeQuotaPerMinute: 60 });
+    const writes = createPolicyWriteLimiter({ writesPerMinute: 60, clock });
+    const manager = resourceManagerClientFor(emu);
+    const project = projectPolicyIo(() => Promise.resolve(manager), { project: PROJECT }, writes);
+    const started = clock.now();
+    for (let i = 0; i < 70; i++) {
+      const current = await project.read();
+      const bindings = [
+        ...(current.bindings ?? []),
+        { role: 'roles/bigquery.dataViewer', members: [`user:u${i}@x.io`] },
+      ];
+      await project.write(current, { ...current, bindings });
+    }
+    // 69 seconds for 70 project writes; the IAM quota's first 60 writes were not held back by them.
+    expect(clock.now() - started).toBe(69_000);
+    await grantOneByOne(60, writes);
+    expect(clock.now() - started).toBe(69_000 + 59_000);
+    expect(emu.calls.filter((c) => c.method === 'setIamPolicy' && c.status !== 200)).toEqual([]);
   });
 
   it('without the limiter the same writes hit the quota', async () => {
