@@ -72,7 +72,7 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   };
 }
 
-/** One token bucket per key (a GCP project, say), created on first use. */
+/** One token bucket per key (a quota, say), created on first use. */
 export function keyedTokenBuckets(options: TokenBucketOptions): { take(key: string): Promise<void> } {
   const buckets = new Map<string, TokenBucket>();
   return {
