@@ -5,6 +5,7 @@ import { ASSUMED_IAM_MS, type ComparisonResult } from './compare-manual.ts';
 import type { CostStats, EventCostResult } from './event-costs.ts';
 import type { MachineInfo } from './machine.ts';
 import { formatBytes, formatMs, formatRatio, renderTable, round } from './stats.ts';
+import type { SweepScaleResult } from './sweep-scale.ts';
 
 export interface BenchResults {
   machine: MachineInfo;
@@ -13,6 +14,7 @@ export interface BenchResults {
   eventCosts?: EventCostResult;
   coldStart?: ColdStartResult;
   burst?: BurstRow[];
+  sweepScale?: SweepScaleResult;
   totalSeconds?: number;
   loadAverage1mAtEnd?: number;
 }
@@ -123,6 +125,39 @@ export function burstTable(rows: readonly BurstRow[]): string {
   );
 }
 
+export function sweepScaleTable(result: SweepScaleResult): string {
+  return renderTable(
+    [
+      'page size',
+      'sweep',
+      'Deployments',
+      'targets',
+      'wall',
+      'Astro GETs',
+      'IAM reads',
+      'IAM writes',
+      '429s',
+      'failed',
+      'peak RSS',
+      'RSS at start',
+    ],
+    result.rows.map((r) => [
+      String(r.pageSize),
+      r.run,
+      String(r.deployments),
+      String(r.targets),
+      formatMs(r.wallMs),
+      String(r.astroGets),
+      String(r.iamReads),
+      String(r.iamWrites),
+      String(r.quotaRefusals),
+      String(r.failed),
+      formatBytes(r.peakRssBytes),
+      formatBytes(r.rssBeforeBytes),
+    ]),
+  );
+}
+
 /** The goals of issue 8, each with the figure that decides it. */
 export function goals(results: BenchResults): string[] {
   const lines: string[] = [];
@@ -177,6 +212,12 @@ export function goals(results: BenchResults): string[] {
         `module load <= 1.5x bare node (${row.id}): ${ratio.toFixed(2)}x -> ${ratio <= 1.5 ? 'MET' : 'NOT MET'}`,
       );
     }
+  }
+  for (const row of results.sweepScale?.rows ?? []) {
+    const ok = row.quotaRefusals === 0 && row.failed === 0;
+    lines.push(
+      `sweep page ${row.pageSize} (${row.run}): ${row.quotaRefusals} quota refusals, ${row.failed} failed -> ${ok ? 'MET' : 'NOT MET'}`,
+    );
   }
   for (const row of results.burst ?? []) {
     lines.push(

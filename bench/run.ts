@@ -2,9 +2,9 @@
  * `npm run bench`: the benchmark of issue 8. Prints a table per part and writes bench/results/latest.json with the
  * machine it ran on. Everything runs on loopback against the local emulators.
  *
- *   npm run bench                      all four parts (about 2-3 minutes, most of it the AWS CLI's start-up)
+ *   npm run bench                      all five parts (about 3-4 minutes, most of it the AWS CLI's start-up)
  *   npm run bench -- --quick           smaller sizes and fewer runs; not saved unless --out is given
- *   npm run bench -- --parts 2,4       only some parts; not saved unless --out is given
+ *   npm run bench -- --parts 2,5       only some parts; not saved unless --out is given
  *   npm run bench -- --skip-cli        the AWS CLI rows are reported as skipped
  *   npm run bench -- --out FILE        where to write the JSON
  */
@@ -26,8 +26,10 @@ import {
   comparisonTable,
   eventCostTable,
   goals,
+  sweepScaleTable,
   toJson,
 } from './report.ts';
+import { measureSweepScale } from './sweep-scale.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -43,6 +45,9 @@ export interface BenchSettings {
   readonly loadRuns: number;
   readonly burstDeployments: number;
   readonly burstRoles: number;
+  readonly sweepDeployments: number;
+  readonly sweepTargets: number;
+  readonly sweepLatencyMs: number;
   readonly out: string | undefined;
 }
 
@@ -52,7 +57,7 @@ export function settingsFrom(argv: readonly string[]): BenchSettings {
     options: {
       quick: { type: 'boolean', default: false },
       'skip-cli': { type: 'boolean', default: false },
-      parts: { type: 'string', default: '1,2,3,4' },
+      parts: { type: 'string', default: '1,2,3,4,5' },
       out: { type: 'string' },
     },
     strict: true,
@@ -61,10 +66,10 @@ export function settingsFrom(argv: readonly string[]): BenchSettings {
     values.parts
       .split(',')
       .map((p) => Number(p.trim()))
-      .filter((p) => p >= 1 && p <= 4),
+      .filter((p) => p >= 1 && p <= 5),
   );
   const quick = values.quick;
-  const partial = parts.size < 4 || quick;
+  const partial = parts.size < 5 || quick;
   return {
     parts,
     skipCli: values['skip-cli'],
@@ -76,6 +81,9 @@ export function settingsFrom(argv: readonly string[]): BenchSettings {
     loadRuns: quick ? 5 : 10,
     burstDeployments: 200,
     burstRoles: 10,
+    sweepDeployments: quick ? 1000 : 5000,
+    sweepTargets: quick ? 10 : 50,
+    sweepLatencyMs: 30,
     out: values.out ?? (partial ? undefined : DEFAULT_OUT),
   };
 }
@@ -94,20 +102,32 @@ export async function runBench(settings: BenchSettings): Promise<BenchResults> {
     options: { ...settings, parts: [...settings.parts], out: settings.out && relative(ROOT, settings.out) },
   };
   if (settings.parts.has(1)) {
-    progress('[1/4] manual AWS CLI path vs reconciler');
+    progress('[1/5] manual AWS CLI path vs reconciler');
     results.comparison = await compareWithManual({ sizes: settings.sizes, cli, runs: settings.runs, log: progress });
   }
   if (settings.parts.has(2)) {
-    progress(`[2/4] API calls and own time per event (emulated latency ${settings.latencyMs} ms per call)`);
+    progress(`[2/5] API calls and own time per event (emulated latency ${settings.latencyMs} ms per call)`);
     results.eventCosts = await measureEventCosts({ events: settings.costEvents, latencyMs: settings.latencyMs });
   }
   if (settings.parts.has(3)) {
-    progress('[3/4] cold start: bundle sizes and module load time');
+    progress('[3/5] cold start: bundle sizes and module load time');
     results.coldStart = await measureColdStart({ runs: settings.loadRuns, log: progress });
   }
   if (settings.parts.has(4)) {
-    progress(`[4/4] burst: ${settings.burstDeployments} Deployments across ${settings.burstRoles} roles`);
+    progress(`[4/5] burst: ${settings.burstDeployments} Deployments across ${settings.burstRoles} roles`);
     results.burst = await measureBurst({ deployments: settings.burstDeployments, roles: settings.burstRoles });
+  }
+  if (settings.parts.has(5)) {
+    progress(
+      `[5/5] sweep: ${settings.sweepDeployments} Deployments over ${settings.sweepTargets} GCP service accounts`,
+    );
+    results.sweepScale = await measureSweepScale({
+      deployments: settings.sweepDeployments,
+      targets: settings.sweepTargets,
+      latencyMs: settings.sweepLatencyMs,
+      pageSizes: [1000, 100],
+      log: progress,
+    });
   }
   results.totalSeconds = (performance.now() - started) / 1000;
   results.loadAverage1mAtEnd = Math.round((loadavg()[0] ?? 0) * 100) / 100;
@@ -145,6 +165,13 @@ export function printResults(results: BenchResults): void {
   if (results.burst !== undefined) {
     console.log('\n4. Burst (namespace wildcard on DEDICATED clusters, default 2048 quota, latency 0)');
     console.log(burstTable(results.burst));
+  }
+  if (results.sweepScale !== undefined) {
+    const s = results.sweepScale;
+    console.log(
+      `\n5. Sweep scale (GCP scheduled handler, prune on, emulated latency ${s.latencyMs} ms/call, Astro client paced at ${s.requestsPerSecond} requests/s, policy writes at ${s.policyWritesPerMinute}/min, emulator write quota 600/min)`,
+    );
+    console.log(sweepScaleTable(s));
   }
   console.log('\nGoals:');
   for (const line of goals(results)) console.log(`  ${line}`);

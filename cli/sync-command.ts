@@ -108,6 +108,8 @@ export function syncCommand(io: CliIo, env: Env): Command {
       const astro = createAstroClient({
         baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
         ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+        pageSize: config.astro.pageSize,
+        requestsPerSecond: config.astro.requestsPerSecond,
         token: tokenFrom(config.astro.token, env),
       });
       const org = config.astro.organizationId;

@@ -155,6 +155,10 @@ export const configSchema = z
         organizationId: z.string().check(z.regex(/^[a-z0-9]{1,64}$/i, 'must be an Astro organization id')),
         baseUrl: z._default(z.url({ protocol: /^https?$/ }), 'https://api.astronomer.io/v1'),
         workspaceIds: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9]{1,64}$/i))).check(z.minLength(1))),
+        /** Deployments per list request; 1000 is what the official Astro clients ask for. */
+        pageSize: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 1000),
+        /** Requests per second this function sends at most (documented limit: 25 GET/s per API token). */
+        requestsPerSecond: z._default(z.number().check(z.gt(0), z.lte(25)), 20),
       }),
     ),
     components: z._default(
@@ -272,6 +276,12 @@ export const configSchema = z
           allowedProjects: z._default(allowlist('gcpProject'), []),
           /** The roles a project target may grant; basic roles and IAM-admin roles are refused outright. */
           allowedProjectRoles: z._default(z.array(guarded(assertGcpRole)).check(z.maxLength(100)), []),
+          /**
+           * setIamPolicy calls per minute this function sends at most, per API (IAM, Resource Manager). Google's quota
+           * is 600 per minute for the caller's project; the default leaves room for other writers. Above 600 only
+           * once the project's quota was raised.
+           */
+          policyWritesPerMinute: z._default(z.number().check(z.int(), z.gte(1), z.lte(60_000)), 500),
         })
         .check(
           z.refine((gcp) => gcp.memberFormat !== 'principal' || gcp.projectNumber !== undefined, {
@@ -288,6 +298,7 @@ export const configSchema = z
         allowSelfTrust: false,
         allowedProjects: [],
         allowedProjectRoles: [],
+        policyWritesPerMinute: 500,
       },
     ),
     azure: z._default(

@@ -8,6 +8,7 @@ import {
   errorFromStatus,
   type InvalidDeployment,
   isUpdatedSince,
+  MAX_LIST_LIMIT,
   MAX_RETRY_AFTER_MS,
   parseDeploymentResponse,
   parseDeploymentsPage,
@@ -16,6 +17,7 @@ import {
 import type { Deployment } from '../../shared/intake/deployment.ts';
 import type { DeploymentSource } from './deployment-lookup.ts';
 import { withRetries } from './retry.ts';
+import { type Clock, createTokenBucket } from './token-bucket.ts';
 
 /**
  * Astro API v1 client over `fetch`: bearer token, per-attempt timeout, retries with backoff on 429/5xx/no answer,
@@ -32,6 +34,16 @@ export interface AstroClientOptions {
   retries?: number;
   /** Backoff base, doubled per retry. Default 500; tests use a few ms. */
   minTimeoutMs?: number;
+  /** Default page size of `list`, 1-1000. Default 1000, as the official clients ask. */
+  pageSize?: number;
+  /**
+   * Requests (every attempt, retries included) this client sends per second at most, paced by a token bucket shared
+   * by all its calls. Default 20, under the documented 25 GET/s per token. Several clients with one token (function
+   * instances running at once) each keep their own count.
+   */
+  requestsPerSecond?: number;
+  /** For tests of the pacing. */
+  clock?: Clock;
   fetch?: typeof fetch;
 }
 
@@ -44,7 +56,7 @@ export interface AstroListPageQuery {
 
 export interface AstroListOptions {
   workspaceIds?: string[];
-  /** 1-100, default 100. */
+  /** 1-1000; default the client's `pageSize`. */
   pageSize?: number;
   /** ISO time: only Deployments updated at or after it are returned, and paging stops once a page is older. */
   updatedSince?: string;
@@ -73,8 +85,10 @@ export interface AstroList {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_MIN_TIMEOUT_MS = 500;
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = MAX_LIST_LIMIT;
+const DEFAULT_REQUESTS_PER_SECOND = 20;
+/** The documented GET rate per token; pacing at it or above would only earn 429s. */
+const MAX_REQUESTS_PER_SECOND = 25;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function nonNegativeInteger(value: number | undefined, fallback: number, field: string): number {
@@ -83,6 +97,16 @@ function nonNegativeInteger(value: number | undefined, fallback: number, field: 
     throw new ValidationError(`must be a non-negative integer, got ${value}`, { field, code: 'invalid_config' });
   }
   return value;
+}
+
+function checkPageSize(pageSize: number): number {
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_LIST_LIMIT) {
+    throw new ValidationError(`must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${pageSize}`, {
+      field: 'pageSize',
+      code: 'invalid_config',
+    });
+  }
+  return pageSize;
 }
 
 function checkBaseUrl(baseUrl: string): string {
@@ -121,6 +145,21 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
   const timeoutMs = nonNegativeInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const retries = nonNegativeInteger(options.retries, DEFAULT_RETRIES, 'retries');
   const minTimeoutMs = nonNegativeInteger(options.minTimeoutMs, DEFAULT_MIN_TIMEOUT_MS, 'minTimeoutMs');
+  const defaultPageSize = checkPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
+  const requestsPerSecond = options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND;
+  if (!(requestsPerSecond > 0 && requestsPerSecond <= MAX_REQUESTS_PER_SECOND)) {
+    throw new ValidationError(
+      `must be a number above 0 and at most ${MAX_REQUESTS_PER_SECOND}, got ${requestsPerSecond}`,
+      {
+        field: 'requestsPerSecond',
+        code: 'invalid_config',
+      },
+    );
+  }
+  const pace = createTokenBucket({
+    ratePerSecond: requestsPerSecond,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
   const fetchImpl = options.fetch ?? fetch;
   const origin = new URL(baseUrl).origin;
   const headers = {
@@ -167,6 +206,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     let status: number;
     let text: string;
     let retryAfter: string | null;
+    await pace.take();
     try {
       const response = await fetchImpl(url, {
         method: 'GET',
@@ -245,12 +285,7 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
   }
 
   async function list(organizationId: string, listOptions: AstroListOptions = {}): Promise<AstroList> {
-    const pageSize = listOptions.pageSize ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-      throw new ValidationError(`must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`, {
-        field: 'pageSize',
-      });
-    }
+    const pageSize = listOptions.pageSize === undefined ? defaultPageSize : checkPageSize(listOptions.pageSize);
     let sinceMs: number | undefined;
     if (listOptions.updatedSince !== undefined) {
       sinceMs = Date.parse(listOptions.updatedSince);

@@ -68,6 +68,8 @@ async function createAstro(
   return createAstroClient({
     baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+    pageSize: config.astro.pageSize,
+    requestsPerSecond: config.astro.requestsPerSecond,
     token: await resolve(config.astro.token, 'astro.token'),
   });
 }

@@ -10,6 +10,7 @@ import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import { iamPolicyIo } from './iam-policy-io.ts';
+import { createPolicyWriteLimiter } from './policy-write-limiter.ts';
 import { projectPolicyIo, type ResourceManager } from './project-policy-io.ts';
 import { createGcpSecretResolver } from './secret-manager-resolver.ts';
 
@@ -100,10 +101,12 @@ export const gcpAdapter: CloudAdapter<GcpClients> = {
   targets(clients, config) {
     const isAstroIdentity = createAllowlist(config.gcp.allowedWorkloadIdentityPrincipals);
     const projectKind = gcpProjectKind(isAstroIdentity, config.gcp.allowedProjectRoles);
+    // One per cold start: every target's writes, from every request this instance serves, share the quota.
+    const writes = createPolicyWriteLimiter({ writesPerMinute: config.gcp.policyWritesPerMinute });
     return [
-      registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target)),
-      registerKind(gcpTokenCreatorKind(isAstroIdentity), (target) => iamPolicyIo(clients.iam, target)),
-      registerKind(projectKind, (target) => projectPolicyIo(clients.resourceManager, target)),
+      registerKind(gcpServiceAccountKind(memberFormatOf(config)), (target) => iamPolicyIo(clients.iam, target, writes)),
+      registerKind(gcpTokenCreatorKind(isAstroIdentity), (target) => iamPolicyIo(clients.iam, target, writes)),
+      registerKind(projectKind, (target) => projectPolicyIo(clients.resourceManager, target, writes)),
     ];
   },
 };

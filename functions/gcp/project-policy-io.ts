@@ -2,6 +2,7 @@ import type { cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager/b
 import type { GcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
 import type { TargetIo } from '../../shared/reconcile/target-kind.ts';
 import { toGcpProjectError } from './gcp-errors.ts';
+import type { PolicyWriteLimiter } from './policy-write-limiter.ts';
 
 export type ResourceManager = cloudresourcemanager_v3.Cloudresourcemanager;
 
@@ -16,6 +17,7 @@ export type ResourceManager = cloudresourcemanager_v3.Cloudresourcemanager;
 export function projectPolicyIo(
   client: () => Promise<ResourceManager>,
   target: { project: string },
+  writes: PolicyWriteLimiter,
 ): TargetIo<GcpPolicy> {
   const resource = `projects/${target.project}`;
   return {
@@ -37,6 +39,7 @@ export function projectPolicyIo(
       // Google refuses a conditional binding in a policy below version 3.
       const conditional = (next.bindings ?? []).some((binding) => binding.condition !== undefined);
       const policy = { ...next, ...(conditional ? { version: 3 } : {}) } as cloudresourcemanager_v3.Schema$Policy;
+      await writes.beforeWrite('cloudresourcemanager');
       try {
         await manager.projects.setIamPolicy({ resource, requestBody: { policy, updateMask: 'bindings,etag' } });
       } catch (error) {

@@ -28,6 +28,12 @@ export interface GcpFaults {
   services?: GcpService[];
   /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
   seed?: number;
+  /**
+   * Enforce IAM's write quota: a setIamPolicy beyond this many in the last 60 s of one API (IAM, Resource Manager)
+   * answers 429 RESOURCE_EXHAUSTED, as Google does per consumer project (the caller's: this emulator has one). Only
+   * admitted writes count. Google's default is 600; unset: no quota.
+   */
+  writeQuotaPerMinute?: number;
 }
 
 export type GcpInjectedFault = 'rate-limit' | 'server-error' | 'internal-error';
@@ -35,14 +41,24 @@ export type GcpInjectedFault = 'rate-limit' | 'server-error' | 'internal-error';
 /** The APIs the emulator serves: IAM (service accounts), Resource Manager (projects), Secret Manager. */
 export type GcpService = 'iam' | 'cloudresourcemanager' | 'secretmanager';
 
-/** Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order. */
+const QUOTA_WINDOW_MS = 60_000;
+
+/**
+ * Holds the current faults and a seeded RNG; every decision is a pure function of seed + request order (and, for
+ * the write quota, of the clock).
+ */
 export class GcpFaultInjector {
   #faults: GcpFaults = {};
   #sequence: Array<GcpInjectedFault | 'ok'> = [];
   #racers = 0;
   #dice: SeededRoller;
+  /** Times of the admitted writes of each API within the quota window. */
+  #writes = new Map<GcpService, number[]>();
 
-  constructor(private readonly defaultSeed: number) {
+  constructor(
+    private readonly defaultSeed: number,
+    private readonly clock: { now(): number } = Date,
+  ) {
     this.#dice = new SeededRoller(defaultSeed);
   }
 
@@ -52,6 +68,7 @@ export class GcpFaultInjector {
     this.#racers = Math.max(0, faults.concurrentWrites ?? 0);
     // Reseeding on every install makes a scenario reproducible regardless of earlier traffic.
     this.#dice.reseed(faults.seed ?? this.defaultSeed);
+    this.#writes.clear();
   }
 
   get latencyMs(): number {
@@ -60,6 +77,7 @@ export class GcpFaultInjector {
 
   /** Decides whether this request is answered by an injected 429 / 5xx instead of the real operation. */
   pick(method: string, service: GcpService): GcpInjectedFault | undefined {
+    if (method === 'setIamPolicy' && this.#overQuota(service)) return 'rate-limit';
     const { methods, services } = this.#faults;
     if (methods !== undefined && !methods.includes(method)) return undefined;
     if (services !== undefined && !services.includes(service)) return undefined;
@@ -68,6 +86,18 @@ export class GcpFaultInjector {
     if (this.#dice.roll(this.#faults.rateLimitRate)) return 'rate-limit';
     if (this.#dice.roll(this.#faults.serverErrorRate)) return 'server-error';
     return undefined;
+  }
+
+  /** Whether one more write of this API now would exceed the write quota; if not, it is counted. */
+  #overQuota(service: GcpService): boolean {
+    const quota = this.#faults.writeQuotaPerMinute;
+    if (quota === undefined) return false;
+    const now = this.clock.now();
+    const recent = (this.#writes.get(service) ?? []).filter((at) => now - at < QUOTA_WINDOW_MS);
+    const over = recent.length >= quota;
+    if (!over) recent.push(now);
+    this.#writes.set(service, recent);
+    return over;
   }
 
   /** Whether another writer races the caller right after this getIamPolicy. */

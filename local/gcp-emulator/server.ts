@@ -36,6 +36,8 @@ interface GcpEmulatorOptions {
   seed?: number;
   /** The project number Secret Manager puts in the resource names it answers (default '123456789012'). */
   projectNumber?: string;
+  /** The time the write quota (`writeQuotaPerMinute`) is counted in; default the wall clock. */
+  clock?: { now(): number };
 }
 
 export interface GcpCall {
@@ -136,7 +138,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
   const store = new PolicyStore(pools);
   // One pool set: a project binding may name a GKE member too, and a pool added later counts for both.
   const projects = createProjectStore(pools);
-  const faults = new GcpFaultInjector(options.seed ?? 1);
+  const faults = new GcpFaultInjector(options.seed ?? 1, options.clock);
   const projectNumber = options.projectNumber ?? '123456789012';
   const secrets = new SecretManagerStore(projectNumber);
   const calls: GcpCall[] = [];

@@ -94,13 +94,21 @@ interface ListQuery {
 }
 
 /** Builds the list URL. The sort is fixed: newest-updated first is what lets a change feed stop paging early. */
+/**
+ * The largest `limit` this client asks for: the official clients (astro-cli, the Terraform provider) request 1000.
+ * The v1 spec documents no maximum, so nothing larger is known to be answered in full.
+ */
+export const MAX_LIST_LIMIT = 1000;
+
 export function deploymentsListUrl(baseUrl: string, organizationId: string, query: ListQuery): string {
   const org = encodeURIComponent(assertAstroId(organizationId, 'organizationId'));
   if (!Number.isInteger(query.offset) || query.offset < 0) {
     throw new ValidationError(`offset must be a non-negative integer, got ${query.offset}`, { field: 'offset' });
   }
-  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000) {
-    throw new ValidationError(`limit must be an integer from 1 to 1000, got ${query.limit}`, { field: 'limit' });
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_LIST_LIMIT) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${query.limit}`, {
+      field: 'limit',
+    });
   }
   const params = new URLSearchParams({ offset: String(query.offset), limit: String(query.limit) });
   params.append('sorts[]', 'updatedAt:desc');

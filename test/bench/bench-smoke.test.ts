@@ -9,6 +9,7 @@ import { compareWithManual } from '../../bench/compare-manual.ts';
 import { measureEventCosts } from '../../bench/event-costs.ts';
 import { EC2_TRUST, manualSubjects } from '../../bench/fixtures.ts';
 import { manualEdit } from '../../bench/manual-cli.ts';
+import { measureSweepScale } from '../../bench/sweep-scale.ts';
 
 /** Read + verify read, plus the settle re-read when the driver declares an etag-less target that needs it. */
 /** A changed event reads twice: before planning, and once to verify (after the quiet window IAM needs). */
@@ -64,6 +65,28 @@ describe('benchmark measurement functions (smallest sizes)', () => {
     expect(stack?.writes).toBeLessThanOrEqual(2 * (stack?.invocations ?? 0));
     expect(rows[1]?.writes).toBe(2); // one write per role for the whole batch
   });
+
+  it('part 5: sweeps through the GCP scheduled handler; pages of 1000 cost a sixth of the GETs of pages of 100', async () => {
+    const result = await measureSweepScale({
+      deployments: 1100,
+      // About 137 Deployments (825 members) per service account: a GCP policy holds 1,500 members.
+      targets: 8,
+      latencyMs: 0,
+      // The fastest the config allows, to keep the test short; the bench runs the defaults.
+      requestsPerSecond: 25,
+      writesPerMinute: 600,
+      pageSizes: [1000, 100],
+      log: () => undefined,
+    });
+    const row = (pageSize: number, run: string) => result.rows.find((r) => r.pageSize === pageSize && r.run === run);
+    for (const r of result.rows) expect(r).toMatchObject({ deployments: 1100, failed: 0, quotaRefusals: 0 });
+    // First sweep: grants, prunes the seeded member of a deleted Deployment, so it lists twice; converged: once.
+    expect(row(1000, 'first')).toMatchObject({ astroGets: 4, iamWrites: 16 });
+    expect(row(1000, 'converged')).toMatchObject({ astroGets: 2, iamWrites: 0 });
+    expect(row(100, 'first')).toMatchObject({ astroGets: 24, iamWrites: 16 });
+    expect(row(100, 'converged')).toMatchObject({ astroGets: 12, iamWrites: 0 });
+    expect(row(1000, 'first')?.peakRssBytes).toBeGreaterThan(0);
+  }, 60_000);
 
   it('part 3: measures module load for one artifact without building', async () => {
     const result = await measureColdStart({ runs: 1, allowBuild: false, ids: ['aws/reconciler'] });

@@ -6,7 +6,7 @@ import { runScheduled } from '../support/scheduled.ts';
 
 const SUB = `${ISSUER_AWS.replace('https://', '')}:sub`;
 const config = (extra = '') => `webhook: { secrets: ["env:WEBHOOK_SECRET"] }
-astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }
+astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000, pageSize: 100 }
 aws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 65536 }
 wildcard: { enabled: true }
 slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }

@@ -5,7 +5,7 @@ import { apiDeployment } from '../support/deployments.ts';
 import { runScheduled } from '../support/scheduled.ts';
 
 const ROLES = 5;
-const config = `astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }
+const config = `astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000, pageSize: 100 }
 aws: { allowedRoles: ["arn:aws:iam::123456789012:role/astro-*"], trustPolicyMaxSize: 65536 }
 wildcard: { enabled: true }
 prune: true

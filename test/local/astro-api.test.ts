@@ -3,6 +3,7 @@ import { type AstroClientOptions, createAstroClient } from '../../functions/comm
 import { type AstroEmulator, startAstroEmulator } from '../../local/astro-emulator/server.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { AstroApiError } from '../../shared/intake/astro-api.ts';
+import { fakeClock, mostInWindow } from '../support/fake-clock.ts';
 
 /** The real client over real HTTP against the emulator; backoff is kept at a few ms so the suite stays fast. */
 
@@ -102,6 +103,45 @@ describe('list', () => {
     ]);
   });
 
+  it('lists 5,000 Deployments in pages of 1000 by default, advancing by what each page returned', async () => {
+    for (let i = 0; i < 5000; i += 1) emulator.upsert(deployment(i));
+    const { deployments, complete } = await client().list(ORG);
+    expect(complete).toBe(true);
+    expect(deployments).toHaveLength(5000);
+    expect(new Set(deployments.map((d) => d.id)).size).toBe(5000);
+    // Five pages of 1000 that overlap by one cover 4,996 entries; the sixth reads the last 5.
+    expect(emulator.requests.map((r) => new URLSearchParams(r.query).toString())).toEqual(
+      [0, 999, 1998, 2997, 3996, 4995].map((offset) =>
+        new URLSearchParams({ offset: String(offset), limit: '1000', 'sorts[]': 'updatedAt:desc' }).toString(),
+      ),
+    );
+  });
+
+  it('keeps paging when the API answers fewer entries than the limit asked for', async () => {
+    for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
+    // An API that caps pages below the requested limit: the next offset follows what came back, not the limit.
+    const capped: typeof fetch = (input, init) => {
+      const url = new URL(String(input));
+      url.searchParams.set('limit', '100');
+      return fetch(url, init);
+    };
+    const { deployments, complete } = await client({ fetch: capped }).list(ORG);
+    expect(complete).toBe(true);
+    expect(deployments).toHaveLength(250);
+    expect(emulator.requests.map((r) => new URLSearchParams(r.query).get('offset'))).toEqual(['0', '99', '198']);
+  });
+
+  it('refuses a page size above 1000 before any request; the emulator answers a larger limit with a 400', async () => {
+    expect(() => client({ pageSize: 1001 })).toThrow(ValidationError);
+    await expect(client().list(ORG, { pageSize: 1001 })).rejects.toThrow(ValidationError);
+    expect(emulator.requests).toHaveLength(0);
+    const response = await fetch(`${emulator.url}/organizations/${ORG}/deployments?limit=1001`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/limit/) });
+  });
+
   it('stops paging once a page reaches Deployments older than updatedSince', async () => {
     for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
     // The 30 newest (220..249) are at or after the cursor; they all fit in the first page.
@@ -183,6 +223,48 @@ describe('list', () => {
     const page = await client().listPage(ORG, { offset: 1, limit: 2, deploymentIds: ['cldep00001', 'cldep00003'] });
     expect(page).toMatchObject({ offset: 1, limit: 2, totalCount: 2, received: 1 });
     expect(page.deployments.map((d) => d.id)).toEqual(['cldep00001']);
+  });
+});
+
+describe('pacing', () => {
+  it('paces every request of one client, gets and list pages alike, at 20 per second by default', async () => {
+    const clock = fakeClock();
+    const sent: number[] = [];
+    const all = Array.from({ length: 30 }, (_, i) => deployment(29 - i));
+    // Canned answers: the pacing is measured on the fake clock, so no real I/O may sit between two requests.
+    const canned: typeof fetch = async (input) => {
+      sent.push(clock.now());
+      const url = new URL(String(input));
+      if (!url.pathname.endsWith('/deployments')) return Response.json(deployment(1));
+      const offset = Number(url.searchParams.get('offset'));
+      const limit = Number(url.searchParams.get('limit'));
+      return Response.json({ deployments: all.slice(offset, offset + limit), limit, offset, totalCount: all.length });
+    };
+    const astro = client({ fetch: canned, clock, pageSize: 2 });
+    const work = Promise.all([astro.list(ORG), ...Array.from({ length: 25 }, () => astro.get(ORG, 'cldep00001'))]);
+    const ended = await clock.run();
+    const [listed] = await work;
+    expect(listed.complete).toBe(true);
+    // 30 entries in pages of 2 that overlap by one: 29 pages, and 25 gets.
+    expect(sent).toHaveLength(54);
+    expect(mostInWindow(sent, 1000)).toBe(20);
+    expect(ended).toBe(53 * 50);
+  });
+
+  it('takes a lower rate from its options and refuses one above the documented 25 per second', async () => {
+    const clock = fakeClock();
+    const sent: number[] = [];
+    const canned: typeof fetch = async () => {
+      sent.push(clock.now());
+      return Response.json(deployment(1));
+    };
+    const astro = client({ fetch: canned, clock, requestsPerSecond: 4 });
+    const work = Promise.all(Array.from({ length: 12 }, () => astro.get(ORG, 'cldep00001')));
+    await clock.run();
+    await work;
+    expect(mostInWindow(sent, 1000)).toBe(4);
+    expect(() => client({ requestsPerSecond: 26 })).toThrow(ValidationError);
+    expect(() => client({ requestsPerSecond: 0 })).toThrow(ValidationError);
   });
 });
 

@@ -39,6 +39,7 @@ describe('parseConfig: documents and defaults', () => {
       allowSelfTrust: false,
       allowedProjects: [],
       allowedProjectRoles: [],
+      policyWritesPerMinute: 500,
     },
     azure: { allowedIdentities: [], maxCredentials: 20, useEffectiveWorkloadIdentity: true },
     targets: [],
@@ -348,5 +349,24 @@ describe('the poll look-back fails closed', () => {
     expect(configError(text).message).toMatch(
       /poll\.lookbackMinutes: lookbackMinutes must be at least twice intervalMinutes/,
     );
+  });
+});
+
+describe('parseConfig: the scale of a sweep', () => {
+  const astro = 'astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000';
+
+  it('asks the Astro API for 1000 Deployments a page at 20 requests a second, and writes GCP policies at 500 a minute', () => {
+    const config = parseConfig(`${astro} }`);
+    expect(config.astro).toMatchObject({ pageSize: 1000, requestsPerSecond: 20 });
+    expect(config.gcp.policyWritesPerMinute).toBe(500);
+  });
+
+  it.each([
+    [`${astro}, pageSize: 1001 }`, /astro\.pageSize/],
+    [`${astro}, pageSize: 0 }`, /astro\.pageSize/],
+    [`${astro}, requestsPerSecond: 26 }`, /astro\.requestsPerSecond/],
+    ['gcp: { policyWritesPerMinute: 0 }', /gcp\.policyWritesPerMinute/],
+  ])('refuses %s', (text, field) => {
+    expect(configError(text).message).toMatch(field);
   });
 });
