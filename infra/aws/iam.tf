@@ -95,7 +95,7 @@ data "aws_iam_policy_document" "read_config" {
   }
 }
 
-# The trust-policy writers (functions/aws/trust-policy-driver.ts).
+# The trust-policy writers (functions/aws/trust-policy-io.ts).
 data "aws_iam_policy_document" "write_trust_policies" {
   statement {
     sid       = "ReadAndWriteAllowlistedTrustPolicies"
