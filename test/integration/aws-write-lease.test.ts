@@ -1,3 +1,4 @@
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
@@ -125,5 +126,45 @@ describe('one writer per role across the manual, reconciler and scheduled functi
     const after = subjects(stack);
     expect(Array.from({ length: EVENTS }, (_, i) => i).filter((i) => !after.has(subjectOf(i)))).toEqual([]);
     expect((stack.aws.getTrustPolicy(ROLE) as { Statement: unknown[] }).Statement[0]).toEqual(EC2_TRUST.Statement[0]);
+  });
+
+  it('a lease taken over between the read and the write: nothing planned from that read is written; it waits, re-reads and keeps the other write', async () => {
+    stack = await startAwsStack({ config });
+    const dynamo = stack.dynamo;
+    if (dynamo === undefined) throw new Error('the stack runs DynamoDB by default');
+    stack.aws.setTrustPolicyQuota(16384);
+    stack.aws.putRole(ROLE, EC2_TRUST);
+    stack.astro.upsert(deployment(0));
+    // GetRole answers after 150 ms: time to take the lease over after ours was granted and before our write.
+    stack.aws.setFaults({ latencyMs: 150 });
+    dynamo.calls.length = 0;
+    const client = dynamo.client();
+    const pk = { S: `lease#role#${ROLE_ARN}` };
+    const answer = retry(stack, 0);
+    for (let waited = 0; !dynamo.calls.includes('PutItem'); waited += 2) {
+      if (waited > 5_000) throw new Error('the manual function never took the lease');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Another writer's lease (as after an expiry), and the write it makes under it.
+    await client.send(
+      new PutItemCommand({
+        TableName: dynamo.table,
+        Item: { pk, owner: { S: 'another-writer' }, expiresAt: { N: String(Date.now() + 10_000) } },
+      }),
+    );
+    const theirs = {
+      Sid: 'TheirWrite',
+      Effect: 'Allow',
+      Principal: { Service: 'lambda.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+    };
+    stack.aws.putRole(ROLE, { ...EC2_TRUST, Statement: [...EC2_TRUST.Statement, theirs] });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+    await client.send(new DeleteItemCommand({ TableName: dynamo.table, Key: { pk } }));
+    await answer;
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(1);
+    expect(subjects(stack).has(subjectOf(0))).toBe(true);
+    expect((stack.aws.getTrustPolicy(ROLE) as { Statement: unknown[] }).Statement).toContainEqual(theirs);
   });
 });
