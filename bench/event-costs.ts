@@ -65,7 +65,8 @@ export async function measureEventCosts(options: {
   try {
     await aws.setLatency(options.latencyMs);
     const handler = createReconcilerHandler(deps);
-    const handlerMeter = meterClient((await deps.runtime()).clients.iam);
+    const { clients } = await deps.runtime();
+    const handlerMeter = meterClient(clients.iam, clients.iamWriter);
     // The handler builds its own drivers and sleeps: not separable at this level.
     [handlerMeter.plan, handlerMeter.sleep] = [Number.NaN, Number.NaN];
     // One event per invocation, as the event source mapping delivers an event that arrives on its own. The SQS

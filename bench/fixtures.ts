@@ -200,7 +200,7 @@ export function awsTargets(
     live: config.aws.useLiveQuota,
   });
   return new TargetRegistry([
-    registerKind(wrap(awsRoleTrustKind), (target) => trustPolicyIo(iam, target.roleArn, limits)),
+    registerKind(wrap(awsRoleTrustKind), (target) => trustPolicyIo({ iam, writer: iam }, target.roleArn, limits)),
   ]);
 }
 

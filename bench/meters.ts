@@ -21,14 +21,17 @@ async function timeInto<T>(meter: Meter, key: keyof Meter, fn: () => Promise<T>)
  * Accumulates the time inside the client's HTTP handler (the client calls `config.requestHandler.handle` per request)
  * and inside `send` (everything the SDK does for a call), by wrapping both on this one client instance.
  */
-export function meterClient(iam: IAMClient): Meter {
+/** One meter over several clients (the functions read and write through separate IAM clients). */
+export function meterClient(...clients: IAMClient[]): Meter {
   const meter: Meter = { http: 0, send: 0, plan: 0, sleep: 0 };
-  const http = iam.config.requestHandler as unknown as { handle: (...args: unknown[]) => Promise<unknown> };
-  const handle = http.handle.bind(http);
-  http.handle = (...args: unknown[]) => timeInto(meter, 'http', () => handle(...args));
-  const client = iam as unknown as { send: (...args: unknown[]) => Promise<unknown> };
-  const send = client.send.bind(iam);
-  client.send = (...args: unknown[]) => timeInto(meter, 'send', () => send(...args));
+  for (const iam of clients) {
+    const http = iam.config.requestHandler as unknown as { handle: (...args: unknown[]) => Promise<unknown> };
+    const handle = http.handle.bind(http);
+    http.handle = (...args: unknown[]) => timeInto(meter, 'http', () => handle(...args));
+    const client = iam as unknown as { send: (...args: unknown[]) => Promise<unknown> };
+    const send = client.send.bind(iam);
+    client.send = (...args: unknown[]) => timeInto(meter, 'send', () => send(...args));
+  }
   return meter;
 }
 

@@ -25,6 +25,7 @@ interface SyncFlags {
   all?: boolean;
   apply?: boolean;
   json?: boolean;
+  leaseTable?: string;
 }
 
 /**
@@ -94,6 +95,10 @@ export function syncCommand(io: CliIo, env: Env): Command {
     .option('--all', 'every Deployment in the configured organization (and workspaces)')
     .option('--apply', 'make the changes (default: print the plan and write nothing)')
     .option('--json', 'print the reports as JSON instead of a readable diff')
+    .option(
+      '--lease-table <name>',
+      "the functions' DynamoDB lease table (terraform output lease_table_name; default $ASTRO_IDENTITY_SYNC_LEASE_TABLE): --apply then takes each role's lease as the functions do",
+    )
     .action(async (flags: SyncFlags) => {
       if ((flags.deployment === undefined) === (flags.all !== true)) {
         throw new ValidationError('give exactly one of --deployment ID or --all', { field: '--deployment' });
@@ -104,7 +109,16 @@ export function syncCommand(io: CliIo, env: Env): Command {
           field: 'astro',
         });
       // The same settings the functions read: emulator endpoints locally, nothing on a workstation.
-      const settings = readSettings(env, { requireConfig: false });
+      const settings = readSettings(
+        flags.leaseTable === undefined ? env : { ...env, ASTRO_IDENTITY_SYNC_LEASE_TABLE: flags.leaseTable },
+        { requireConfig: false },
+      );
+      if (flags.apply && config.aws.allowedRoles.length > 0 && settings.aws.leaseTable === undefined) {
+        // IAM has no etag: without the functions' lease, a write from here can erase one of theirs (and vice versa).
+        io.stderr(
+          'warning: no --lease-table: writes to IAM roles are not serialized with the deployed functions; pass --lease-table $(terraform output -raw lease_table_name)\n',
+        );
+      }
       const astro = createAstroClient({
         baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
         ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),

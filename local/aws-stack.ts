@@ -10,6 +10,7 @@ import { EventBridgeRule } from './aws-emulator/eventbridge-rule.ts';
 import { type AwsEmulator, startAwsEmulator } from './aws-emulator/server.ts';
 import { type DeadLetter, SqsEventSourceMapping } from './aws-emulator/sqs-event-source-mapping.ts';
 import { SqsQueue } from './aws-emulator/sqs-queue.ts';
+import { type LocalDynamo, startLocalDynamo } from './dynamodb-local.ts';
 import { LOCAL_ASTRO_ACCOUNT, SHARED_S3_ROLE } from './identity-samples.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type LambdaHttpServer, startLambdaHttpServer } from './lambda-http-server.ts';
@@ -47,6 +48,11 @@ interface AwsStackOptions {
    * policy naming a missing provider, so a test of that path passes `[]`.
    */
   readonly oidcProviders?: readonly string[];
+  /**
+   * Start DynamoDB (dynalite) with the lease table and name it to the functions, as Terraform does (default true);
+   * false: the functions run without it (writes from different functions are not serialized).
+   */
+  readonly leaseTable?: boolean;
 }
 
 /** The providers an account running the samples has: the samples' EKS cluster and GitHub Actions. */
@@ -63,6 +69,8 @@ export interface AwsDeadLetter extends DeadLetter {
 
 export interface AwsStack {
   readonly aws: AwsEmulator;
+  /** The lease table's DynamoDB (dynalite), unless started with `leaseTable: false`. */
+  readonly dynamo: LocalDynamo | undefined;
   /** The emulated Astro API; the functions use it when the config has an `astro` section. */
   readonly astro: AstroEmulator;
   readonly slack: SlackEmulator;
@@ -137,10 +145,11 @@ export function defaultLocalConfig(): string {
 export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
   const slackToken = 'xoxb-local-test-token';
   const astroToken = 'astro-local-token';
-  const [aws, slack, astro] = await Promise.all([
+  const [aws, slack, astro, dynamo] = await Promise.all([
     startAwsEmulator(),
     startSlackEmulator({ token: slackToken }),
     startAstroEmulator({ token: astroToken }),
+    options.leaseTable === false ? undefined : startLocalDynamo(),
   ]);
   for (const issuer of options.oidcProviders ?? LOCAL_OIDC_ISSUERS) aws.addOidcProvider(issuer);
   const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
@@ -158,6 +167,9 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     ASTRO_API_TOKEN: astroToken,
     ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
     ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: '5',
+    ...(dynamo === undefined
+      ? {}
+      : { ASTRO_IDENTITY_SYNC_LEASE_TABLE: dynamo.table, ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: dynamo.url }),
     ...options.env,
   };
   // One set of deps per function, as each Lambda function has its own cold start.
@@ -213,6 +225,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     );
   return {
     aws,
+    dynamo,
     astro,
     slack,
     functions,
@@ -243,6 +256,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
       deadLetterQueue.close();
       await Promise.all([functions.close(), aws.close(), slack.close(), astro.close()]);
       await Promise.all([webhookDeps, manualDeps, reconcilerDeps].map(closeDeps));
+      await dynamo?.close();
     },
   };
 }

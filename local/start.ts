@@ -76,6 +76,9 @@ stacks.push(azure);
 
 console.log(bold('astro-identity-sync local stack'));
 console.log(`  emulated AWS (IAM, EventBridge, events queue): ${aws.aws.url}`);
+if (aws.dynamo !== undefined) {
+  console.log(`  DynamoDB (dynalite), the write-lease table:    ${aws.dynamo.url}  ${aws.dynamo.table}`);
+}
 console.log(`  emulated Astro API:                            ${aws.astro.url}`);
 console.log(`  emulated Slack:                                ${aws.slack.url}`);
 console.log(`  AWS webhook / manual function URLs:            ${aws.webhookUrl}  ${aws.manualUrl}`);

@@ -30,12 +30,19 @@ export function localSyncConfig(organizationId: string): string {
   ].join('\n');
 }
 
-/** The `sync` command line for the local stack: the emulators' endpoints and token, then the CLI. */
+/** The `sync` command line for the local stack: the emulators' endpoints, the lease table and token, then the CLI. */
 export function syncCommand(stack: AwsStack, configFile: string, flags = '--all'): string {
   const env = {
     ASTRO_API_TOKEN: stack.env.ASTRO_API_TOKEN ?? '',
     ASTRO_IDENTITY_SYNC_ASTRO_API_URL: stack.astro.url,
     ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: stack.aws.url,
+    // sync --apply takes the same per-role lease as the local functions.
+    ...(stack.dynamo === undefined
+      ? {}
+      : {
+          ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: stack.dynamo.url,
+          ASTRO_IDENTITY_SYNC_LEASE_TABLE: stack.dynamo.table,
+        }),
     AWS_REGION: 'us-east-1',
   };
   const assignments = Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`);

@@ -167,6 +167,19 @@ export class WriteConflictError extends IdentitySyncError {
 }
 
 /**
+ * The cloud did not take a whole-document write (throttled, 5xx, no answer) and it may or may not have landed: never
+ * re-send the same document (the SDK must not retry it), re-read and re-plan like after a lost race. A few in a row
+ * end the event as retryable, so the queue delivers it again later.
+ */
+export class WriteRefusedError extends WriteConflictError {}
+
+/**
+ * The target's lease changed hands before a write (it was just taken, or it expired or was stolen since): the document
+ * was read without holding it, so nothing is written; re-read and re-plan now, under the lease.
+ */
+export class LeaseChangedError extends WriteConflictError {}
+
+/**
  * A service we depend on did not take the request (the event bus, a queue, the Astro API): nothing was lost, and the
  * same request with the same id should be sent again later.
  */

@@ -1,38 +1,68 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { awsPrincipalTrustKind } from '../../shared/plan/aws/principal-trust-kind.ts';
 import { awsRoleTrustKind } from '../../shared/plan/aws/role-trust-kind.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
-import { awsClientConfig } from './aws-client-config.ts';
+import { awsClientConfig, dynamoClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
+import { createDynamoLease } from './dynamodb-lease.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
 import { createOidcProviders } from './oidc-providers.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 import { createTrustPolicyLimits, trustPolicyIo } from './trust-policy-io.ts';
 
 export interface AwsClients {
+  /** Reads, and writes that are safe to retry (an OIDC provider): the SDK's standard retries. */
   readonly iam: IAMClient;
+  /** UpdateAssumeRolePolicy only, with no SDK retry (see trustPolicyIo). */
+  readonly iamWriter: IAMClient;
+  /** The per-role write lease, when ASTRO_IDENTITY_SYNC_LEASE_TABLE names its table. */
+  readonly lease: { readonly client: DynamoDBClient; readonly table: string } | undefined;
 }
+
+/** Both kinds write a role's one trust policy, so they share its lease. */
+const roleLeaseKey = (target: { roleArn: string }) => `role#${target.roleArn}`;
 
 /** The AWS side of every function that writes (reconciler, manual, scheduled): IAM roles' trust policies. */
 export const awsAdapter: CloudAdapter<AwsClients> = {
   cloud: 'aws',
   // The IAM client's retries skip LimitExceeded, which the SDK takes for throttling (see IamRetryStrategy).
-  clients: (settings) => ({
-    iam: new IAMClient({ ...awsClientConfig(settings), retryStrategy: new IamRetryStrategy(3) }),
-  }),
+  clients: (settings) => {
+    const table = settings.aws.leaseTable;
+    return {
+      iam: new IAMClient({ ...awsClientConfig(settings), retryStrategy: new IamRetryStrategy(3) }),
+      iamWriter: new IAMClient({ ...awsClientConfig(settings), maxAttempts: 1 }),
+      lease: table === undefined ? undefined : { client: new DynamoDBClient(dynamoClientConfig(settings)), table },
+    };
+  },
   secrets: (_clients, settings) => createAwsSecretResolver(settings),
   classify: classifyAwsError,
-  close: (clients) => clients.iam.destroy(),
+  close: (clients) => {
+    clients.iam.destroy();
+    clients.iamWriter.destroy();
+    clients.lease?.client.destroy();
+  },
+  coldStartWarnings: (clients) =>
+    clients.lease === undefined
+      ? [
+          'ASTRO_IDENTITY_SYNC_LEASE_TABLE is not set: writes to a role from different functions (and sync --apply) are not serialized, and IAM has no etag; a concurrent write can still lose a grant until the next sweep',
+        ]
+      : [],
   targets(clients, config) {
     const limits = createTrustPolicyLimits(clients.iam, {
       configured: config.aws.trustPolicyMaxSize,
       live: config.aws.useLiveQuota,
     });
     const providers = createOidcProviders(clients.iam, { create: config.aws.createOidcProviders });
+    const io = { iam: clients.iam, writer: clients.iamWriter };
+    const lease =
+      clients.lease === undefined
+        ? undefined
+        : { lease: createDynamoLease(clients.lease.client, clients.lease.table), key: roleLeaseKey };
     return [
-      registerKind(awsRoleTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits, providers)),
-      registerKind(awsPrincipalTrustKind, (target) => trustPolicyIo(clients.iam, target.roleArn, limits)),
+      registerKind(awsRoleTrustKind, (target) => trustPolicyIo(io, target.roleArn, limits, providers), lease),
+      registerKind(awsPrincipalTrustKind, (target) => trustPolicyIo(io, target.roleArn, limits), lease),
     ];
   },
 };

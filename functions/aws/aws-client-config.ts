@@ -8,3 +8,11 @@ export function awsClientConfig(settings: Settings) {
     ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   };
 }
+
+/** The lease table's client: the DynamoDB endpoint locally (dynalite), else as any other AWS client. */
+export function dynamoClientConfig(settings: Settings) {
+  const endpoint = settings.aws.dynamodbEndpoint;
+  return endpoint === undefined
+    ? awsClientConfig(settings)
+    : { region: settings.aws.region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+}

@@ -8,8 +8,9 @@ interface SdkError {
 }
 
 /**
- * Turns an IAM SDK error into something a platform engineer can act on. The SDK has already retried throttling and
- * 5xx (standard mode); what arrives here is final for this event.
+ * Turns an IAM SDK error into something a platform engineer can act on. For reads the SDK has already retried
+ * throttling and 5xx (standard mode); a trust-policy write is never retried by the SDK, and trustPolicyIo turns a
+ * retryable answer to it into a re-read (WriteRefusedError).
  */
 export function toIamTargetError(
   error: unknown,

@@ -1,9 +1,10 @@
 import { StandardRetryStrategy } from '@smithy/core/retry';
 
 /**
- * The SDK's standard retries, except for IAM's trust-policy quota error. IAM names it LimitExceededException, which
- * the SDK classifies as throttling, so by default an over-quota write is sent three times with seconds of backoff and
- * can never succeed. Measured against the emulator: 3 calls by default, 1 with this strategy.
+ * The SDK's standard retries for IAM reads and single-resource writes (GetRole, the OIDC provider calls), except for
+ * LimitExceededException, which the SDK classifies as throttling although retrying cannot help (a quota). Trust-policy
+ * writes get no SDK retry at all (see trustPolicyIo): measured against the emulator, an over-quota write was sent 3
+ * times by default and once with this strategy.
  */
 export class IamRetryStrategy extends StandardRetryStrategy {
   override async refreshRetryTokenForRetry(

@@ -4,7 +4,7 @@ import {
   type IAMClient,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { TargetError, ValidationError } from '../../shared/errors.ts';
+import { TargetError, ValidationError, WriteRefusedError } from '../../shared/errors.ts';
 import { parseTrustPolicyText } from '../../shared/plan/aws/policy-document.ts';
 import type { RoleTrust } from '../../shared/plan/aws/role-trust-kind.ts';
 import { parseRoleArn } from '../../shared/plan/guardrails.ts';
@@ -38,11 +38,6 @@ export function createTrustPolicyLimits(
   };
 }
 
-/**
- * The IAM side of one role: GetRole (the document comes back URL-encoded) with the quota it must fit, and
- * UpdateAssumeRolePolicy, which replaces the whole document. IAM has no etag, so lost updates are caught by
- * reconcileTarget's verify read and settle window, not here.
- */
 /** `Principal.Federated` values of a trust policy: the identity providers it trusts. */
 function federatedPrincipals(policy: RoleTrust['policy']): Set<string> {
   const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
@@ -63,12 +58,22 @@ function newProviders(current: RoleTrust, next: RoleTrust): string[] {
   return [...federatedPrincipals(next.policy)].filter((arn) => !before.has(arn));
 }
 
+/**
+ * The IAM side of one role: GetRole (the document comes back URL-encoded) with the quota it must fit, and
+ * UpdateAssumeRolePolicy, which replaces the whole document. IAM has no etag: lost updates are prevented by the
+ * target's lease (reconcileLeased) and caught by reconcileTarget's verify read and settle window, not here.
+ *
+ * `writer` must not retry: an SDK retry of a throttled UpdateAssumeRolePolicy re-sends, seconds later, a document
+ * planned from an old read, after another writer may have written and verified (measured: a grant lost in 12 of 30
+ * races). A write that was throttled, failed with 5xx or got no answer is a conflict: re-read, re-plan, write again.
+ */
 export function trustPolicyIo(
-  iam: IAMClient,
+  clients: { readonly iam: IAMClient; readonly writer: IAMClient },
   roleArn: string,
   limits: TrustPolicyLimits,
   providers?: OidcProviders,
 ): TargetIo<RoleTrust> {
+  const { iam, writer } = clients;
   const { name: roleName } = parseRoleArn(roleArn);
   return {
     async read() {
@@ -100,7 +105,7 @@ export function trustPolicyIo(
       const added = newProviders(current, next);
       const notes = providers === undefined || added.length === 0 ? [] : await providers.ensure(added, roleArn);
       try {
-        await iam.send(
+        await writer.send(
           new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next.policy) }),
         );
       } catch (error) {
@@ -108,7 +113,13 @@ export function trustPolicyIo(
         if (/"FEDERATED"/i.test((error as { message?: string } | null)?.message ?? '')) {
           providers?.forget(federatedPrincipals(next.policy));
         }
-        throw toIamTargetError(error, roleArn, 'UpdateAssumeRolePolicy');
+        const typed = toIamTargetError(error, roleArn, 'UpdateAssumeRolePolicy');
+        if (typed instanceof TargetError && typed.retryable) {
+          throw new WriteRefusedError(`${typed.message} (the role is read again before any other write)`, {
+            cause: error,
+          });
+        }
+        throw typed;
       }
       return notes.length === 0 ? undefined : { notes };
     },

@@ -1,5 +1,6 @@
 import type { Config } from '../../shared/config.ts';
 import { type IdentitySyncError, ValidationError } from '../../shared/errors.ts';
+import type { ReplayRecord } from '../../shared/intake/replay-record.ts';
 import type { TargetRegistration } from '../../shared/reconcile/target-kind.ts';
 import type { Env, Settings } from './env-settings.ts';
 
@@ -19,6 +20,10 @@ export interface IntakeAdapter<Clients> {
   classify(error: unknown): IdentitySyncError | undefined;
   /** Releases the clients' sockets (the local stack closes instances; Lambda never does). */
   close?(clients: Clients): void;
+  /** What this setup cannot guarantee, logged once as warnings at cold start. */
+  coldStartWarnings?(clients: Clients): readonly string[];
+  /** Webhook ids handled across instances (AWS with the lease table); without it, the per-instance ReplayGuard only. */
+  replayRecord?(clients: Clients): ReplayRecord | undefined;
 }
 
 export interface CloudAdapter<Clients> extends IntakeAdapter<Clients> {

@@ -18,6 +18,11 @@ export const ENVIRONMENT = {
   },
   LOG_LEVEL: { clouds: 'all', meaning: 'DEBUG, INFO (default), WARN, ERROR or SILENT' },
   ASTRO_IDENTITY_SYNC_EVENT_BUS: { clouds: 'aws', meaning: 'the custom EventBridge bus the webhook publishes to' },
+  ASTRO_IDENTITY_SYNC_LEASE_TABLE: {
+    clouds: 'aws',
+    meaning:
+      'the DynamoDB table of the per-role write leases and the webhook replay records (Terraform sets it); unset: writes from different functions are not serialized',
+  },
   AWS_REGION: {
     clouds: 'aws',
     meaning: 'set by Lambda; the region of the SDK clients (AWS_DEFAULT_REGION, then us-east-1)',
@@ -53,6 +58,10 @@ export const ENVIRONMENT = {
   ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: {
     clouds: 'local',
     meaning: 'one endpoint for every AWS client, with static dummy credentials (the AWS emulator)',
+  },
+  ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: {
+    clouds: 'local',
+    meaning: 'the DynamoDB endpoint of the lease table (dynalite), with static dummy credentials',
   },
   ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: { clouds: 'local', meaning: 'root URL of the Google APIs (the GCP emulator)' },
   ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: {
@@ -124,6 +133,7 @@ const settingsSchema = z.object({
     ),
   ),
   ASTRO_IDENTITY_SYNC_EVENT_BUS: optional,
+  ASTRO_IDENTITY_SYNC_LEASE_TABLE: optional,
   AWS_REGION: optional,
   AWS_DEFAULT_REGION: optional,
   ASTRO_IDENTITY_SYNC_QUEUE_NAME: optional,
@@ -136,6 +146,7 @@ const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: integer(0, 60_000),
   ASTRO_IDENTITY_SYNC_SLACK_API_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_AWS_ENDPOINT: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
+  ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_GCP_ROOT_URL: z.pipe(optional, z.optional(z.url({ protocol: /^https?$/ }))),
   ASTRO_IDENTITY_SYNC_GCP_ACCESS_TOKEN: optional,
   ASTRO_IDENTITY_SYNC_GCP_RETRY_DELAY_MS: integer(0, 60_000),
@@ -161,6 +172,9 @@ export interface Settings {
     readonly region: string;
     readonly endpoint: string | undefined;
     readonly eventBus: string | undefined;
+    /** The DynamoDB table of the write leases and replay records; undefined: none (see ENVIRONMENT). */
+    readonly leaseTable: string | undefined;
+    readonly dynamodbEndpoint: string | undefined;
   };
   readonly gcp: {
     readonly rootUrl: string | undefined;
@@ -204,6 +218,8 @@ export function readSettings(env: Env, options: { requireConfig?: boolean } = {}
       region: raw.AWS_REGION ?? raw.AWS_DEFAULT_REGION ?? 'us-east-1',
       endpoint: raw.ASTRO_IDENTITY_SYNC_AWS_ENDPOINT,
       eventBus: raw.ASTRO_IDENTITY_SYNC_EVENT_BUS,
+      leaseTable: raw.ASTRO_IDENTITY_SYNC_LEASE_TABLE,
+      dynamodbEndpoint: raw.ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT,
     },
     gcp: {
       rootUrl: raw.ASTRO_IDENTITY_SYNC_GCP_ROOT_URL,

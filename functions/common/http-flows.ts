@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type IdentitySyncError, isIdentitySyncError, RequestRejectedError } from '../../shared/errors.ts';
+import {
+  type IdentitySyncError,
+  isIdentitySyncError,
+  RequestRejectedError,
+  UnavailableError,
+} from '../../shared/errors.ts';
 import { duplicateAnswer, type IntakeRequest } from '../../shared/intake/intake.ts';
 import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
 import { type EventReport, FAILURE_STATUSES } from '../../shared/report/outcome.ts';
@@ -77,6 +82,8 @@ type Dispatch = (event: QueuedEvent, logger: Logger) => Promise<FlowResponse>;
 /**
  * The signed webhook on every cloud: the intake (method, size, media type, signature, replay, parse), then the
  * cloud's dispatch. Only a dispatch that succeeded marks the id as handled, so a sender's retry of a failed one runs.
+ * With a replay record (AWS) the id is claimed across instances before dispatching: a handled id gets the duplicate
+ * answer from any instance, one being handled elsewhere 503 (retry with the same id), and a failed one is released.
  */
 export async function webhookFlow(
   runtime: IntakeRuntime<unknown>,
@@ -90,9 +97,51 @@ export async function webhookFlow(
     return duplicateAnswer(intake.id);
   }
   const scoped = logger.child({ webhookId: intake.id, deploymentId: intake.event.data.deploymentId });
-  const response = await dispatch({ webhookId: intake.id, event: intake.event }, scoped);
-  if (response.status < 300) runtime.intake.accepted(intake.id);
+  const claim = await claimId(runtime, intake.id, scoped);
+  if (claim?.state === 'duplicate') {
+    runtime.intake.accepted(intake.id);
+    scoped.warn('duplicate webhook-id acknowledged without processing (handled by another instance)');
+    return duplicateAnswer(intake.id);
+  }
+  if (claim?.state === 'in-flight') {
+    throw new UnavailableError(
+      `webhook-id ${intake.id} is being handled by another instance right now: retry with the same webhook-id`,
+    );
+  }
+  let response: FlowResponse;
+  try {
+    response = await dispatch({ webhookId: intake.id, event: intake.event }, scoped);
+  } catch (error) {
+    await claim?.release();
+    throw error;
+  }
+  if (response.status >= 300) {
+    await claim?.release();
+    return response;
+  }
+  runtime.intake.accepted(intake.id);
+  // Published either way: a replay record we could not write only means a later copy may be published again.
+  await claim?.done().catch((error: unknown) => {
+    scoped.warn('could not record the webhook-id as handled; a replay within the window may be processed again', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  });
   return response;
+}
+
+/**
+ * The cross-instance claim, or none: the record failing (the table throttled or unreachable) must not stop intake,
+ * because processing an event twice is safe (a converged target costs one read), so it is logged and skipped.
+ */
+async function claimId(runtime: IntakeRuntime<unknown>, id: string, logger: Logger) {
+  try {
+    return await runtime.replays?.claim(id);
+  } catch (error) {
+    logger.warn('the webhook replay record is unavailable; handling the event without it', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
 }
 
 /** Reconciles one event before answering: the per-target report, or the reason it was refused. */

@@ -1,6 +1,7 @@
 import { type Config, parseJsonConfig, SECRET_REF } from '../../shared/config.ts';
 import { createIntake, type Intake } from '../../shared/intake/intake.ts';
 import { ReplayGuard } from '../../shared/intake/replay-guard.ts';
+import type { ReplayRecord } from '../../shared/intake/replay-record.ts';
 import type { IntakeAdapter, SecretResolver } from './cloud-adapter.ts';
 import { CONFIG_VAR, type Env, readSettings, type Settings } from './env-settings.ts';
 import type { Logger } from './logger.ts';
@@ -15,6 +16,8 @@ export interface IntakeRuntime<Clients> {
   readonly resolve: SecretResolver;
   readonly logger: Logger;
   readonly classify: IntakeAdapter<Clients>['classify'];
+  /** Webhook ids handled by any instance (see IntakeAdapter.replayRecord). */
+  readonly replays: ReplayRecord | undefined;
   /** Releases the clients (the local stack stops instances; a function instance just ends). */
   close(): void;
 }
@@ -46,8 +49,10 @@ export async function buildIntakeRuntime<Clients>(
     manualToken: config.manual ? await resolve(config.manual.token, 'manual.token') : undefined,
     replays: new ReplayGuard(),
   });
+  for (const warning of adapter.coldStartWarnings?.(clients) ?? []) logger.warn(warning);
   return {
     cloud: adapter.cloud,
+    replays: adapter.replayRecord?.(clients),
     settings,
     clients,
     config,

@@ -95,7 +95,7 @@ data "aws_iam_policy_document" "read_config" {
   }
 }
 
-# The trust-policy writers (functions/aws/trust-policy-driver.ts).
+# The trust-policy writers (functions/aws/trust-policy-io.ts).
 data "aws_iam_policy_document" "write_trust_policies" {
   statement {
     sid       = "ReadAndWriteAllowlistedTrustPolicies"
@@ -129,6 +129,21 @@ data "aws_iam_policy_document" "write_trust_policies" {
   }
 }
 
+# Every writer takes the role's lease before it reads and writes a trust policy (functions/aws/dynamodb-lease.ts):
+# conditional PutItem (take), UpdateItem (the fence before each write), DeleteItem (release); lease items only.
+data "aws_iam_policy_document" "write_leases" {
+  statement {
+    sid       = "TakeRoleWriteLeases"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.leases.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["lease#*"]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "webhook" {
   source_policy_documents = [data.aws_iam_policy_document.read_config.json]
 
@@ -136,6 +151,19 @@ data "aws_iam_policy_document" "webhook" {
     sid       = "PublishToOwnBus"
     actions   = ["events:PutEvents"]
     resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+
+  # The replay record (functions/aws/dynamodb-replay-record.ts): claim an id (PutItem), tell a handled one from one
+  # in flight (GetItem), forget one whose publish failed (DeleteItem); webhook-id items only.
+  statement {
+    sid       = "RecordHandledWebhookIds"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.leases.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["webhook#*"]
+    }
   }
 
   statement {
@@ -149,6 +177,7 @@ data "aws_iam_policy_document" "reconciler" {
   source_policy_documents = [
     data.aws_iam_policy_document.read_config.json,
     data.aws_iam_policy_document.write_trust_policies.json,
+    data.aws_iam_policy_document.write_leases.json,
   ]
 
   statement {
@@ -169,6 +198,7 @@ data "aws_iam_policy_document" "manual" {
   source_policy_documents = [
     data.aws_iam_policy_document.read_config.json,
     data.aws_iam_policy_document.write_trust_policies.json,
+    data.aws_iam_policy_document.write_leases.json,
   ]
 
   statement {
@@ -182,6 +212,7 @@ data "aws_iam_policy_document" "scheduled" {
   source_policy_documents = [
     data.aws_iam_policy_document.read_config.json,
     data.aws_iam_policy_document.write_trust_policies.json,
+    data.aws_iam_policy_document.write_leases.json,
   ]
 
   statement {

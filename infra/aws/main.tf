@@ -129,6 +129,32 @@ resource "aws_cloudwatch_log_group" "function" {
   tags              = var.tags
 }
 
+# IAM trust policies have no etag, and three functions (and `sync --apply`) write them: every writer takes the role's
+# lease here first (items "lease#role#<arn>", functions/aws/dynamodb-lease.ts). The webhook keeps the ids it handled
+# here ("webhook#<id>", functions/aws/dynamodb-replay-record.ts), so a replay is recognized by any instance. Items
+# live seconds to minutes: no point-in-time recovery; TTL deletes what crashed writers left behind.
+resource "aws_dynamodb_table" "leases" {
+  name         = "${var.name_prefix}-leases"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "purgeAt"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  tags = var.tags
+}
+
 resource "aws_lambda_function" "this" {
   for_each = local.functions
 
@@ -147,8 +173,9 @@ resource "aws_lambda_function" "this" {
   environment {
     variables = merge(
       {
-        ASTRO_IDENTITY_SYNC_CONFIG = local.config_reference
-        LOG_LEVEL                  = var.log_level
+        ASTRO_IDENTITY_SYNC_CONFIG      = local.config_reference
+        LOG_LEVEL                       = var.log_level
+        ASTRO_IDENTITY_SYNC_LEASE_TABLE = aws_dynamodb_table.leases.name
       },
       each.key == "webhook" ? { ASTRO_IDENTITY_SYNC_EVENT_BUS = aws_cloudwatch_event_bus.this.name } : {},
       var.enable_source_maps ? { NODE_OPTIONS = "--enable-source-maps" } : {},

@@ -18,6 +18,16 @@ output "function_role_arns" {
   value       = { for key, role in aws_iam_role.function : key => role.arn }
 }
 
+output "lease_table_name" {
+  description = "DynamoDB table of the per-role write leases and the webhook replay records; give it to `sync --apply` (ASTRO_IDENTITY_SYNC_LEASE_TABLE)."
+  value       = aws_dynamodb_table.leases.name
+}
+
+output "lease_table_arn" {
+  description = "ARN of the lease table (a workstation running sync --apply needs dynamodb:PutItem, UpdateItem and DeleteItem on it)."
+  value       = aws_dynamodb_table.leases.arn
+}
+
 output "event_bus_name" {
   description = "The custom EventBridge bus the webhook publishes to."
   value       = aws_cloudwatch_event_bus.this.name

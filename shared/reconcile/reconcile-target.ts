@@ -1,4 +1,11 @@
-import { asIdentitySyncError, TargetError, UnsafePlanError, WriteConflictError } from '../errors.ts';
+import {
+  asIdentitySyncError,
+  LeaseChangedError,
+  TargetError,
+  UnsafePlanError,
+  WriteConflictError,
+  WriteRefusedError,
+} from '../errors.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
 import type { TargetStatus } from '../report/outcome.ts';
 
@@ -105,6 +112,8 @@ export interface ReconcileOptions {
   readonly dryRun?: boolean;
   /** Read-plan-write rounds before a grant that keeps disappearing is reported as failed. */
   readonly maxAttempts?: number;
+  /** Writes the cloud refused in a row (WriteRefusedError: throttled, 5xx) before the event fails as retryable. */
+  readonly maxRefusals?: number;
   /** Lower bound of the settle wait for drivers that need it (default 0: twice the measured cycle). */
   readonly settleMs?: number;
   readonly now?: () => number;
@@ -133,6 +142,9 @@ export async function reconcileTarget<Doc>(
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const baseDelayMs = options.baseDelayMs ?? 50;
+  // The SDK's standard mode tried a write 3 times; re-reading between them keeps that budget for a throttled target.
+  const maxRefusals = options.maxRefusals ?? 3;
+  let refusals = 0;
   const outcomes = new Map<string, GrantOutcome>();
   const written = new Map<string, Set<string>>();
   const notes = new Map<string, string[]>();
@@ -230,9 +242,12 @@ export async function reconcileTarget<Doc>(
       break;
     }
     let wrote = false;
+    // The lease just became ours (see reconcileLeased): nobody is racing us any more, so re-read at once.
+    let leased = false;
     try {
       const done = await driver.write(current, next);
       wrote = true;
+      refusals = 0;
       for (const [key, added] of planned) {
         written.set(key, new Set([...(written.get(key) ?? []), ...added]));
         // A round repeated after a lost race plans the same notes again: say each once.
@@ -244,7 +259,12 @@ export async function reconcileTarget<Doc>(
         failAll(error);
         break;
       }
-      await sleep(backoff(attempt, baseDelayMs, random));
+      if (error instanceof WriteRefusedError && ++refusals >= maxRefusals) {
+        failAll(new TargetError(error.message, { retryable: true, cause: error }));
+        break;
+      }
+      leased = error instanceof LeaseChangedError;
+      if (!leased) await sleep(backoff(attempt, baseDelayMs, random));
     }
     // Without an etag, a writer that read before our write may still overwrite it: wait out such a writer's
     // read-modify-write (twice our own cycle) before the verify read, so one read checks both.
@@ -274,7 +294,7 @@ export async function reconcileTarget<Doc>(
         break;
       }
     }
-    if (pending.some((request) => stillMissing(driver, current, request))) {
+    if (!leased && pending.some((request) => stillMissing(driver, current, request))) {
       await sleep(backoff(attempt, baseDelayMs, random));
     }
   }

@@ -12,6 +12,7 @@ import {
   type TargetDriver,
   type WriteResult,
 } from './reconcile-target.ts';
+import { reconcileLeased, type TargetLease } from './target-lease.ts';
 
 /**
  * The seam a target kind plugs into. A kind is two halves: the pure planner here in the core (what to add, what to
@@ -161,27 +162,49 @@ export function driverFor<K extends TargetKindName, Doc>(
   };
 }
 
+/** The lease a target's writes take, and the target's name in it (kinds writing one document share the name). */
+export interface LeaseBinding {
+  readonly lease: TargetLease;
+  readonly key: string;
+}
+
 /** A driver behind the doc-free handle the pipeline, the lanes and the sweep use. */
 export function handleOf<Doc>(
   driver: TargetDriver<Doc>,
   shape: Pick<TargetHandle, 'kind' | 'needs' | 'owner'>,
+  leased?: LeaseBinding,
 ): TargetHandle {
   return {
     kind: shape.kind,
     needs: shape.needs,
     owner: shape.owner,
-    reconcile: (requests, options) => reconcileTarget(driver, requests, options),
+    reconcile: (requests, options) =>
+      leased === undefined
+        ? reconcileTarget(driver, requests, options)
+        : reconcileLeased(driver, leased.lease, leased.key, requests, options),
     owned: async () => driver.owned(await driver.read()),
   };
 }
 
+/**
+ * Binds a kind's planner to its I/O. With `lease`, every write to a target is made under the target's lease (see
+ * reconcileLeased): for documents without an etag that several processes write.
+ */
 export function registerKind<K extends TargetKindName, Doc>(
   kind: TargetKind<K, Doc>,
   io: (target: TargetOf<K>) => TargetIo<Doc>,
+  lease?: { readonly lease: TargetLease; key(target: TargetOf<K>): string },
 ): TargetRegistration {
   return {
     kind: kind.kind,
-    bind: (target) => (isKind(target, kind.kind) ? handleOf(driverFor(kind, io(target), target), kind) : undefined),
+    bind: (target) =>
+      isKind(target, kind.kind)
+        ? handleOf(
+            driverFor(kind, io(target), target),
+            kind,
+            lease === undefined ? undefined : { lease: lease.lease, key: lease.key(target) },
+          )
+        : undefined,
   };
 }
 

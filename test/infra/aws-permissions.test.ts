@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AWS_FUNCTIONS, type AwsFunction } from '../../scripts/artifacts.ts';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, parseScheduledTask } from '../../shared/intake/queue-envelopes.ts';
-import { awsActions, type FoundAction, reachableFiles, tsFilesUnder } from './code-permissions.ts';
-import { type Block, expr, list, loadModule, MODULE_DIRS, type TfModule } from './terraform-files.ts';
+import { awsActions, dynamoKeyPrefixes, type FoundAction, reachableFiles, tsFilesUnder } from './code-permissions.ts';
+import { type Block, expr, list, loadModule, MODULE_DIRS, REPO, type TfModule } from './terraform-files.ts';
 
 /**
  * The AWS roles grant what the code calls, and nothing else. Expected actions come from the TypeScript (every
@@ -16,6 +18,8 @@ interface Statement {
   readonly actions: string[];
   readonly resources: string[];
   readonly conditional: boolean;
+  /** `condition` blocks as Terraform spells them (test, variable, values). */
+  readonly conditions: Block[];
 }
 
 /** Actions the platform performs with the function's role, not the code: logs and the async on_failure destination. */
@@ -57,6 +61,7 @@ function statements(name: string, conditional = false): Statement[] {
     actions: list(s.actions),
     resources: list(s.resources),
     conditional: isConditional,
+    conditions: (s.condition ?? []) as Block[],
   });
   out.push(...plain.map((s) => toStatement(s, conditional)));
   for (const d of dynamic) out.push(...((d.content ?? []) as Block[]).map((s) => toStatement(s, true)));
@@ -127,11 +132,15 @@ describe('AWS function roles', () => {
     },
   );
 
-  it('webhook: events:PutEvents on the bus and the config/secret reads, no IAM at all', () => {
+  it('webhook: events:PutEvents on the bus, the replay record and the config/secret reads, no IAM at all', () => {
     const reads = actionsOf(awsActions(['functions/aws/secret-resolver.ts', 'functions/aws/parameter-providers.ts']));
+    const replays = actionsOf(awsActions(['functions/aws/dynamodb-replay-record.ts']));
+    expect(replays).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     const policy = functionPolicy('webhook');
     expect(actionsOf(awsActions(reachableFiles(entry('webhook'))))).toContain('events:PutEvents');
-    expect(granted(policy).filter((a) => !a.startsWith('logs:'))).toEqual([...reads, 'events:PutEvents'].sort());
+    expect(granted(policy).filter((a) => !a.startsWith('logs:'))).toEqual(
+      [...reads, ...replays, 'events:PutEvents'].sort(),
+    );
     const put = policy.find((s) => s.actions.includes('events:PutEvents'));
     expect(put?.resources).toEqual([`\${aws_cloudwatch_event_bus.this.arn}`]);
   });
@@ -157,6 +166,9 @@ describe('AWS function roles', () => {
           expect(s.resources).toEqual([`\${aws_cloudwatch_log_group.function["${fn}"].arn}:*`]);
         }
         if (s.actions.includes('sqs:SendMessage')) expect(s.resources).toEqual([`\${aws_sqs_queue.dead_letter.arn}`]);
+        if (s.actions.some((a) => a.startsWith('dynamodb:'))) {
+          expect(s.resources, `${fn}/${s.sid}`).toEqual([`\${aws_dynamodb_table.leases.arn}`]);
+        }
         if (s.actions.some((a) => EVENT_SOURCE_ACTIONS.includes(a))) {
           expect(fn, `${fn}/${s.sid}: polls the events queue`).toBe(EVENT_SOURCE_FUNCTION);
           expect([...s.actions].sort()).toEqual(EVENT_SOURCE_ACTIONS);
@@ -165,6 +177,40 @@ describe('AWS function roles', () => {
         }
       }
     }
+  });
+
+  it.each(AWS_FUNCTIONS)(
+    '%s: DynamoDB only on the lease table, only on the item keys its code uses (dynamodb:LeadingKeys)',
+    (fn) => {
+      const files = reachableFiles(entry(fn));
+      const called = actionsOf(awsActions(files)).filter((a) => a.startsWith('dynamodb:'));
+      const statementsOnTable = functionPolicy(fn).filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+      expect(granted(statementsOnTable)).toEqual(called);
+      if (called.length === 0) return;
+      const prefixes = dynamoKeyPrefixes(files);
+      expect(prefixes).toEqual([fn === 'webhook' ? 'webhook#' : 'lease#']);
+      for (const s of statementsOnTable) {
+        expect(s.conditions, `${fn}/${s.sid}`).toEqual([
+          { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: prefixes.map((p) => `${p}*`) },
+        ]);
+      }
+    },
+  );
+
+  it('the lease table: on demand, hash key pk, TTL on the attribute the code writes, named in every function', () => {
+    const table = aws.resources.aws_dynamodb_table?.leases;
+    expect(table).toMatchObject({ billing_mode: 'PAY_PER_REQUEST', hash_key: 'pk' });
+    expect(table?.attribute).toEqual([{ name: 'pk', type: 'S' }]);
+    expect((table?.ttl as Block[] | undefined)?.[0]).toEqual({ attribute_name: 'purgeAt', enabled: true });
+    for (const file of ['functions/aws/dynamodb-lease.ts', 'functions/aws/dynamodb-replay-record.ts']) {
+      expect(readFileSync(join(REPO, file), 'utf8')).toContain('purgeAt: { N:');
+    }
+    const fn = aws.resources.aws_lambda_function?.this;
+    // In the merge's first map, the one every function gets.
+    const variables = expr((fn?.environment as Block[] | undefined)?.[0]?.variables);
+    expect(variables).toMatch(
+      /^merge\(\s*\{[^}]*ASTRO_IDENTITY_SYNC_LEASE_TABLE\s*=\s*aws_dynamodb_table\.leases\.name\s*\}/,
+    );
   });
 
   it('OIDC providers: every writer may read them, creating them only behind create_oidc_providers', () => {

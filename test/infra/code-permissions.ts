@@ -117,6 +117,22 @@ export function awsActions(files: readonly string[]): FoundAction[] {
   return found;
 }
 
+/**
+ * The DynamoDB item-key prefixes a set of files writes and reads (`export const <NAME>_PREFIX = 'lease#'` next to the
+ * `new <Item>Command(` calls): the `dynamodb:LeadingKeys` a role must be limited to. Every file that calls DynamoDB
+ * must name its prefix, or the scan cannot tell what the grant has to cover.
+ */
+export function dynamoKeyPrefixes(files: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const file of files) {
+    if (!awsActions([file]).some((a) => a.action.startsWith('dynamodb:'))) continue;
+    const prefixes = [...code(file).matchAll(/export\s+const\s+[A-Z_]+_PREFIX\s*=\s*'([a-z]+#)'/g)].map((m) => m[1]);
+    if (prefixes.length === 0) throw new Error(`${file}: calls DynamoDB but exports no <NAME>_PREFIX of its item keys`);
+    for (const prefix of prefixes) if (prefix !== undefined) found.add(prefix);
+  }
+  return [...found].sort();
+}
+
 /** Calls the code makes only when a setting allows it; Terraform grants them only behind the matching variable. */
 const CONFIG_GATED = new Set(['iam:CreateOpenIDConnectProvider']);
 

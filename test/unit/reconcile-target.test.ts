@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DoesNotFitError, TargetError, WriteConflictError } from '../../shared/errors.ts';
+import {
+  DoesNotFitError,
+  LeaseChangedError,
+  TargetError,
+  WriteConflictError,
+  WriteRefusedError,
+} from '../../shared/errors.ts';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
 import { type GrantRequest, reconcileTarget, type TargetDriver } from '../../shared/reconcile/reconcile-target.ts';
 
@@ -161,5 +167,33 @@ describe('reconcileTarget', () => {
       retryable: true,
       reason: 'unexpected error: socket hang up',
     });
+  });
+
+  it('a refused write (throttled, 5xx) is never re-sent as is: re-read and re-planned, and failed as retryable after 3 in a row', async () => {
+    const refused = () => new WriteRefusedError('iam:UpdateAssumeRolePolicy failed: Throttling');
+    const once = fakeTarget({ writeErrors: [refused()] });
+    const outcomes = await reconcileTarget(once.driver, [request('a', 'ns-a')], noSleep);
+    expect(outcomes.get('a')?.status).toBe('granted');
+    expect(once.calls).toEqual(['read', 'write', 'read', 'write', 'read']);
+    const always = fakeTarget({ writeErrors: [refused(), refused(), refused(), refused()] });
+    const failed = await reconcileTarget(always.driver, [request('a', 'ns-a')], noSleep);
+    expect(failed.get('a')).toMatchObject({
+      status: 'failed',
+      retryable: true,
+      reason: expect.stringMatching(/Throttling/),
+    });
+    expect(always.calls.filter((c) => c === 'write')).toHaveLength(3);
+  });
+
+  it('a lease that changed hands costs no backoff: the next read comes at once', async () => {
+    const slept: number[] = [];
+    const target = fakeTarget({ writeErrors: [new LeaseChangedError('the lease expired')] });
+    const outcomes = await reconcileTarget(target.driver, [request('a', 'ns-a')], {
+      sleep: async (ms) => void slept.push(ms),
+      random: () => 0.5,
+    });
+    expect(outcomes.get('a')?.status).toBe('granted');
+    expect(target.calls).toEqual(['read', 'write', 'read', 'write', 'read']);
+    expect(slept).toEqual([]);
   });
 });
