@@ -370,3 +370,36 @@ describe('parseConfig: the scale of a sweep', () => {
     expect(configError(text).message).toMatch(field);
   });
 });
+
+describe('parseConfig: the software section (Astronomer Software)', () => {
+  const base =
+    'software:\n  baseDomain: astro.acme.example\n  clusters: { default: { oidcIssuerUrl: "https://oidc.eks.us-east-1.amazonaws.com/id/A" } }\n';
+
+  it('fills the chart defaults', () => {
+    expect(parseConfig(base).software).toEqual({
+      baseDomain: 'astro.acme.example',
+      platformNamespace: 'astronomer',
+      namespaceTemplate: '{platformNamespace}-{release}',
+      clusters: { default: { oidcIssuerUrl: 'https://oidc.eks.us-east-1.amazonaws.com/id/A' } },
+      components: { serviceAccounts: {} },
+    });
+  });
+
+  it.each([
+    [
+      'software:\n  baseDomain: https://astro.acme.example\n  clusters: { default: { pool: p.svc.id.goog } }',
+      'software.baseDomain',
+    ],
+    ['software:\n  baseDomain: astro.acme.example\n  clusters: {}', 'list each Software cluster'],
+    ['software:\n  baseDomain: astro.acme.example\n  clusters: { default: {} }', 'needs its oidcIssuerUrl'],
+    [`${base}  namespaceTemplate: "{release}_ns"`, 'software.namespaceTemplate'],
+    [`${base}  token: plain-token-text`, 'software.token: must be a secret reference'],
+  ])('refuses %j', (text, message) => {
+    expect(configError(text).message).toContain(message);
+  });
+
+  it('lets prune rest on Houston when only Software is configured', () => {
+    expect(parseConfig(`prune: true\n${base}  token: env:HOUSTON_TOKEN\n`).prune).toBe(true);
+    expect(() => parseConfig(`prune: true\n${base}`)).toThrow(/prune needs the "astro" section \(or software\.token\)/);
+  });
+});
