@@ -98,10 +98,6 @@ export interface AwsStack {
 }
 
 /**
- * The demo's config: like the default, plus the Astro API as the source of truth, which enables the poller and
- * the sweep (every event's Deployment is then re-read from the API).
- */
-/**
  * `npm start`'s AWS config: the local default with the Astro API, plus the identity paths the demo shows: Astro's
  * default roles allowlisted as principals, one shared role that trusts them for `bi-*` Deployments, and missing IAM
  * OIDC providers (a DR cluster's) created.

@@ -15,7 +15,9 @@ import { runGcpDemo } from './demo-gcp.ts';
 import { runAwsIdentityDemo, runGcpIdentityDemo } from './demo-identity-paths.ts';
 import { bold, green, indent } from './demo-output.ts';
 import { runPollerDemo } from './demo-poller.ts';
+import { LOCAL_HOUSTON_TOKEN, runSoftwareDemo, softwareAwsConfig, softwareGcpConfig } from './demo-software.ts';
 import { demoGcpConfig, type GcpStack, startGcpStack } from './gcp-stack.ts';
+import { startHoustonEmulator } from './houston-emulator/server.ts';
 import { renderSlackText } from './slack-text.ts';
 import { printTryIt } from './try-it.ts';
 
@@ -67,9 +69,25 @@ const manualToken = randomBytes(18).toString('base64url');
 const shared = { webhookSecret, manualToken, logLevel } as const;
 const port = (offset: number) => (basePort === 0 ? 0 : basePort + offset);
 
-const aws: AwsStack = await startAwsStack({ port: port(0), ...shared, config: demoConfig() });
+// Astronomer Software's Houston, read by the AWS and GCP functions' pollers (the platform spans EKS and GKE).
+const houston = await startHoustonEmulator({ token: LOCAL_HOUSTON_TOKEN });
+stacks.push(houston);
+const withSoftware = (config: string, software: { section: string; rule: string }) =>
+  config.replace('targets:\n', `${software.section}targets:\n${software.rule}`);
+const softwareEnv = { HOUSTON_TOKEN: LOCAL_HOUSTON_TOKEN, ASTRO_IDENTITY_SYNC_HOUSTON_URL: houston.url };
+const aws: AwsStack = await startAwsStack({
+  port: port(0),
+  ...shared,
+  config: withSoftware(demoConfig(), softwareAwsConfig()),
+  env: softwareEnv,
+});
 stacks.push(aws);
-const gcp: GcpStack = await startGcpStack({ port: port(1), ...shared, config: demoGcpConfig() });
+const gcp: GcpStack = await startGcpStack({
+  port: port(1),
+  ...shared,
+  config: withSoftware(demoGcpConfig(), softwareGcpConfig()),
+  env: softwareEnv,
+});
 stacks.push(gcp);
 const azure: AzureStack = await startAzureStack({ port: port(2), ...shared });
 stacks.push(azure);
@@ -80,6 +98,7 @@ if (aws.dynamo !== undefined) {
   console.log(`  DynamoDB (dynalite), the write-lease table:    ${aws.dynamo.url}  ${aws.dynamo.table}`);
 }
 console.log(`  emulated Astro API:                            ${aws.astro.url}`);
+console.log(`  emulated Houston (Astronomer Software):        ${houston.url}`);
 console.log(`  emulated Slack:                                ${aws.slack.url}`);
 console.log(`  AWS webhook / manual function URLs:            ${aws.webhookUrl}  ${aws.manualUrl}`);
 console.log(`  GCP HTTP function:                             ${gcp.url}`);
@@ -93,6 +112,7 @@ try {
   failures += await runAwsIdentityDemo(aws);
   failures += await runGcpDemo(gcp);
   failures += await runGcpIdentityDemo(gcp);
+  failures += await runSoftwareDemo(aws, gcp, houston);
   failures += await runAzureDemo(azure);
 } catch (error) {
   console.error('a sample crashed:', error);

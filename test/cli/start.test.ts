@@ -35,7 +35,13 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout).toContain(
     'granted: two project roles for the Astro-managed service account; the owner, the conditional binding and audit configs kept',
   );
-  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(10);
+  expect(run.stdout.match(/Slack \(#platform-iam\)/g)).toHaveLength(12);
+  expect(run.stdout).toContain(
+    'granted: the role trusts the chart service accounts (<release>-airflow-<component>) of the Software Deployment',
+  );
+  expect(run.stdout).toContain(
+    'granted: roles/iam.workloadIdentityUser for the chart service accounts in the GKE pool',
+  );
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);
