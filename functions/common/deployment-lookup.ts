@@ -59,6 +59,16 @@ export async function lookupDeployments(
     const { webhookId, event } = queued;
     const { organizationId, deploymentId } = event.data;
     const reject = (error: IdentitySyncError) => rejected.push({ messageId, eventId: webhookId, deploymentId, error });
+    if (source === undefined && organizationId.startsWith('software:')) {
+      // A Software Deployment's service accounts are named after its Helm release, which only Houston knows.
+      reject(
+        new RequestRejectedError(
+          'invalid_input',
+          `organization ${organizationId} is Astronomer Software: configure software.token so the Deployment is read from Houston`,
+        ),
+      );
+      continue;
+    }
     let deployment = source === undefined ? event.data.deployment : undefined;
     if (source !== undefined) {
       try {

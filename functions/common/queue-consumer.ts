@@ -2,6 +2,7 @@ import type { EventReport } from '../../shared/report/outcome.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
 import type { Logger } from './logger.ts';
 import { runPipeline } from './pipeline.ts';
+import { platformSource } from './platform-source.ts';
 import type { Runtime } from './runtime.ts';
 
 interface Consumed {
@@ -22,7 +23,10 @@ export async function consumeQueued(
   logger: Logger,
   options: { dryRun?: boolean } = {},
 ): Promise<Consumed> {
-  const { items, rejected, inUse } = await lookupDeployments(delivered, runtime.astro);
+  const { items, rejected, inUse } = await lookupDeployments(
+    delivered,
+    platformSource(runtime.astro, runtime.software),
+  );
   for (const r of rejected) {
     const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
     if (r.error.retryable) {

@@ -1,13 +1,21 @@
 import type { SoftwareConfig } from '../../shared/config-software.ts';
-import { IdentitySyncError } from '../../shared/errors.ts';
+import { IdentitySyncError, ValidationError } from '../../shared/errors.ts';
 import type { Deployment } from '../../shared/intake/deployment.ts';
-import { softwareDeployment, toPipelineDeployment } from '../../shared/intake/software-deployment.ts';
+import {
+  softwareDeployment,
+  softwareOrganization,
+  toPipelineDeployment,
+} from '../../shared/intake/software-deployment.ts';
 import type { DeploymentList } from '../../shared/reconcile/sweep.ts';
 import type { HoustonClient } from './houston-client.ts';
 
 /** Astronomer Software's Deployments as the poller and the sweep read them. */
 export interface SoftwareSource {
+  /** The organization id Software Deployments carry (`software:<base domain>`), which routes events here. */
+  readonly organizationId: string;
   list(): Promise<DeploymentList>;
+  /** One Deployment by its Houston id; undefined when Houston does not list it (deleted, or never was). */
+  get(id: string): Promise<Deployment | undefined>;
 }
 
 /**
@@ -26,8 +34,8 @@ export function createSoftwareSource(client: HoustonClient, config: SoftwareConf
     namespaceTemplate: config.namespaceTemplate,
     clusters: config.clusters,
   };
-  return {
-    async list() {
+  async function list(): Promise<DeploymentList> {
+    {
       const listed = await client.list();
       const deployments: Deployment[] = [];
       const invalid = [...listed.invalid];
@@ -41,6 +49,19 @@ export function createSoftwareSource(client: HoustonClient, config: SoftwareConf
       }
       const complete = invalid.every((entry) => entry.id !== undefined);
       return { deployments, invalid, complete };
+    }
+  }
+  return {
+    organizationId: softwareOrganization(config.baseDomain),
+    list,
+    async get(id) {
+      const listed = await list();
+      const found = listed.deployments.find((deployment) => deployment.id === id);
+      if (found !== undefined) return found;
+      // Listed but not settled (an unknown cluster, a bad namespace): say why rather than "unknown".
+      const refused = listed.invalid.find((entry) => entry.id === id);
+      if (refused !== undefined) throw new ValidationError(refused.reason, { field: 'software' });
+      return undefined;
     },
   };
 }

@@ -31,9 +31,10 @@ afterEach(async () => {
 
 async function start(config: string, options: { namespaceInList?: boolean } = {}) {
   houston = await startHoustonEmulator({ token: 'houston-token', ...options });
-  stack = await startAwsStack({ config, env: { HOUSTON_TOKEN: 'houston-token' } });
+  const env = { ASTRO_IDENTITY_SYNC_HOUSTON_URL: houston.url };
+  stack = await startAwsStack({ config, env: { HOUSTON_TOKEN: 'houston-token', ...env } });
   stack.aws.putRole('astro-software', EC2_TRUST);
-  return { stack, houston, env: { ASTRO_IDENTITY_SYNC_HOUSTON_URL: houston.url } };
+  return { stack, houston, env };
 }
 
 const deployment = (release: string, extra: Record<string, unknown> = {}) => ({
@@ -104,5 +105,27 @@ describe('Astronomer Software on AWS (Houston -> poll -> trust policy)', () => {
     h.upsert(deployment('other-release-0001'));
     await runScheduled(s, 'poll', env);
     expect(subjectsOf(s)).toEqual([]);
+  });
+
+  it('the manual route re-reads a Software Deployment from Houston: a payload cannot choose its namespace', async () => {
+    const { stack: live, houston: h } = await start(software());
+    h.upsert(deployment('solar-orbit-4143'));
+    const manual = (body: unknown) =>
+      fetch(live.manualUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${live.manualToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as { results?: unknown[] } }));
+    const org = 'software:astro.acme.example';
+    const granted = await manual({ organizationId: org, deploymentId: deployment('solar-orbit-4143').id });
+    expect(granted.status).toBe(200);
+    expect(subjectsOf(live)).toContain(
+      'system:serviceaccount:astronomer-solar-orbit-4143:solar-orbit-4143-airflow-scheduler',
+    );
+    // A Deployment Houston does not know is refused, and nothing is written.
+    live.aws.resetCalls();
+    const unknown = await manual({ organizationId: org, deploymentId: '00000000-0000-4000-8000-999999999999' });
+    expect(unknown.status).toBe(400);
+    expect(live.aws.count('UpdateAssumeRolePolicy')).toBe(0);
   });
 });
