@@ -128,4 +128,19 @@ describe('Astronomer Software on AWS (Houston -> poll -> trust policy)', () => {
     expect(unknown.status).toBe(400);
     expect(live.aws.count('UpdateAssumeRolePolicy')).toBe(0);
   });
+
+  it('prune takes back only the entries of a Software Deployment Houston no longer lists', async () => {
+    const config = software().replace('software:\n', 'prune: true\nsoftware:\n');
+    const { stack: s, houston: h, env } = await start(config);
+    h.upsert(deployment('solar-orbit-4143'));
+    h.upsert(deployment('lunar-harbor-8642'));
+    await runScheduled(s, 'poll', env);
+    expect(subjectsOf(s)).toHaveLength(10);
+    h.remove(deployment('lunar-harbor-8642').id);
+    await runScheduled(s, 'sweep', env);
+    const left = subjectsOf(s);
+    expect(left).toHaveLength(5);
+    expect(left.every((subject) => subject.includes(':astronomer-solar-orbit-4143:'))).toBe(true);
+    expect(JSON.stringify(s.aws.getTrustPolicy('astro-software'))).toContain('ec2.amazonaws.com');
+  });
 });
