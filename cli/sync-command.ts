@@ -1,9 +1,11 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { awsAdapter } from '../functions/aws/aws-adapter.ts';
 import { azureAdapter } from '../functions/azure/azure-adapter.ts';
 import { createAstroClient } from '../functions/common/astro-client.ts';
 import type { CloudAdapter } from '../functions/common/cloud-adapter.ts';
 import { type Env, readSettings, type Settings } from '../functions/common/env-settings.ts';
+import { createHoustonClient, houstonUrl } from '../functions/common/houston-client.ts';
+import { createSoftwareSource } from '../functions/common/software-source.ts';
 import { gcpAdapter } from '../functions/gcp/gcp-adapter.ts';
 import type { Config } from '../shared/config.ts';
 import { parseConfig } from '../shared/config-text.ts';
@@ -26,6 +28,7 @@ interface SyncFlags {
   apply?: boolean;
   json?: boolean;
   leaseTable?: string;
+  platform?: 'hosted' | 'software';
 }
 
 /**
@@ -56,11 +59,11 @@ function registrationsOf<Clients>(
   return enabled ? adapter.targets(adapter.clients(settings), config) : [];
 }
 
-function tokenFrom(ref: string, env: Env): string {
+function tokenFrom(ref: string, env: Env, field = 'astro.token'): string {
   const value = ref.startsWith('env:') ? env[ref.slice(4)] : undefined;
   if (!value)
     throw new ValidationError(`set the environment variable ${ref.slice(4)} (the CLI reads env: references only)`, {
-      field: 'astro.token',
+      field,
     });
   return value;
 }
@@ -85,6 +88,66 @@ function render(report: EventReport, apply: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
+async function hostedDeployments(
+  config: Config,
+  settings: Settings,
+  flags: SyncFlags,
+  env: Env,
+  io: CliIo,
+): Promise<readonly Deployment[]> {
+  const settingsOf = config.astro;
+  if (settingsOf === undefined) return [];
+  const astro = createAstroClient({
+    baseUrl: settings.astro.baseUrl ?? settingsOf.baseUrl,
+    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+    pageSize: settingsOf.pageSize,
+    requestsPerSecond: settingsOf.requestsPerSecond,
+    token: tokenFrom(settingsOf.token, env),
+  });
+  const org = settingsOf.organizationId;
+  if (flags.deployment !== undefined) {
+    const found = await astro.get(org, flags.deployment);
+    if (found === undefined)
+      throw new ValidationError(`the Astro API does not know Deployment ${flags.deployment}`, {
+        field: '--deployment',
+      });
+    return [found];
+  }
+  const listed = await astro.list(org, settingsOf.workspaceIds ? { workspaceIds: [...settingsOf.workspaceIds] } : {});
+  for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
+  return listed.deployments;
+}
+
+/** Astronomer Software: the same backfill, from Houston, within software.workspaceIds. */
+async function softwareDeployments(
+  config: Config,
+  settings: Settings,
+  flags: SyncFlags,
+  env: Env,
+  io: CliIo,
+): Promise<readonly Deployment[]> {
+  const softwareConfig = config.software;
+  if (softwareConfig?.token === undefined) return [];
+  const client = createHoustonClient({
+    url: settings.houstonUrl ?? houstonUrl(softwareConfig.baseDomain),
+    token: tokenFrom(softwareConfig.token, env, 'software.token'),
+    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+  });
+  const source = createSoftwareSource(client, softwareConfig);
+  if (flags.deployment !== undefined) {
+    const found = await source.get(flags.deployment);
+    if (found === undefined)
+      throw new ValidationError(`Houston does not list Deployment ${flags.deployment}`, { field: '--deployment' });
+    return [found];
+  }
+  const listed = await source.list();
+  for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
+  const scope = softwareConfig.workspaceIds;
+  return listed.deployments.filter(
+    (d) => scope === undefined || (d.workspaceId !== undefined && scope.includes(d.workspaceId)),
+  );
+}
+
 export function syncCommand(io: CliIo, env: Env): Command {
   return new Command('sync')
     .description(
@@ -93,6 +156,11 @@ export function syncCommand(io: CliIo, env: Env): Command {
     .requiredOption('--config <file>', 'the config document (JSON or YAML); secrets as env:NAME')
     .option('--deployment <id>', 'one Deployment')
     .option('--all', 'every Deployment in the configured organization (and workspaces)')
+    .addOption(
+      new Option('--platform <platform>', 'Astro Hosted (the Astro API) or Astronomer Software (Houston)')
+        .choices(['hosted', 'software'])
+        .default('hosted'),
+    )
     .option('--apply', 'make the changes (default: print the plan and write nothing)')
     .option('--json', 'print the reports as JSON instead of a readable diff')
     .option(
@@ -104,10 +172,18 @@ export function syncCommand(io: CliIo, env: Env): Command {
         throw new ValidationError('give exactly one of --deployment ID or --all', { field: '--deployment' });
       }
       const config = parseConfig(await io.readInput(flags.config, '--config'));
-      if (config.astro === undefined)
+      const software = flags.platform === 'software';
+      if (!software && config.astro === undefined)
         throw new ValidationError('sync reads Deployments from the Astro API: add the "astro" section', {
           field: 'astro',
         });
+      if (software && config.software?.token === undefined)
+        throw new ValidationError(
+          'sync --platform software reads Houston: add software.baseDomain and software.token',
+          {
+            field: 'software',
+          },
+        );
       // The same settings the functions read: emulator endpoints locally, nothing on a workstation.
       const settings = readSettings(
         flags.leaseTable === undefined ? env : { ...env, ASTRO_IDENTITY_SYNC_LEASE_TABLE: flags.leaseTable },
@@ -119,30 +195,9 @@ export function syncCommand(io: CliIo, env: Env): Command {
           'warning: no --lease-table: writes to IAM roles are not serialized with the deployed functions; pass --lease-table $(terraform output -raw lease_table_name)\n',
         );
       }
-      const astro = createAstroClient({
-        baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
-        ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
-        pageSize: config.astro.pageSize,
-        requestsPerSecond: config.astro.requestsPerSecond,
-        token: tokenFrom(config.astro.token, env),
-      });
-      const org = config.astro.organizationId;
-      let deployments: readonly Deployment[];
-      if (flags.deployment !== undefined) {
-        const found = await astro.get(org, flags.deployment);
-        if (found === undefined)
-          throw new ValidationError(`the Astro API does not know Deployment ${flags.deployment}`, {
-            field: '--deployment',
-          });
-        deployments = [found];
-      } else {
-        const listed = await astro.list(
-          org,
-          config.astro.workspaceIds ? { workspaceIds: [...config.astro.workspaceIds] } : {},
-        );
-        for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
-        deployments = listed.deployments;
-      }
+      const deployments = software
+        ? await softwareDeployments(config, settings, flags, env, io)
+        : await hostedDeployments(config, settings, flags, env, io);
       const targets = workstationTargets(config, settings);
       const reports: EventReport[] = [];
       for (let i = 0; i < deployments.length; i += CHUNK) {
