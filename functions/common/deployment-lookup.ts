@@ -18,6 +18,9 @@ export interface DeploymentSource {
   }>;
 }
 
+/** The source of truth for an event's organization (Astro Hosted or Software); undefined: trust the payload. */
+export type SourceFor = (organizationId: string) => DeploymentSource | undefined;
+
 /** A queued event with the id its transport knows it by (SQS message id, Pub/Sub message id, webhook id). */
 export interface Delivered {
   readonly messageId: string;
@@ -51,20 +54,32 @@ interface Looked {
  */
 export async function lookupDeployments(
   delivered: readonly Delivered[],
-  source: DeploymentSource | undefined,
+  sources: DeploymentSource | undefined | SourceFor,
 ): Promise<Looked> {
+  const sourceFor: SourceFor = typeof sources === 'function' ? sources : () => sources;
   const items: Looked['items'] = [];
   const rejected: Rejected[] = [];
   for (const { messageId, event: queued } of delivered) {
     const { webhookId, event } = queued;
     const { organizationId, deploymentId } = event.data;
     const reject = (error: IdentitySyncError) => rejected.push({ messageId, eventId: webhookId, deploymentId, error });
+    const source = sourceFor(organizationId);
     if (source === undefined && organizationId.startsWith('software:')) {
       // A Software Deployment's service accounts are named after its Helm release, which only Houston knows.
       reject(
         new RequestRejectedError(
           'invalid_input',
           `organization ${organizationId} is Astronomer Software: configure software.token so the Deployment is read from Houston`,
+        ),
+      );
+      continue;
+    }
+    if (source === undefined && typeof sources === 'function' && event.type === 'deployment.deleted') {
+      // Prune may be on for Software's sake (software.token); a Hosted deletion nobody can confirm never revokes.
+      reject(
+        new RequestRejectedError(
+          'invalid_input',
+          `a deletion in organization ${organizationId} cannot be confirmed without the "astro" section, so nothing is revoked`,
         ),
       );
       continue;
@@ -114,8 +129,7 @@ export async function lookupDeployments(
     }
     items.push({ messageId, eventId: webhookId, type: event.type, deployment });
   }
-  if (source === undefined) return { items, rejected };
-  return liveOwners(items, rejected, source);
+  return liveOwners(items, rejected, sourceFor);
 }
 
 /**
@@ -124,13 +138,16 @@ export async function lookupDeployments(
  * deletions were confirmed gone; the core never revokes an owner in that set. A list that cannot be read, or holds a
  * Deployment that cannot be read, leaves room for doubt: the deletions wait (retried) or are refused, never guessed.
  */
-async function liveOwners(items: Looked['items'], rejected: Rejected[], source: DeploymentSource): Promise<Looked> {
+async function liveOwners(items: Looked['items'], rejected: Rejected[], sourceFor: SourceFor): Promise<Looked> {
   const deletions = items.filter((item) => item.type === 'deployment.deleted');
   if (deletions.length === 0) return { items, rejected };
   const inUse = new Set<string>();
   const refused = new Map<string, IdentitySyncError>();
   for (const organizationId of new Set(deletions.map((item) => item.deployment.organizationId))) {
     try {
+      const source = sourceFor(organizationId);
+      // Without an API the payload is all there is (the config refuses prune then): nothing to protect from.
+      if (source === undefined) continue;
       const listed = await source.list(organizationId);
       if (listed.invalid.length > 0) {
         const error = new RequestRejectedError(

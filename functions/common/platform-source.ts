@@ -1,33 +1,20 @@
-import { RequestRejectedError } from '../../shared/errors.ts';
-import type { DeploymentSource } from './deployment-lookup.ts';
+import type { DeploymentSource, SourceFor } from './deployment-lookup.ts';
 import type { SoftwareSource } from './software-source.ts';
 
 /**
  * One source of truth per platform, chosen by the event's organization: `software:<base domain>` is Houston, any
- * other id the Astro API. An event for a platform this function has no API for is refused (never planned from the
- * payload), so a signed payload cannot pick a Software namespace or a Hosted one by naming the other platform.
+ * other id the Astro API. A Software event without Houston is refused in lookupDeployments (its names need the
+ * release only Houston knows); a Hosted one without the astro section is planned from its signed payload, as ever.
  */
 export function platformSource(
   astro: DeploymentSource | undefined,
   software: SoftwareSource | undefined,
-): DeploymentSource | undefined {
+): DeploymentSource | undefined | SourceFor {
   if (software === undefined) return astro;
-  const missing = (organizationId: string) =>
-    new RequestRejectedError(
-      'invalid_input',
-      `organization ${organizationId} is an Astro Hosted organization, and this function has no "astro" section to read it from`,
-    );
-  const isSoftware = (organizationId: string) => organizationId === software.organizationId;
-  return {
-    get(organizationId, deploymentId) {
-      if (isSoftware(organizationId)) return software.get(deploymentId);
-      if (astro === undefined) return Promise.reject(missing(organizationId));
-      return astro.get(organizationId, deploymentId);
-    },
-    list(organizationId) {
-      if (isSoftware(organizationId)) return software.list();
-      if (astro === undefined) return Promise.reject(missing(organizationId));
-      return astro.list(organizationId);
-    },
+  const houston: DeploymentSource = {
+    get: (_organizationId, deploymentId) => software.get(deploymentId),
+    list: () => software.list(),
   };
+  // A Hosted organization without the astro section: its events are planned from the signed payload, as before.
+  return (organizationId) => (organizationId === software.organizationId ? houston : astro);
 }

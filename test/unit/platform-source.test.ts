@@ -23,12 +23,17 @@ const software: SoftwareSource = {
   list: async () => ({ deployments: [softwareDeployment], invalid: [], complete: true }),
 };
 
-const event = (organizationId: string, deploymentId: string, deployment?: Record<string, unknown>) => ({
+const event = (
+  organizationId: string,
+  deploymentId: string,
+  deployment?: Record<string, unknown>,
+  type: 'deployment.updated' | 'deployment.deleted' = 'deployment.updated',
+) => ({
   messageId: deploymentId,
   event: {
     webhookId: `msg_${deploymentId}`,
     event: {
-      type: 'deployment.updated' as const,
+      type,
       timestamp: '2026-12-03T00:00:00Z',
       data: { organizationId, deploymentId, deployment: deployment as Deployment | undefined },
     },
@@ -36,15 +41,27 @@ const event = (organizationId: string, deploymentId: string, deployment?: Record
 });
 
 describe('platformSource: the event’s organization picks the API', () => {
+  const pick = (a: DeploymentSource | undefined) => {
+    const sources = platformSource(a, software);
+    if (typeof sources !== 'function') throw new Error('expected a router');
+    return sources;
+  };
+
   it('reads Software ids from Houston and Hosted ids from the Astro API', async () => {
-    const source = platformSource(astro, software);
-    expect(await source?.get('software:astro.acme.example', 's1')).toBe(softwareDeployment);
-    expect(await source?.get('clorg1', 'd1')).toBe(hostedDeployment);
+    expect(await pick(astro)('software:astro.acme.example')?.get('software:astro.acme.example', 's1')).toBe(
+      softwareDeployment,
+    );
+    expect(pick(astro)('clorg1')).toBe(astro);
+    expect(platformSource(astro, undefined)).toBe(astro);
   });
 
-  it('refuses a Hosted event when only Houston is configured, and is just the Astro API without Software', async () => {
-    await expect(platformSource(undefined, software)?.get('clorg1', 'd1')).rejects.toThrow(/no "astro" section/);
-    expect(platformSource(astro, undefined)).toBe(astro);
+  it('plans a Hosted event from its payload when only Houston is configured, but never revokes on one', async () => {
+    const hosted = await lookupDeployments([event('clorg1', 'd1', hostedDeployment)], pick(undefined));
+    expect(hosted.items.map((item) => item.deployment.namespace)).toEqual(['ns-hosted']);
+    const deletion = event('clorg1', 'd1', hostedDeployment, 'deployment.deleted');
+    const deleted = await lookupDeployments([deletion], pick(undefined));
+    expect(deleted.items).toEqual([]);
+    expect(deleted.rejected[0]?.error.message).toMatch(/cannot be confirmed without the "astro" section/);
   });
 
   it('never plans a Software event from its payload: the release name only Houston knows', async () => {
@@ -59,7 +76,7 @@ describe('platformSource: the event’s organization picks the API', () => {
   it('takes the namespace from Houston, not from the payload, when Houston is configured', async () => {
     const looked = await lookupDeployments(
       [event('software:astro.acme.example', 's1', { ...softwareDeployment, namespace: 'victim-namespace' })],
-      platformSource(undefined, software),
+      pick(undefined),
     );
     expect(looked.items.map((item) => item.deployment.namespace)).toEqual(['astronomer-solar-orbit-4143']);
   });
