@@ -62,6 +62,7 @@ async function createAstro(
   return createAstroClient({
     baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
+    timeoutMs: settings.timeouts.requestMs,
     token: await resolve(config.astro.token, 'astro.token'),
   });
 }
@@ -73,7 +74,7 @@ async function createNotifier(
   logger: Logger,
 ): Promise<Notifier> {
   const slack = config.slack;
-  const options = { logger };
+  const options = { logger, timeoutMs: settings.timeouts.requestMs };
   if (slack.mode === 'off') return createSlackNotifier({ mode: 'off' }, options);
   if (slack.mode === 'webhook') {
     const webhookUrl = await resolve(slack.webhookUrl, 'slack.webhookUrl');

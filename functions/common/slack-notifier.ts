@@ -28,6 +28,8 @@ interface SlackNotifierOptions {
   retries?: number;
   /** Longest single wait; a Retry-After beyond it gives up instead of holding the function past its budget. */
   maxRetryWaitMs?: number;
+  /** Per HTTP attempt (default 10000); Slack answers in well under a second, so a hung connection is a failure. */
+  timeoutMs?: number;
 }
 
 export interface NotifyResult {
@@ -49,8 +51,7 @@ const OUTBOX_LIMIT = 50;
 const TRANSIENT = /http 5\d\d|429|rate_?limited|timed? ?out|ECONN|fetch failed|network|socket/i;
 const DEFAULT_MAX_RETRY_WAIT_MS = 5_000;
 const FIRST_BACKOFF_MS = 250;
-/** Per HTTP attempt; Slack answers in well under a second, so a hung connection is a failure, not a slow reply. */
-const REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Default sink: warnings and errors to stderr as JSON lines; info is dropped because callers pass a real logger. */
 const stderrLogger: LoggerPort = {
@@ -131,6 +132,7 @@ function webApiTransport(
   logger: LoggerPort,
   retries: number,
   maxWaitMs: number,
+  timeoutMs: number,
 ): Transport {
   const client = new sdk.WebClient(settings.token, {
     ...(settings.slackApiUrl === undefined ? {} : { slackApiUrl: settings.slackApiUrl }),
@@ -138,7 +140,7 @@ function webApiTransport(
     retryConfig: { retries, factor: 2, minTimeout: Math.min(FIRST_BACKOFF_MS, maxWaitMs), maxTimeout: maxWaitMs },
     // false: a 429 waits for Retry-After and retries instead of failing at once (capRateLimitWait bounds the wait).
     rejectRateLimitedCalls: false,
-    timeout: REQUEST_TIMEOUT_MS,
+    timeout: timeoutMs,
     logger: sdkLogger(logger, redactor([settings.token]), () => sdk.LogLevel.INFO),
     fetch: capRateLimitWait(maxWaitMs),
   });
@@ -179,10 +181,11 @@ function webhookTransport(
   settings: Extract<SlackSettings, { mode: 'webhook' }>,
   retries: number,
   maxWaitMs: number,
+  timeoutMs: number,
 ): Transport {
   // retries: 0 because the SDK never retries 429 and cannot see Retry-After; the loop below does both.
   const webhook = new sdk.IncomingWebhook(settings.webhookUrl, {
-    timeout: REQUEST_TIMEOUT_MS,
+    timeout: timeoutMs,
     retryConfig: { retries: 0 },
     fetch: signalRetryable,
   });
@@ -217,6 +220,7 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const logger = options.logger ?? stderrLogger;
   const retries = Math.max(0, Math.floor(options.retries ?? DEFAULT_RETRIES));
   const maxWaitMs = Math.max(0, options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS);
+  const timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   if (settings.mode === 'off') {
     const off = async (): Promise<NotifyResult> => ({ posted: false, skipped: 'off' });
     return { notify: off, rejected: off, post: off };
@@ -227,8 +231,8 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
   const load = () => {
     transport ??=
       settings.mode === 'web-api'
-        ? import('@slack/web-api').then((sdk) => webApiTransport(sdk, settings, logger, retries, maxWaitMs))
-        : import('@slack/webhook').then((sdk) => webhookTransport(sdk, settings, retries, maxWaitMs));
+        ? import('@slack/web-api').then((sdk) => webApiTransport(sdk, settings, logger, retries, maxWaitMs, timeoutMs))
+        : import('@slack/webhook').then((sdk) => webhookTransport(sdk, settings, retries, maxWaitMs, timeoutMs));
     return transport;
   };
   const post = async (message: SlackMessage) => (await load()).post(message);
