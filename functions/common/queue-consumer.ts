@@ -1,5 +1,7 @@
+import type { Deadline } from '../../shared/deadline.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
+import { stopSignal } from './invocation-deadline.ts';
 import type { Logger } from './logger.ts';
 import { runPipeline } from './pipeline.ts';
 import type { Runtime } from './runtime.ts';
@@ -20,9 +22,12 @@ export async function consumeQueued(
   runtime: Runtime<unknown>,
   delivered: readonly Delivered[],
   logger: Logger,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; deadline?: Deadline } = {},
 ): Promise<Consumed> {
-  const { items, rejected, inUse } = await lookupDeployments(delivered, runtime.astro);
+  const { deadline } = options;
+  // One stop for the whole invocation: the reads and the targets share the time the platform leaves.
+  const signal = stopSignal(deadline);
+  const { items, rejected, inUse } = await lookupDeployments(delivered, runtime.astro, { signal });
   for (const r of rejected) {
     const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
     if (r.error.retryable) {
@@ -39,7 +44,12 @@ export async function consumeQueued(
     if (sent.error !== undefined) logger.warn('slack notification failed', { eventId: r.eventId, error: sent.error });
   }
   const reports = await runPipeline(items, {
-    batch: { ...runtime.batch({ dryRun: options.dryRun === true }), ...(inUse === undefined ? {} : { inUse }) },
+    batch: {
+      ...runtime.batch({ dryRun: options.dryRun === true }),
+      ...(inUse === undefined ? {} : { inUse }),
+      ...(deadline === undefined ? {} : { deadline }),
+      ...(signal === undefined ? {} : { signal }),
+    },
     notifier: runtime.notifier,
     logger,
   });
