@@ -1,5 +1,6 @@
 import type { Deadline } from '../../shared/deadline.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
+import type { RejectedEvent } from '../../shared/report/slack-message.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
 import { stopSignal } from './invocation-deadline.ts';
 import type { Logger } from './logger.ts';
@@ -15,8 +16,8 @@ interface Consumed {
 
 /**
  * The consumer behind every queue (SQS, Pub/Sub, Storage queue) and the synchronous routes: Deployments from the
- * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), a Slack message
- * for every event refused for good, and the ids worth delivering again.
+ * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), one Slack message
+ * for the batch (its events refused for good included), and the ids worth delivering again.
  */
 export async function consumeQueued(
   runtime: Runtime<unknown>,
@@ -28,6 +29,7 @@ export async function consumeQueued(
   // One stop for the whole invocation: the reads and the targets share the time the platform leaves.
   const signal = stopSignal(deadline);
   const { items, rejected, inUse } = await lookupDeployments(delivered, runtime.astro, { signal });
+  const refused: RejectedEvent[] = [];
   for (const r of rejected) {
     const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
     if (r.error.retryable) {
@@ -36,12 +38,7 @@ export async function consumeQueued(
     }
     logger.error('event rejected', fields);
     // Refused for good: without this the platform team would never hear of it (the sender got a 2xx long ago).
-    const sent = await runtime.notifier.rejected({
-      eventId: r.eventId,
-      deploymentId: r.deploymentId,
-      reason: r.error.message,
-    });
-    if (sent.error !== undefined) logger.warn('slack notification failed', { eventId: r.eventId, error: sent.error });
+    refused.push({ eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message });
   }
   const reports = await runPipeline(items, {
     batch: {
@@ -50,8 +47,10 @@ export async function consumeQueued(
       ...(deadline === undefined ? {} : { deadline }),
       ...(signal === undefined ? {} : { signal }),
     },
-    notifier: runtime.notifier,
+    // One invocation: a Slack that failed once in it is not tried again until the next one.
+    notifier: runtime.notifier.session(deadline),
     logger,
+    rejected: refused,
   });
   // Reports come back in the order of the items, so the index ties each to its message (webhook ids may repeat).
   const retry = new Set([

@@ -6,6 +6,7 @@ import { type AstroClient, createAstroClient } from './astro-client.ts';
 import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
 import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
+import { type LastSummaryStore, memoryLastSummary } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
 import { createSlackNotifier } from './slack-notifier.ts';
@@ -18,6 +19,8 @@ export interface Runtime<Clients> extends IntakeRuntime<Clients> {
   readonly astro: AstroClient | undefined;
   /** Serializes work per target across concurrent requests on this instance. */
   readonly lanes: TargetLanes;
+  /** The last poll and sweep summaries told to Slack (in memory by default: see LastSummaryStore). */
+  readonly summaries: LastSummaryStore;
   /** The pipeline's options for one run. */
   batch(options?: { dryRun?: boolean }): BatchOptions;
 }
@@ -49,6 +52,7 @@ export async function buildRuntime<Clients>(
     notifier,
     astro,
     lanes,
+    summaries: memoryLastSummary(),
     batch: (options = {}) => ({ config, targets, lanes, dryRun: options.dryRun === true }),
   };
 }
