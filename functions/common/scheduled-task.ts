@@ -1,8 +1,10 @@
+import type { Deadline } from '../../shared/deadline.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import { escapeSlack, type SlackMessage } from '../../shared/report/slack-blocks.ts';
+import { stopSignal } from './invocation-deadline.ts';
 import { type LastSummaryStore, QUIET_FINGERPRINT, summaryFingerprint } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
@@ -20,6 +22,7 @@ export async function runScheduledTask(
   task: ScheduledTask,
   logger: Logger,
   now: Date = new Date(),
+  deadline?: Deadline,
 ): Promise<RunSummary> {
   const { astro } = runtime;
   const settings = runtime.config.astro;
@@ -38,9 +41,15 @@ export async function runScheduledTask(
         ...(updatedSince ? { updatedSince } : {}),
       }),
   };
-  const batch = runtime.batch();
+  // Targets not reached before the deadline are reported failed (retryable); the next run catches up.
+  const signal = stopSignal(deadline);
+  const batch = {
+    ...runtime.batch(),
+    ...(deadline === undefined ? {} : { deadline }),
+    ...(signal === undefined ? {} : { signal }),
+  };
   // One invocation: a Slack that failed once in it is not tried again until the next one.
-  const notifier = runtime.notifier.session();
+  const notifier = runtime.notifier.session(deadline);
   let summary: RunSummary;
   try {
     summary =

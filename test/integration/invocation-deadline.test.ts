@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
+import { createScheduledHandler } from '../../functions/aws/scheduled-handler.ts';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST, sqsEventFor } from '../support/aws-fixtures.ts';
@@ -89,6 +90,22 @@ describe('the reconciler within the time Lambda leaves it', () => {
     // Every read arrived before the first one was answered: they overlapped.
     const firstAnswer = Math.min(...reads.map((r) => r.at));
     expect(reads.every((r) => r.receivedAt < firstAnswer)).toBe(true);
+    (await deps.runtime()).close();
+  });
+
+  it('ends a sweep by the deadline, reporting the targets it did not reach', async () => {
+    const list = deployments(8, 'sweep');
+    batchOf(list);
+    const deps = handlerDeps(stack.env);
+    await deps.runtime();
+    stack.aws.setFaults({ latencyMs: 150 });
+    const context = lambdaContext('scheduled', 2_000);
+    const result = await createScheduledHandler(deps)({ task: 'sweep' }, context);
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+    expect(result).toMatchObject({ task: 'sweep' });
+    expect(stack.slack.messages.at(-1)?.text).toMatch(/problem/);
+    expect(JSON.stringify(stack.slack.messages.at(-1)?.blocks)).toMatch(/ran out of time/);
+    stack.aws.setFaults({});
     (await deps.runtime()).close();
   });
 });
