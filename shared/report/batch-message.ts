@@ -103,7 +103,9 @@ export function formatBatchMessage(
     ),
     ...reports.map(
       (report) =>
-        `${worst(report.results)} ${oneLine(clip(report.deployment.name, MAX_ID_CHARS))}: ${countsLine(report.results)}`,
+        `${worst(report.results)} ${oneLine(clip(report.deployment.name, MAX_ID_CHARS))} (${escapeSlack(
+          clip(report.deployment.namespace, MAX_ID_CHARS),
+        )}): ${countsLine(report.results)}`,
     ),
   ];
   const more = lines.length > MAX_TEXT_EVENTS ? [`…and ${plural(lines.length - MAX_TEXT_EVENTS, 'more event')}`] : [];
