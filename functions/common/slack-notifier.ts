@@ -149,7 +149,7 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
         () => unkeep(message),
         () => undefined,
       );
-      return Promise.race([posting, giveUpAfter(limitMs)]);
+      return withinMs(posting, limitMs);
     };
     const flush = async () => {
       while (outbox.length > 0) {
@@ -243,12 +243,15 @@ interface SessionOptions {
 /** A post given up because the invocation cannot wait for it; it may still land, and then is not sent again. */
 class GaveUp extends Error {}
 
-function giveUpAfter(ms: number): Promise<never> {
-  return new Promise((_, reject) => {
-    const timer = setTimeout(
+/** The post, or GaveUp once `ms` have passed; the timer is cleared when the post settles first. */
+function withinMs(posting: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(
       () => reject(new GaveUp(`no answer from Slack within ${Math.round(ms)} ms; kept to resend`)),
       Math.round(ms),
     );
     timer.unref();
   });
+  return Promise.race([posting, gaveUp]).finally(() => clearTimeout(timer));
 }

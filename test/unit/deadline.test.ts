@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readSettings } from '../../functions/common/env-settings.ts';
+import { invocationDeadline } from '../../functions/common/invocation-deadline.ts';
 import { Deadline } from '../../shared/deadline.ts';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
 import {
@@ -119,5 +121,31 @@ describe('settle waits', () => {
     expect(target.counts().writes).toBe(0);
     expect(outcomes.get('a')).toMatchObject({ status: 'failed', retryable: true });
     expect(outcomes.get('a')?.reason).toMatch(/ran out of time/);
+  });
+});
+
+describe('invocationDeadline', () => {
+  const settings = readSettings({ ASTRO_IDENTITY_SYNC_CONFIG: '{}' });
+
+  it('keeps one request timeout and a second for reporting, or a fifth of a short budget', () => {
+    const c = clock();
+    expect(settings.timeouts).toEqual({ connectMs: 3_000, requestMs: 10_000 });
+    expect(invocationDeadline(300_000, settings, c.now).remainingMs()).toBe(289_000);
+    expect(invocationDeadline(2_000, settings, c.now).remainingMs()).toBe(1_600);
+    expect(invocationDeadline(0, settings, c.now).expired()).toBe(true);
+  });
+
+  it('reads the timeouts and the function timeout from the environment, refusing nonsense', () => {
+    const custom = readSettings({
+      ASTRO_IDENTITY_SYNC_CONFIG: '{}',
+      ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS: '2500',
+      ASTRO_IDENTITY_SYNC_CONNECT_TIMEOUT_MS: '500',
+      ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S: '300',
+    });
+    expect(custom.timeouts).toEqual({ connectMs: 500, requestMs: 2_500 });
+    expect(custom.functionTimeoutMs).toBe(300_000);
+    expect(() =>
+      readSettings({ ASTRO_IDENTITY_SYNC_CONFIG: '{}', ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS: '0' }),
+    ).toThrow(/ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS/);
   });
 });
