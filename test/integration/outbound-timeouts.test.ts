@@ -7,7 +7,7 @@ import { type GcpStack, startGcpStack } from '../../local/gcp-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST, sqsEventFor } from '../support/aws-fixtures.ts';
 import { azureDeployment, queuedEvent } from '../support/azure-fixtures.ts';
-import { apiDeployment, deploymentEvent } from '../support/deployments.ts';
+import { apiDeployment, deploymentEvent, postSigned } from '../support/deployments.ts';
 
 /**
  * An endpoint that accepts the connection and never answers (the emulators' `hang` fault) must cost one configured
@@ -37,6 +37,17 @@ describe('an IAM endpoint that never answers', () => {
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
     stack.aws.setFaults({});
     (await deps.runtime()).close();
+  });
+
+  it('answers the webhook 503 when EventBridge never answers, so the sender retries', async () => {
+    stack.aws.setFaults({ hang: ['PutEvents'] });
+    const body = JSON.stringify(deploymentEvent(apiDeployment()));
+    const response = await postSigned(stack.webhookUrl, stack.webhookSecret, body);
+    expect(response.status).toBe(503);
+    const puts = stack.aws.calls.filter((c) => c.action === 'PutEvents');
+    expect(puts.length).toBeGreaterThanOrEqual(1);
+    expect(puts.every((c) => c.status === 0)).toBe(true);
+    stack.aws.setFaults({});
   });
 });
 
