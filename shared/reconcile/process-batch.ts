@@ -162,7 +162,7 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
 }
 
 function outOfTime(when: string): GrantOutcome {
-  const error = new OutOfTimeError(`the invocation ran out of time ${when}; the event is delivered again`);
+  const error = new OutOfTimeError(`the invocation ran out of time ${when}; it is done on the next delivery or run`);
   return { status: 'failed', added: [], reason: error.message, retryable: true };
 }
 

@@ -235,7 +235,7 @@ export async function reconcileTarget<Doc>(
     if (deadline?.expired()) {
       failAll(
         new OutOfTimeError(
-          'the invocation ran out of time before this write; nothing was written, and the event is delivered again',
+          'the invocation ran out of time before this write; nothing was written, and it is done on the next delivery or run',
         ),
       );
       break;
