@@ -3,8 +3,11 @@ import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
 import { createScheduledHandler } from '../../functions/aws/scheduled-handler.ts';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
+import { startAzureStack } from '../../local/azure-stack.ts';
+import { startGcpStack } from '../../local/gcp-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { EC2_TRUST, sqsEventFor } from '../support/aws-fixtures.ts';
+import { azureDeployment, queuedEvent } from '../support/azure-fixtures.ts';
 import { apiDeployment, deploymentEvent } from '../support/deployments.ts';
 
 const ORG = 'clorg0000000000000000000';
@@ -107,5 +110,45 @@ describe('the reconciler within the time Lambda leaves it', () => {
     expect(JSON.stringify(stack.slack.messages.at(-1)?.blocks)).toMatch(/ran out of time/);
     stack.aws.setFaults({});
     (await deps.runtime()).close();
+  });
+});
+
+describe('the configured function timeout on GCP and Azure, whose runtimes do not say how long is left', () => {
+  // 3 s: 2.4 s of work after the room kept for reporting; every cloud call below takes 2.5 s.
+  const SHORT = { ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S: '3' };
+
+  it('GCP: nacks an event whose target cannot finish in time, so Pub/Sub delivers it again', async () => {
+    const SA = 'astro-data@acme-data.iam.gserviceaccount.com';
+    const stack = await startGcpStack({ env: SHORT, maxDeliveryAttempts: 1 });
+    try {
+      stack.gcp.putServiceAccount(SA);
+      const deployment = apiDeployment({
+        cloudProvider: 'GCP',
+        effectiveWorkloadIdentity: SA,
+        oidcIssuerUrl: 'https://container.googleapis.com/v1/projects/acme-gke/locations/us-central1/clusters/astro',
+      });
+      const message = { webhookId: 'msg_gcp_late', event: deploymentEvent(deployment) };
+      stack.gcp.setFaults({ latencyMs: 2_500 });
+      expect(await stack.publish(message)).toEqual({ attempts: 1, delivered: false });
+      expect(stack.gcp.calls.filter((c) => c.method === 'setIamPolicy')).toHaveLength(0);
+      stack.gcp.setFaults({});
+      expect(await stack.publish(message)).toMatchObject({ delivered: true });
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('Azure: throws for an event whose target cannot finish in time, so the host delivers it again', async () => {
+    const stack = await startAzureStack({ env: SHORT, maxDequeueCount: 1 });
+    try {
+      stack.seedIdentity('astro-late');
+      stack.azure.setFaults({ latencyMs: 2_500 });
+      const delivery = await stack.enqueue(queuedEvent(azureDeployment({}, 'astro-late'), 'msg_azure_late'));
+      expect(delivery).toMatchObject({ attempts: 1, poisoned: true });
+      expect(delivery.errors.every((e) => /retryable way/.test(e))).toBe(true);
+      expect(stack.azure.count('createOrUpdate')).toBe(0);
+    } finally {
+      await stack.close();
+    }
   });
 });
