@@ -190,6 +190,16 @@ export class UnavailableError extends IdentitySyncError {
 }
 
 /**
+ * The invocation ran out of time before this work could start or finish (the platform would have killed it): nothing
+ * is wrong with the event, so it is handed back to the queue and done on the next delivery.
+ */
+export class OutOfTimeError extends IdentitySyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, { ...options, retryable: true });
+  }
+}
+
+/**
  * "Retry this later": thrown by a queue consumer so the platform delivers the message again (SQS visibility
  * timeout, Pub/Sub redelivery, Storage queue dequeue count) and finally dead-letters it. The one name for it on
  * every cloud.

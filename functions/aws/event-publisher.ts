@@ -24,7 +24,7 @@ export async function publishEvents(
   client: EventBridgeClient,
   busName: string,
   events: readonly QueuedEvent[],
-  options: { attempts?: number; minTimeoutMs?: number } = {},
+  options: { attempts?: number; minTimeoutMs?: number; signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
   let pending: readonly PutEventsRequestEntry[] = events.map((detail) => ({
     EventBusName: busName,
@@ -41,7 +41,10 @@ export async function publishEvents(
         // PutEvents takes at most 10 entries per call.
         for (let i = 0; i < pending.length; i += 10) {
           const chunk = pending.slice(i, i + 10);
-          const response = await client.send(new PutEventsCommand({ Entries: chunk }));
+          const response = await client.send(
+            new PutEventsCommand({ Entries: chunk }),
+            options.signal === undefined ? {} : { abortSignal: options.signal },
+          );
           response.Entries?.forEach((entry, index) => {
             const original = chunk[index];
             if (entry.ErrorCode !== undefined && original !== undefined) {

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { manualFlow } from '../common/http-flows.ts';
+import { invocationDeadline } from '../common/invocation-deadline.ts';
 import type { Runtime } from '../common/runtime.ts';
 import type { AwsClients } from './aws-adapter.ts';
 import { classifyAwsError } from './aws-errors.ts';
@@ -18,8 +19,10 @@ export function createManualHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .use(errorAnswers(deps.logger, classifyAwsError))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       refuseOtherMethods(event.requestContext.http.method);
-      return json(await manualFlow(await deps.runtime(), intakeRequest(event), deps.logger));
+      const runtime = await deps.runtime();
+      const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
+      return json(await manualFlow(runtime, intakeRequest(event), deps.logger, deadline));
     });
 }

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseQueueMessage } from '../../shared/intake/intake.ts';
 import type { Delivered } from '../common/deployment-lookup.ts';
+import { invocationDeadline } from '../common/invocation-deadline.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import type { Runtime } from '../common/runtime.ts';
 import type { AwsClients } from './aws-adapter.ts';
@@ -18,7 +19,7 @@ import type { HandlerDeps } from './handler-deps.ts';
 export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
-    .handler(async (input) => {
+    .handler(async (input, context) => {
       const delivered: Delivered[] = [];
       for (const record of input.Records) {
         const parsed = parseQueueMessage('sqs', record.body);
@@ -31,7 +32,11 @@ export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) 
           });
         }
       }
-      const { retry } = await consumeQueued(await deps.runtime(), delivered, deps.logger);
+      const runtime = await deps.runtime();
+      // Lambda says how long is left: what cannot finish in it comes back in batchItemFailures, not as a timeout
+      // that would make SQS deliver the whole batch again.
+      const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
+      const { retry } = await consumeQueued(runtime, delivered, deps.logger, { deadline });
       return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
     });
 }

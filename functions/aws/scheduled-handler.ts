@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { parseScheduledTask } from '../../shared/intake/intake.ts';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
+import { invocationDeadline } from '../common/invocation-deadline.ts';
 import type { Runtime } from '../common/runtime.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { AwsClients } from './aws-adapter.ts';
@@ -23,14 +24,15 @@ interface ScheduledResult {
 export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<unknown, ScheduledResult | { dropped: string }>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
-    .handler(async (input) => {
+    .handler(async (input, context) => {
       const task = parseScheduledTask('scheduler', input);
       if (!task.ok) {
         deps.logger.error('dropping a malformed schedule message (not retried)', { reason: task.reason });
         return { dropped: task.reason };
       }
       const runtime = await deps.runtime();
-      const summary = await runScheduledTask(runtime, task.value, deps.logger);
+      const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
+      const summary = await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline);
       return {
         runId: summary.runId,
         task: summary.task,

@@ -4,6 +4,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { webhookFlow } from '../common/http-flows.ts';
 import type { IntakeRuntime } from '../common/intake-runtime.ts';
+import { invocationDeadline, stopSignal } from '../common/invocation-deadline.ts';
 import { classifyAwsError } from './aws-errors.ts';
 import type { AwsIntakeClients } from './aws-intake-adapter.ts';
 import { publishEvents } from './event-publisher.ts';
@@ -19,7 +20,7 @@ export function createWebhookHandler(deps: HandlerDeps<IntakeRuntime<AwsIntakeCl
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
     .use(errorAnswers(deps.logger, classifyAwsError))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       refuseOtherMethods(event.requestContext.http.method);
       const runtime = await deps.runtime();
       const bus = runtime.settings.aws.eventBus;
@@ -28,11 +29,13 @@ export function createWebhookHandler(deps: HandlerDeps<IntakeRuntime<AwsIntakeCl
           code: 'invalid_config',
         });
       }
+      // The SDK's retries of a slow bus must not outlast the function: past the deadline the sender gets a 503.
+      const signal = stopSignal(invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings));
       const response = await webhookFlow(
         runtime,
         intakeRequest(event),
         async (queued, logger) => {
-          await publishEvents(runtime.clients.events, bus, [queued]);
+          await publishEvents(runtime.clients.events, bus, [queued], { signal });
           logger.info('webhook accepted', { eventType: queued.event.type });
           return { status: 202, body: { id: queued.webhookId, status: 'accepted' } };
         },

@@ -30,6 +30,7 @@ export const azureAdapter: CloudAdapter<AzureClients> = {
     return createAzureSecretResolver(settings.env, {
       credential: clients.credential(),
       retryOptions: armRetryOptions(settings),
+      requestTimeoutMs: settings.timeouts.requestMs,
       ...(keyVaultEndpoint === undefined
         ? {}
         : { endpoint: keyVaultEndpoint, ...(ca === undefined ? {} : { tlsOptions: { ca } }) }),

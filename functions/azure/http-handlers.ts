@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { answering, type FlowResponse, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
 import { classifyArmError } from './msi-errors.ts';
@@ -11,6 +12,12 @@ export interface AzureHttpHandlers {
   /** `POST /api/manual`: bearer token, `{"deployment": {...}, "dryRun": true}`; answers the per-target result. */
   readonly manual: HttpHandler;
 }
+
+/**
+ * However long functionTimeout is, an HTTP trigger must answer within 230 s (the Azure Load Balancer's idle timeout;
+ * Azure Functions docs, "Function app timeout duration").
+ */
+const AZURE_HTTP_FRONT_END_MS = 230_000;
 
 function json(response: FlowResponse): HttpResponseInit {
   return { status: response.status, jsonBody: response.body, headers: { 'content-type': 'application/json' } };
@@ -29,14 +36,21 @@ async function intakeRequest(request: HttpRequest) {
 function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandler {
   return (request: HttpRequest, context: InvocationContext) =>
     withInvocation(context, async () => {
+      const started = Date.now();
       const logger = deps.logger.child({ function: name, invocationId: context.invocationId });
       const response = await answering(logger, classifyArmError, async () => {
         refuseOtherMethods(request.method);
         const runtime = await deps.runtime();
         const input = await intakeRequest(request);
+        // The front end answers 504 after 230 s, whatever the function timeout says.
+        const timeoutMs = Math.min(
+          runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure,
+          AZURE_HTTP_FRONT_END_MS,
+        );
+        const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
         return name === 'manual'
-          ? manualFlow(runtime, input, logger)
-          : webhookFlow(runtime, input, (event, scoped) => reconcileNow(runtime, event, scoped), logger);
+          ? manualFlow(runtime, input, logger, deadline)
+          : webhookFlow(runtime, input, (event, scoped) => reconcileNow(runtime, event, scoped, { deadline }), logger);
       });
       logger.info('request answered', { status: response.status });
       return json(response);

@@ -3,6 +3,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import type { SecretResolver } from '../common/cloud-adapter.ts';
 import type { Env } from '../common/env-settings.ts';
 import { SecretReadError, secretResolver } from '../common/secret-store.ts';
+import { requestTimeoutPolicy } from './request-timeout-policy.ts';
 
 /**
  * Resolves `env:NAME` and `azure-kv:https://<vault>.vault.azure.net/secrets/<name>[/<version>]` (no version: the
@@ -39,6 +40,8 @@ export interface AzureSecretResolverOptions {
   tlsOptions?: { ca: string };
   /** The SDK's retry policy; default 3 retries from 800 ms. */
   retryOptions?: KeyVaultRetryOptions;
+  /** Per-attempt limit in ms (core-rest-pipeline's default is none). */
+  requestTimeoutMs?: number;
 }
 
 interface AzureSecretRef {
@@ -154,6 +157,9 @@ export function createAzureSecretResolver(env: Env, options: AzureSecretResolver
       ...(endpoint === undefined ? {} : { disableChallengeResourceVerification: true }),
       ...(endpoint === undefined || options.tlsOptions === undefined ? {} : { tlsOptions: options.tlsOptions }),
       ...(options.retryOptions === undefined ? {} : { retryOptions: options.retryOptions }),
+      ...(options.requestTimeoutMs === undefined
+        ? {}
+        : { additionalPolicies: [requestTimeoutPolicy(options.requestTimeoutMs)] }),
       userAgentOptions: { userAgentPrefix: 'astro-identity-sync' },
     });
     clients.set(vaultUrl, client);

@@ -1,13 +1,13 @@
 import { ManagedServiceIdentityClient, type ManagedServiceIdentityClientOptionalParams } from '@azure/arm-msi';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Settings } from '../common/env-settings.ts';
+import { requestTimeoutPolicy } from './request-timeout-policy.ts';
 
 /** One ARM client per subscription, created on first use and kept for the life of the instance. */
 export type MsiClients = (subscriptionId: string) => ManagedServiceIdentityClient;
 
 /** core-rest-pipeline's retry options, named through the client so no transitive package is imported. */
 type RetryOptions = NonNullable<ManagedServiceIdentityClientOptionalParams['retryOptions']>;
-
 /**
  * The SDK retries 5xx and network errors with exponential backoff and 429/503 after their Retry-After. Three retries
  * starting at one second (capped at 16 s per wait) ride out a short ARM hiccup while keeping a synchronous webhook
@@ -59,6 +59,7 @@ export function createMsiClients(settings: Settings, credential: () => TokenCred
       ...(endpoint === undefined ? {} : { endpoint }),
       ...(ca === undefined ? {} : { tlsOptions: { ca } }),
       retryOptions: armRetryOptions(settings),
+      additionalPolicies: [requestTimeoutPolicy(settings.timeouts.requestMs)],
       userAgentOptions: { userAgentPrefix: 'astro-identity-sync' },
     });
     clients.set(key, client);

@@ -88,6 +88,12 @@ export function toMsiError(error: unknown, identityId: string, action: MsiAction
       },
     );
   }
+  if (e.name === 'AbortError') {
+    return fail(
+      `Azure Resource Manager did not answer a federated credential ${action} on ${identityId} in time`,
+      true,
+    );
+  }
   if (status === 429) return fail(`Azure kept throttling ${action}s on ${identityId} after retries (${arm})`, true);
   // No status: the request never got an answer (DNS, reset, timeout) and may well succeed later.
   const retryable = status === undefined || status >= 500 || status === 408;

@@ -2,6 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import { RetryLaterError } from '../../shared/errors.ts';
 import { parseQueueMessage } from '../../shared/intake/intake.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
@@ -20,6 +21,8 @@ export type QueueResult = { readonly reports: readonly EventReport[] } | { reado
 export function createQueueHandler(deps: AzureHandlerDeps) {
   return (message: unknown, context: InvocationContext): Promise<QueueResult> =>
     withInvocation(context, async () => {
+      // The host's clock starts with the invocation, before a cold start.
+      const started = Date.now();
       const meta = context.triggerMetadata ?? {};
       const messageId = typeof meta.id === 'string' ? meta.id : context.invocationId;
       const base = deps.logger.child({
@@ -38,11 +41,12 @@ export function createQueueHandler(deps: AzureHandlerDeps) {
       }
       const { webhookId, event } = parsed.value;
       const logger = base.child({ webhookId, deploymentId: event.data.deploymentId });
-      const { reports, retry } = await consumeQueued(
-        await deps.runtime(),
-        [{ messageId, event: parsed.value }],
-        logger,
-      );
+      const runtime = await deps.runtime();
+      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
+      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+      const { reports, retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], logger, {
+        deadline,
+      });
       if (retry.size > 0) {
         logger.warn('event failed in a retryable way; the host will deliver it again');
         throw new RetryLaterError(`event ${webhookId} failed in a retryable way; the host will deliver it again`, [

@@ -1,5 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { runScheduledTask, type ScheduledTask } from '../common/scheduled-task.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
@@ -12,9 +13,13 @@ import type { AzureHandlerDeps } from './handler-deps.ts';
 export function createTimerHandler(deps: AzureHandlerDeps, task: ScheduledTask) {
   return (timer: Timer, context: InvocationContext): Promise<RunSummary> =>
     withInvocation(context, async () => {
+      const started = Date.now();
       const logger = deps.logger.child({ function: task, invocationId: context.invocationId });
       // A tick missed while the app was stopped runs late once; the lookback window covers the gap.
       if (timer.isPastDue) logger.warn(`${task} is running late`);
-      return runScheduledTask(await deps.runtime(), task, logger);
+      const runtime = await deps.runtime();
+      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
+      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+      return runScheduledTask(runtime, task, logger, new Date(), deadline);
     });
 }

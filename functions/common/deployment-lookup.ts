@@ -1,6 +1,8 @@
+import pLimit from 'p-limit';
 import {
   asIdentitySyncError,
   type IdentitySyncError,
+  OutOfTimeError,
   RequestRejectedError,
   UnavailableError,
 } from '../../shared/errors.ts';
@@ -49,87 +51,124 @@ interface Looked {
 /**
  * Turns queued events into pipeline items. With an Astro API source, the Deployment is always re-read from the API,
  * so a payload cannot choose a namespace or an issuer; without one, the signed payload's `deployment` is used.
- * Reads run one after another: a batch is at most ten events, and the API allows 25 reads a second per token. A
- * deletion is applied only to what no live Deployment of its organization uses (see liveOwners).
+ * Reads run at once, bounded (ASTRO_READS_AT_ONCE). A deletion is applied only to what no live Deployment of its
+ * organization uses (see liveOwners).
  */
 export async function lookupDeployments(
   delivered: readonly Delivered[],
   sources: DeploymentSource | undefined | SourceFor,
+  options: LookupOptions = {},
 ): Promise<Looked> {
+  const routed = typeof sources === 'function';
   const sourceFor: SourceFor = typeof sources === 'function' ? sources : () => sources;
+  const limit = pLimit(ASTRO_READS_AT_ONCE);
+  // Read at once (bounded), kept in delivery order: reports are tied to their messages by position.
+  const looked = await Promise.all(delivered.map((one) => limit(() => lookupOne(one, sourceFor, routed, options.signal))));
   const items: Looked['items'] = [];
   const rejected: Rejected[] = [];
-  for (const { messageId, event: queued } of delivered) {
-    const { webhookId, event } = queued;
-    const { organizationId, deploymentId } = event.data;
-    const reject = (error: IdentitySyncError) => rejected.push({ messageId, eventId: webhookId, deploymentId, error });
-    const source = sourceFor(organizationId);
-    if (source === undefined && organizationId.startsWith('software:')) {
-      // A Software Deployment's service accounts are named after its Helm release, which only Houston knows.
-      reject(
-        new RequestRejectedError(
-          'invalid_input',
-          `organization ${organizationId} is Astronomer Software: configure software.token so the Deployment is read from Houston`,
-        ),
-      );
-      continue;
+  for (const entry of looked) {
+    if ('error' in entry) rejected.push(entry);
+    else items.push(entry);
+  }
+  return liveOwners(items, rejected, sourceFor, options.signal);
+}
+
+interface LookupOptions {
+  /** Aborted when the invocation must stop: reads not done by then are handed back (retryable). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Reads in flight at once. A batch is at most ten events and the API allows 25 reads a second per token, so a whole
+ * batch is read in one round trip instead of ten (a slow API made ten sequential reads cost most of a minute).
+ */
+const ASTRO_READS_AT_ONCE = 10;
+
+type LookedOne = Looked['items'][number] | Rejected;
+
+async function lookupOne(
+  { messageId, event: queued }: Delivered,
+  sourceFor: SourceFor,
+  routed: boolean,
+  signal: AbortSignal | undefined,
+): Promise<LookedOne> {
+  const { webhookId, event } = queued;
+  const { organizationId, deploymentId } = event.data;
+  const reject = (error: IdentitySyncError): Rejected => ({ messageId, eventId: webhookId, deploymentId, error });
+  const source = sourceFor(organizationId);
+  if (source === undefined && organizationId.startsWith('software:')) {
+    // A Software Deployment's service accounts are named after its Helm release, which only Houston knows.
+    return reject(
+      new RequestRejectedError(
+        'invalid_input',
+        `organization ${organizationId} is Astronomer Software: configure software.token so the Deployment is read from Houston`,
+      ),
+    );
+  }
+  if (source === undefined && routed && event.type === 'deployment.deleted') {
+    // Prune may be on for Software's sake (software.token); a Hosted deletion nobody can confirm never revokes.
+    return reject(
+      new RequestRejectedError(
+        'invalid_input',
+        `a deletion in organization ${organizationId} cannot be confirmed without the "astro" section, so nothing is revoked`,
+      ),
+    );
+  }
+  let deployment = source === undefined ? event.data.deployment : undefined;
+  if (source !== undefined) {
+    try {
+      deployment = await untilStopped(source.get(organizationId, deploymentId), signal, 'reading the Deployment');
+    } catch (error) {
+      // A bad token or a malformed answer will not fix itself; an outage or throttling will (AstroApiError says).
+      return reject(asIdentitySyncError(error));
     }
-    if (source === undefined && typeof sources === 'function' && event.type === 'deployment.deleted') {
-      // Prune may be on for Software's sake (software.token); a Hosted deletion nobody can confirm never revokes.
-      reject(
-        new RequestRejectedError(
-          'invalid_input',
-          `a deletion in organization ${organizationId} cannot be confirmed without the "astro" section, so nothing is revoked`,
-        ),
-      );
-      continue;
-    }
-    let deployment = source === undefined ? event.data.deployment : undefined;
-    if (source !== undefined) {
-      try {
-        deployment = await source.get(organizationId, deploymentId);
-      } catch (error) {
-        // A bad token or a malformed answer will not fix itself; an outage or throttling will (AstroApiError says).
-        reject(asIdentitySyncError(error));
-        continue;
-      }
-      if (event.type === 'deployment.deleted') {
-        // Only a Deployment the API no longer knows is cleaned up, so a forged "deleted" cannot revoke a live one;
-        // its namespace then comes from the signed payload, the only place left that has it.
-        if (deployment !== undefined) {
-          // The API may lag a real deletion by a moment; a forged one keeps coming back until it is dead-lettered.
-          reject(
-            new UnavailableError(
-              `the Astro API still has Deployment ${deploymentId}; its deletion is applied once the API no longer lists it (retrying later)`,
-            ),
-          );
-          continue;
-        }
-        deployment = event.data.deployment;
-      } else if (deployment === undefined) {
-        reject(
-          new RequestRejectedError(
-            'invalid_input',
-            `the Astro API does not know Deployment ${deploymentId} in organization ${organizationId}`,
+    if (event.type === 'deployment.deleted') {
+      // Only a Deployment the API no longer knows is cleaned up, so a forged "deleted" cannot revoke a live one;
+      // its namespace then comes from the signed payload, the only place left that has it.
+      if (deployment !== undefined) {
+        // The API may lag a real deletion by a moment; a forged one keeps coming back until it is dead-lettered.
+        return reject(
+          new UnavailableError(
+            `the Astro API still has Deployment ${deploymentId}; its deletion is applied once the API no longer lists it (retrying later)`,
           ),
         );
-        continue;
       }
-    }
-    if (deployment === undefined) {
-      reject(
+      deployment = event.data.deployment;
+    } else if (deployment === undefined) {
+      return reject(
         new RequestRejectedError(
           'invalid_input',
-          event.type === 'deployment.deleted'
-            ? 'a deletion needs data.deployment (its namespace and identity) to find what to clean up'
-            : 'the event carries no data.deployment and no Astro API token is configured to look it up',
+          `the Astro API does not know Deployment ${deploymentId} in organization ${organizationId}`,
         ),
       );
-      continue;
     }
-    items.push({ messageId, eventId: webhookId, type: event.type, deployment });
   }
-  return liveOwners(items, rejected, sourceFor);
+  if (deployment === undefined) {
+    return reject(
+      new RequestRejectedError(
+        'invalid_input',
+        event.type === 'deployment.deleted'
+          ? 'a deletion needs data.deployment (its namespace and identity) to find what to clean up'
+          : 'the event carries no data.deployment and no Astro API token is configured to look it up',
+      ),
+    );
+  }
+  return { messageId, eventId: webhookId, type: event.type, deployment };
+}
+
+/**
+ * The read, or an OutOfTimeError once the invocation must stop: the client's own retries could otherwise outlast the
+ * invocation. The read itself is left to finish or time out on its own.
+ */
+function untilStopped<T>(read: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (signal === undefined) return read;
+  const stopped = new OutOfTimeError(`the invocation ran out of time ${what} from the Astro API; delivered again`);
+  if (signal.aborted) return Promise.reject(stopped);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(stopped);
+    signal.addEventListener('abort', stop, { once: true });
+    read.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
 }
 
 /**
@@ -138,7 +177,12 @@ export async function lookupDeployments(
  * deletions were confirmed gone; the core never revokes an owner in that set. A list that cannot be read, or holds a
  * Deployment that cannot be read, leaves room for doubt: the deletions wait (retried) or are refused, never guessed.
  */
-async function liveOwners(items: Looked['items'], rejected: Rejected[], sourceFor: SourceFor): Promise<Looked> {
+async function liveOwners(
+  items: Looked['items'],
+  rejected: Rejected[],
+  sourceFor: SourceFor,
+  signal: AbortSignal | undefined,
+): Promise<Looked> {
   const deletions = items.filter((item) => item.type === 'deployment.deleted');
   if (deletions.length === 0) return { items, rejected };
   const inUse = new Set<string>();
@@ -148,7 +192,7 @@ async function liveOwners(items: Looked['items'], rejected: Rejected[], sourceFo
       const source = sourceFor(organizationId);
       // Without an API the payload is all there is (the config refuses prune then): nothing to protect from.
       if (source === undefined) continue;
-      const listed = await source.list(organizationId);
+      const listed = await untilStopped(source.list(organizationId), signal, 'listing the Deployments');
       if (listed.invalid.length > 0) {
         const error = new RequestRejectedError(
           'invalid_input',

@@ -17,6 +17,19 @@ export const ENVIRONMENT = {
       'the config document (JSON or YAML), or a reference to where it is kept (aws-ssm:, aws-sm:, gcp-sm:, azure-kv:, env:NAME)',
   },
   LOG_LEVEL: { clouds: 'all', meaning: 'DEBUG, INFO (default), WARN, ERROR or SILENT' },
+  ASTRO_IDENTITY_SYNC_CONNECT_TIMEOUT_MS: {
+    clouds: 'all',
+    meaning: 'ms to open a connection to any API the functions call (clouds, Astro, Slack); default 3000',
+  },
+  ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS: {
+    clouds: 'all',
+    meaning: 'ms one HTTP attempt to any API may take before it counts as failed (retryable); default 10000',
+  },
+  ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S: {
+    clouds: 'all',
+    meaning:
+      'GCP and Azure: the function timeout in seconds, set by Terraform (those runtimes do not tell the code); work that cannot finish in it is handed back for retry. Default 60 (GCP), 600 (Azure)',
+  },
   ASTRO_IDENTITY_SYNC_EVENT_BUS: { clouds: 'aws', meaning: 'the custom EventBridge bus the webhook publishes to' },
   ASTRO_IDENTITY_SYNC_LEASE_TABLE: {
     clouds: 'aws',
@@ -132,6 +145,9 @@ const settingsSchema = z.object({
       ),
     ),
   ),
+  ASTRO_IDENTITY_SYNC_CONNECT_TIMEOUT_MS: integer(100, 60_000),
+  ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS: integer(100, 300_000),
+  ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S: integer(1, 3600),
   ASTRO_IDENTITY_SYNC_EVENT_BUS: optional,
   ASTRO_IDENTITY_SYNC_LEASE_TABLE: optional,
   AWS_REGION: optional,
@@ -165,6 +181,10 @@ export interface Settings {
   readonly env: Env;
   readonly configText: string;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Every outbound call: connection and per-attempt limits (the SDKs' defaults wait forever). */
+  readonly timeouts: TimeoutSettings;
+  /** The platform's timeout for one invocation where the runtime cannot tell (GCP, Azure); undefined: the default. */
+  readonly functionTimeoutMs: number | undefined;
   readonly astro: { readonly baseUrl: string | undefined; readonly retryMinMs: number | undefined };
   readonly houstonUrl: string | undefined;
   readonly slackApiUrl: string | undefined;
@@ -195,6 +215,13 @@ export interface Settings {
   };
 }
 
+export interface TimeoutSettings {
+  readonly connectMs: number;
+  readonly requestMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutSettings = { connectMs: 3_000, requestMs: 10_000 };
+
 export const CONFIG_VAR = 'ASTRO_IDENTITY_SYNC_CONFIG';
 
 /** Reads and validates the environment; a bad value is a config error naming the variable. */
@@ -211,6 +238,14 @@ export function readSettings(env: Env, options: { requireConfig?: boolean } = {}
     env,
     configText: configText ?? '',
     logLevel: raw.LOG_LEVEL ?? 'INFO',
+    timeouts: {
+      connectMs: raw.ASTRO_IDENTITY_SYNC_CONNECT_TIMEOUT_MS ?? DEFAULT_TIMEOUTS.connectMs,
+      requestMs: raw.ASTRO_IDENTITY_SYNC_REQUEST_TIMEOUT_MS ?? DEFAULT_TIMEOUTS.requestMs,
+    },
+    functionTimeoutMs:
+      raw.ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S === undefined
+        ? undefined
+        : raw.ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S * 1000,
     astro: { baseUrl: raw.ASTRO_IDENTITY_SYNC_ASTRO_API_URL, retryMinMs: raw.ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS },
     houstonUrl: raw.ASTRO_IDENTITY_SYNC_HOUSTON_URL,
     slackApiUrl: raw.ASTRO_IDENTITY_SYNC_SLACK_API_URL,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Deadline } from '../../shared/deadline.ts';
 import {
   type IdentitySyncError,
   isIdentitySyncError,
@@ -149,7 +150,7 @@ export async function reconcileNow(
   runtime: Runtime<unknown>,
   event: QueuedEvent,
   logger: Logger,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; deadline?: Deadline } = {},
 ): Promise<FlowResponse> {
   const { reports, rejected } = await consumeQueued(runtime, [{ messageId: event.webhookId, event }], logger, options);
   const [refused] = rejected;
@@ -168,6 +169,7 @@ export async function manualFlow(
   runtime: Runtime<unknown>,
   request: IntakeRequest,
   logger: Logger,
+  deadline?: Deadline,
 ): Promise<FlowResponse> {
   const manual = runtime.intake.manual(request);
   const { deployment } = manual;
@@ -187,5 +189,8 @@ export async function manualFlow(
     },
   };
   const scoped = logger.child({ webhookId: event.webhookId, deploymentId: event.event.data.deploymentId });
-  return reconcileNow(runtime, event, scoped, { dryRun: manual.dryRun });
+  return reconcileNow(runtime, event, scoped, {
+    dryRun: manual.dryRun,
+    ...(deadline === undefined ? {} : { deadline }),
+  });
 }

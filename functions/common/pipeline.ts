@@ -1,6 +1,7 @@
 import { type BatchItem, type BatchOptions, processBatch } from '../../shared/reconcile/process-batch.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import { reportHasFailures } from '../../shared/report/outcome.ts';
+import type { RejectedEvent } from '../../shared/report/slack-message.ts';
 import type { Logger } from './logger.ts';
 import type { SlackNotifier } from './slack-notifier.ts';
 
@@ -11,12 +12,14 @@ interface PipelineDeps {
   readonly batch: BatchOptions;
   readonly notifier: Notifier;
   readonly logger: Logger;
+  /** Events of the same delivery refused for good before planning: told in the same Slack message. */
+  readonly rejected?: readonly RejectedEvent[];
 }
 
 /**
- * One pipeline for every runtime: process the batch, log one line per event and target, then tell Slack. Slack comes
- * last and cannot fail the run: the cloud change is already made and verified, and retrying the event would only
- * repeat it.
+ * One pipeline for every runtime: process the batch, log one line per event and target, then tell Slack, in one
+ * message for the whole batch. Slack comes last and cannot fail the run: the cloud change is already made and
+ * verified, and retrying the event would only repeat it.
  */
 export async function runPipeline(items: readonly BatchItem[], deps: PipelineDeps): Promise<EventReport[]> {
   const reports = await processBatch(items, deps.batch);
@@ -38,9 +41,14 @@ export async function runPipeline(items: readonly BatchItem[], deps: PipelineDep
     };
     if (reportHasFailures(report)) deps.logger.error('deployment reconciled with failures', summary);
     else deps.logger.info('deployment reconciled', summary);
-    const sent = await deps.notifier.notify(report);
-    if (sent.error !== undefined)
-      deps.logger.warn('slack notification failed', { eventId: report.eventId, error: sent.error });
+  }
+  const sent = await deps.notifier.notifyBatch(reports, deps.rejected ?? []);
+  if (sent.error !== undefined) {
+    deps.logger.warn('slack notification failed', {
+      eventIds: reports.map((report) => report.eventId),
+      error: sent.error,
+      ...(sent.kept ? { kept: true } : {}),
+    });
   }
   return reports;
 }

@@ -1,5 +1,8 @@
+import type { Deadline } from '../../shared/deadline.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
+import type { RejectedEvent } from '../../shared/report/slack-message.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
+import { stopSignal } from './invocation-deadline.ts';
 import type { Logger } from './logger.ts';
 import { runPipeline } from './pipeline.ts';
 import { platformSource } from './platform-source.ts';
@@ -14,19 +17,24 @@ interface Consumed {
 
 /**
  * The consumer behind every queue (SQS, Pub/Sub, Storage queue) and the synchronous routes: Deployments from the
- * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), a Slack message
- * for every event refused for good, and the ids worth delivering again.
+ * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), one Slack message
+ * for the batch (its events refused for good included), and the ids worth delivering again.
  */
 export async function consumeQueued(
   runtime: Runtime<unknown>,
   delivered: readonly Delivered[],
   logger: Logger,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; deadline?: Deadline } = {},
 ): Promise<Consumed> {
+  const { deadline } = options;
+  // One stop for the whole invocation: the reads and the targets share the time the platform leaves.
+  const signal = stopSignal(deadline);
   const { items, rejected, inUse } = await lookupDeployments(
     delivered,
     platformSource(runtime.astro, runtime.software),
+    { signal },
   );
+  const refused: RejectedEvent[] = [];
   for (const r of rejected) {
     const fields = { eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message };
     if (r.error.retryable) {
@@ -35,17 +43,19 @@ export async function consumeQueued(
     }
     logger.error('event rejected', fields);
     // Refused for good: without this the platform team would never hear of it (the sender got a 2xx long ago).
-    const sent = await runtime.notifier.rejected({
-      eventId: r.eventId,
-      deploymentId: r.deploymentId,
-      reason: r.error.message,
-    });
-    if (sent.error !== undefined) logger.warn('slack notification failed', { eventId: r.eventId, error: sent.error });
+    refused.push({ eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message });
   }
   const reports = await runPipeline(items, {
-    batch: { ...runtime.batch({ dryRun: options.dryRun === true }), ...(inUse === undefined ? {} : { inUse }) },
-    notifier: runtime.notifier,
+    batch: {
+      ...runtime.batch({ dryRun: options.dryRun === true }),
+      ...(inUse === undefined ? {} : { inUse }),
+      ...(deadline === undefined ? {} : { deadline }),
+      ...(signal === undefined ? {} : { signal }),
+    },
+    // One invocation: a Slack that failed once in it is not tried again until the next one.
+    notifier: runtime.notifier.session(deadline),
     logger,
+    rejected: refused,
   });
   // Reports come back in the order of the items, so the index ties each to its message (webhook ids may repeat).
   const retry = new Set([

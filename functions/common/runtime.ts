@@ -7,6 +7,7 @@ import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
 import { createHoustonClient, houstonUrl } from './houston-client.ts';
 import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
+import { type LastSummaryStore, memoryLastSummary } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
 import { createSlackNotifier } from './slack-notifier.ts';
@@ -22,6 +23,8 @@ export interface Runtime<Clients> extends IntakeRuntime<Clients> {
   readonly software: SoftwareSource | undefined;
   /** Serializes work per target across concurrent requests on this instance. */
   readonly lanes: TargetLanes;
+  /** The last poll and sweep summaries told to Slack (in memory by default: see LastSummaryStore). */
+  readonly summaries: LastSummaryStore;
   /** The pipeline's options for one run. */
   batch(options?: { dryRun?: boolean }): BatchOptions;
 }
@@ -55,6 +58,7 @@ export async function buildRuntime<Clients>(
     astro,
     software,
     lanes,
+    summaries: memoryLastSummary(),
     batch: (options = {}) => ({ config, targets, lanes, dryRun: options.dryRun === true }),
   };
 }
@@ -70,6 +74,7 @@ async function createAstro(
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
     pageSize: config.astro.pageSize,
     requestsPerSecond: config.astro.requestsPerSecond,
+    timeoutMs: settings.timeouts.requestMs,
     token: await resolve(config.astro.token, 'astro.token'),
   });
 }
@@ -84,6 +89,7 @@ async function createSoftware(
   const client = createHoustonClient({
     url: settings.houstonUrl ?? houstonUrl(software.baseDomain),
     token: await resolve(software.token, 'software.token'),
+    timeoutMs: settings.timeouts.requestMs,
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
   });
   return createSoftwareSource(client, software);
@@ -96,7 +102,7 @@ async function createNotifier(
   logger: Logger,
 ): Promise<Notifier> {
   const slack = config.slack;
-  const options = { logger };
+  const options = { logger, timeoutMs: settings.timeouts.requestMs };
   if (slack.mode === 'off') return createSlackNotifier({ mode: 'off' }, options);
   if (slack.mode === 'webhook') {
     const webhookUrl = await resolve(slack.webhookUrl, 'slack.webhookUrl');

@@ -1,23 +1,28 @@
+import type { Deadline } from '../../shared/deadline.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import { escapeSlack, type SlackMessage } from '../../shared/report/slack-blocks.ts';
+import { stopSignal } from './invocation-deadline.ts';
+import { type LastSummaryStore, QUIET_FINGERPRINT, summaryFingerprint } from './last-summary.ts';
 import type { Logger } from './logger.ts';
+import type { Notifier } from './pipeline.ts';
 import type { Runtime } from './runtime.ts';
 
 export type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 
 /**
  * The scheduled side, the same on every cloud: the poller (every 5 minutes) picks up Deployments nobody announced,
- * the sweep (hourly) repairs drift and finds what deleted Deployments left behind. One Slack summary per run, and only
- * when there is something to look at.
+ * the sweep (hourly) repairs drift and finds what deleted Deployments left behind. One Slack summary per run, only
+ * when there is something to look at, and not again while it says the same as the last one.
  */
 export async function runScheduledTask(
   runtime: Runtime<unknown>,
   task: ScheduledTask,
   logger: Logger,
   now: Date = new Date(),
+  deadline?: Deadline,
 ): Promise<RunSummary> {
   const { astro, software } = runtime;
   const settings = runtime.config.astro;
@@ -51,7 +56,15 @@ export async function runScheduledTask(
       };
     },
   };
-  const batch = runtime.batch();
+  // Targets not reached before the deadline are reported failed (retryable); the next run catches up.
+  const signal = stopSignal(deadline);
+  const batch = {
+    ...runtime.batch(),
+    ...(deadline === undefined ? {} : { deadline }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+  // One invocation: a Slack that failed once in it is not tried again until the next one.
+  const notifier = runtime.notifier.session(deadline);
   let summary: RunSummary;
   try {
     summary =
@@ -68,7 +81,7 @@ export async function runScheduledTask(
     const reason = error instanceof Error ? error.message : String(error);
     logger.error(`${task} failed; nothing was changed and the next run catches up`, { runId, reason });
     // The hourly sweep tells Slack; the 5-minute poll only logs, so an outage does not flood the channel.
-    if (task === 'sweep') await runtime.notifier.post(outageMessage(runId, reason), { runId });
+    if (task === 'sweep') await notifier.post(outageMessage(runId, reason), { runId });
     throw error;
   }
   const counts = summary.reports
@@ -88,8 +101,43 @@ export async function runScheduledTask(
     summary,
     runtime.config.slack.mode === 'off' ? 'changes-and-failures' : runtime.config.slack.notify,
   );
-  if (message !== undefined) await runtime.notifier.post(message, { runId });
+  await tellOnce(runtime.summaries, task, message, runId, notifier, logger);
   return summary;
+}
+
+/**
+ * Posts a summary unless the last one told for this task had the same content (the hourly sweep would otherwise
+ * repeat the same problems every hour). A store that cannot be read or written never silences a summary.
+ */
+async function tellOnce(
+  store: LastSummaryStore,
+  task: ScheduledTask,
+  message: SlackMessage | undefined,
+  runId: string,
+  notifier: Notifier,
+  logger: Logger,
+): Promise<void> {
+  const fingerprint = message === undefined ? QUIET_FINGERPRINT : summaryFingerprint(message, runId);
+  const last = await store.get(task).catch((error: unknown) => {
+    logger.warn('could not read the last summary; posting', { runId, error: String(error) });
+    return undefined;
+  });
+  if (message !== undefined && last === fingerprint) {
+    logger.info(`${task} summary unchanged since the last one told; not posted again`, { runId });
+    return;
+  }
+  if (message !== undefined) {
+    const sent = await notifier.post(message, { runId });
+    // Only a summary Slack has (or will get from the outbox) counts as told.
+    if (!sent.posted && sent.kept !== true) return;
+  }
+  if (last === fingerprint) return;
+  await store.set(task, fingerprint).catch((error: unknown) => {
+    logger.warn('could not keep the last summary; the next unchanged one is posted again', {
+      runId,
+      error: String(error),
+    });
+  });
 }
 
 function outageMessage(runId: string, reason: string): SlackMessage {

@@ -43,6 +43,9 @@ function createGcpClients(settings: Settings): GcpClients {
     : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
   const options = {
     auth,
+    // Per attempt (gaxios' default is none): a Google API that accepts and never answers fails the attempt, which
+    // gaxios retries like a network error and then reports without a status, i.e. retryable.
+    timeout: settings.timeouts.requestMs,
     ...(rootUrl ? { rootUrl: rootUrl.endsWith('/') ? rootUrl : `${rootUrl}/` } : {}),
     // gaxios retries only idempotent verbs by default and both IAM calls are POST. Reading is safe to retry, and so is
     // writing: the etag turns a repeated write into a 409 that reconcileTarget resolves by re-reading.
@@ -96,6 +99,7 @@ export const gcpAdapter: CloudAdapter<GcpClients> = {
       auth: clients.auth,
       ...(settings.gcp.rootUrl === undefined ? {} : { rootUrl: settings.gcp.rootUrl }),
       ...(settings.gcp.retryDelayMs === undefined ? {} : { minTimeoutMs: settings.gcp.retryDelayMs }),
+      timeoutMs: settings.timeouts.requestMs,
     }),
   classify: classifyGcpError,
   targets(clients, config) {

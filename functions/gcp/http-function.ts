@@ -2,6 +2,7 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RequestRejectedError } from '../../shared/errors.ts';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { answering, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 
@@ -15,6 +16,7 @@ const ROUTES = new Set(['/', '/webhook', '/manual']);
  */
 export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
   return async (req, res) => {
+    const started = Date.now();
     const path = req.path.replace(/\/+$/, '') || '/';
     const logger = deps.logger.child({ requestPath: path });
     const response = await answering(logger, classifyGcpError, async () => {
@@ -22,9 +24,11 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
       refuseOtherMethods(req.method);
       const runtime = await deps.runtime();
       const request = { method: req.method, headers: req.headers, body: new Uint8Array(req.rawBody ?? []) };
+      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
+      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
       return path === '/manual'
-        ? manualFlow(runtime, request, logger)
-        : webhookFlow(runtime, request, (event, scoped) => reconcileNow(runtime, event, scoped), logger);
+        ? manualFlow(runtime, request, logger, deadline)
+        : webhookFlow(runtime, request, (event, scoped) => reconcileNow(runtime, event, scoped, { deadline }), logger);
     });
     res.status(response.status).json(response.body);
   };

@@ -1,6 +1,7 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
 import { RetryLaterError } from '../../shared/errors.ts';
 import { parseQueueMessage } from '../../shared/intake/intake.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 
@@ -17,6 +18,8 @@ export interface MessagePublishedData {
  */
 export function createGcpPubSubFunction(deps: GcpHandlerDeps): CloudEventFunction<MessagePublishedData> {
   return async (cloudEvent) => {
+    // The platform's clock starts with the request, before a cold start.
+    const started = Date.now();
     const messageId = cloudEvent.data?.message?.messageId ?? cloudEvent.id;
     const logger = deps.logger.child({ messageId });
     const parsed = parseQueueMessage('pubsub', cloudEvent.data);
@@ -25,7 +28,10 @@ export function createGcpPubSubFunction(deps: GcpHandlerDeps): CloudEventFunctio
       return;
     }
     const scoped = logger.child({ webhookId: parsed.value.webhookId });
-    const { retry } = await consumeQueued(await deps.runtime(), [{ messageId, event: parsed.value }], scoped);
+    const runtime = await deps.runtime();
+    const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
+    const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+    const { retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], scoped, { deadline });
     if (retry.size > 0) {
       throw new RetryLaterError(
         `event ${parsed.value.webhookId} failed in a retryable way; Pub/Sub will redeliver it`,

@@ -1,5 +1,6 @@
 import type { CloudEventFunction } from '@google-cloud/functions-framework';
 import { parseScheduledTask } from '../../shared/intake/intake.ts';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
 import type { MessagePublishedData } from './pubsub-function.ts';
@@ -10,11 +11,15 @@ import type { MessagePublishedData } from './pubsub-function.ts';
  */
 export function createGcpScheduleFunction(deps: GcpHandlerDeps): CloudEventFunction<MessagePublishedData> {
   return async (cloudEvent) => {
+    const started = Date.now();
     const task = parseScheduledTask('pubsub', cloudEvent.data);
     if (!task.ok) {
       deps.logger.error('dropping a malformed schedule message (not retried)', { reason: task.reason });
       return;
     }
-    await runScheduledTask(await deps.runtime(), task.value, deps.logger);
+    const runtime = await deps.runtime();
+    const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
+    const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+    await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline);
   };
 }

@@ -238,6 +238,8 @@ resource "azurerm_function_app_flex_consumption" "this" {
     {
       ASTRO_IDENTITY_SYNC_CONFIG     = var.config
       ASTRO_IDENTITY_SYNC_QUEUE_NAME = azurerm_storage_queue.events.name
+      # host.json functionTimeout (scripts/package-files.ts): the runtime does not tell the code, so Terraform does.
+      ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S = "600"
       # DefaultAzureCredential picks the user-assigned identity (the one holding the custom role).
       AZURE_CLIENT_ID = azurerm_user_assigned_identity.function.client_id
     },

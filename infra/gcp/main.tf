@@ -44,6 +44,9 @@ locals {
     astro   = "${var.name_prefix}-astro-api-token"
   }
 
+  # Seconds; each function is also told its own (ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S), since Cloud Functions does not.
+  function_timeouts = { http = 120, events = 300, schedule = 540 }
+
   environment = {
     ASTRO_IDENTITY_SYNC_CONFIG = var.config
     LOG_LEVEL                  = var.log_level
@@ -295,12 +298,13 @@ resource "google_cloudfunctions2_function" "http" {
 
   service_config {
     available_memory               = "512Mi"
-    timeout_seconds                = 120
+    timeout_seconds                = local.function_timeouts.http
     max_instance_count             = var.max_instances
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.environment
+    # The runtime does not tell the code its timeout; the function hands back what it cannot finish in it.
+    environment_variables = merge(local.environment, { ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S = tostring(local.function_timeouts.http) })
 
     dynamic "secret_environment_variables" {
       for_each = var.secrets
@@ -337,12 +341,13 @@ resource "google_cloudfunctions2_function" "events" {
 
   service_config {
     available_memory               = "512Mi"
-    timeout_seconds                = 300
+    timeout_seconds                = local.function_timeouts.events
     max_instance_count             = var.max_instances
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.environment
+    # The runtime does not tell the code its timeout; the function hands back what it cannot finish in it.
+    environment_variables = merge(local.environment, { ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S = tostring(local.function_timeouts.events) })
 
     dynamic "secret_environment_variables" {
       for_each = var.secrets
@@ -390,12 +395,13 @@ resource "google_cloudfunctions2_function" "schedule" {
 
   service_config {
     available_memory               = "512Mi"
-    timeout_seconds                = 540
+    timeout_seconds                = local.function_timeouts.schedule
     max_instance_count             = 1
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.environment
+    # The runtime does not tell the code its timeout; the function hands back what it cannot finish in it.
+    environment_variables = merge(local.environment, { ASTRO_IDENTITY_SYNC_FUNCTION_TIMEOUT_S = tostring(local.function_timeouts.schedule) })
 
     dynamic "secret_environment_variables" {
       for_each = var.secrets

@@ -33,6 +33,8 @@ export interface AstroEmulatorRequest {
   readonly path: string;
   readonly query: string;
   readonly status: number;
+  /** When the request arrived; `at` is when it was answered. Together they show which requests overlapped. */
+  readonly receivedAt: number;
   readonly at: number;
 }
 
@@ -145,6 +147,7 @@ export async function startAstroEmulator(options: AstroEmulatorOptions = {}): Pr
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     // Drain the body (GETs have none) so keep-alive connections stay usable after any answer.
     request.resume();
@@ -161,6 +164,7 @@ export async function startAstroEmulator(options: AstroEmulatorOptions = {}): Pr
       path: url.pathname,
       query: url.search.replace(/^\?/, ''),
       status: reply.status,
+      receivedAt,
       at: Date.now(),
     };
     requests.push(record);

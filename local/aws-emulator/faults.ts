@@ -25,6 +25,12 @@ export interface Faults {
   concurrentWriter?: (before: unknown, after: unknown) => unknown;
   /** PutEvents entries (by index in the request, or by predicate) that fail with ErrorCode `InternalFailure`. */
   failEventEntries?: number[] | ((entry: EventEntry, index: number) => boolean);
+  /**
+   * Accept and never answer: matching requests are read, logged with status 0 and left open without a reply (the
+   * operation is not performed) until the client gives up or the emulator closes. `true`: every request; a list:
+   * only these actions (e.g. `['GetRole']`).
+   */
+  hang?: true | string[];
   /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
   seed?: number;
 }
@@ -50,6 +56,12 @@ export class FaultInjector {
 
   get latencyMs(): number {
     return Math.max(0, this.#faults.latencyMs ?? 0);
+  }
+
+  /** Whether this request is left without an answer (see `Faults.hang`). */
+  hangs(action: string): boolean {
+    const { hang } = this.#faults;
+    return hang === true || hang?.includes(action) === true;
   }
 
   /** Decides whether this request is answered by an injected throttle or server error instead. */

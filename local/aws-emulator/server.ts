@@ -80,6 +80,8 @@ interface Reply {
   status: number;
   contentType: string;
   body: string;
+  /** Leave the request unanswered (the `hang` fault). */
+  hang?: boolean;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -163,6 +165,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     if (!target.startsWith('AWSEvents.')) {
       return reply(jsonError(400, 'UnknownOperationException', `Unknown target ${target}`));
     }
+    if (faults.hangs(action)) return { ...reply({ status: 0, json: {} }), hang: true };
     const fault = faults.pick(action);
     if (fault === 'throttle') return reply(jsonError(400, 'ThrottlingException', 'Rate exceeded'));
     if (fault === 'server-error') return reply(jsonError(500, 'InternalException', 'Internal service failure.'));
@@ -183,6 +186,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     const authProblem = authorizationProblem(authorization, req.url);
     if (authProblem) return fail(new QueryError(authProblem.status, authProblem.queryCode, authProblem.message));
     if (action === '') return fail(new QueryError(400, 'MissingAction', 'Missing Action'));
+    if (faults.hangs(action)) return { service, action, params, status: 0, contentType: '', body: '', hang: true };
     const fault = faults.pick(action);
     if (fault === 'throttle') return fail(new QueryError(400, 'Throttling', 'Rate exceeded'));
     if (fault === 'server-error') {
@@ -205,6 +209,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     const target = header(req, 'x-amz-target');
     const reply = target === undefined ? handleQuery(req, raw, requestId) : handleJson(req, target, raw);
     calls.push({ service: reply.service, action: reply.action, status: reply.status, params: reply.params, at });
+    if (reply.hang === true) return;
     res.writeHead(reply.status, {
       'content-type': reply.contentType,
       'content-length': Buffer.byteLength(reply.body),

@@ -27,6 +27,12 @@ export interface AzureFaults {
   sequence?: Array<InjectedFault | 'ok'>;
   /** Restrict injection to these operations (e.g. `['createOrUpdate']`). Default: all. */
   ops?: string[];
+  /**
+   * Accept and never answer: matching requests are read, logged with status 0 and left open without a reply (the
+   * operation is not performed) until the client gives up or the emulator closes. `true`: every request; a list:
+   * only these operations (e.g. `['list']`).
+   */
+  hang?: true | string[];
   /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
   seed?: number;
 }
@@ -59,6 +65,12 @@ export class AzureFaultInjector {
 
   get serverErrorStatus(): 500 | 503 {
     return this.#faults.serverErrorStatus ?? 500;
+  }
+
+  /** Whether this request is left without an answer (see `AzureFaults.hang`). */
+  hangs(op: string): boolean {
+    const { hang } = this.#faults;
+    return hang === true || hang?.includes(op) === true;
   }
 
   pick(op: string): InjectedFault | undefined {

@@ -13,6 +13,8 @@ export interface Reply {
   headers?: Readonly<Record<string, string>>;
   /** True when the fault latency was already spent (writes spend it while holding the identity's write slot). */
   delayed?: boolean;
+  /** Leave the request unanswered (the `hang` fault). */
+  hang?: boolean;
 }
 
 export interface Route {

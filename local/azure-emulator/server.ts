@@ -152,6 +152,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
 
   async function operate(method: string, raw: string, route: Route, url: URL, apiVersion: string): Promise<Reply> {
     const op = opOf(method, route.name);
+    if (faults.hangs(op)) return { status: 0, hang: true };
     // ARM throttles and fails before the provider looks at the resource, so these come before 404s and validation.
     const fault = faults.pick(op);
     if (fault !== undefined) {
@@ -196,6 +197,13 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     // Read the body even when refusing early, so a kept-alive connection stays in sync.
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    if (isKeyVaultPath(url.pathname) && faults.hangs('getSecret')) {
+      return {
+        reply: { status: 0, hang: true },
+        route: undefined,
+        secret: { vault: '', name: '', version: undefined },
+      };
+    }
     if (isKeyVaultPath(url.pathname)) {
       const { reply, route } = respondKeyVault({
         method,
@@ -250,6 +258,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       if (secret.version !== undefined) call.version = secret.version;
     }
     calls.push(call);
+    if (reply.hang === true) return;
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       ...(text === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),

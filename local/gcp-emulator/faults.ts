@@ -26,6 +26,12 @@ export interface GcpFaults {
    * `['cloudresourcemanager']` to fault project policies while service-account calls go through.
    */
   services?: GcpService[];
+  /**
+   * Accept and never answer: matching requests are read, logged with status 0 and left open without a reply (the
+   * operation is not performed) until the client gives up or the emulator closes. `true`: every request; a list:
+   * only these methods (e.g. `['getIamPolicy']`; `access` is a Secret Manager read).
+   */
+  hang?: true | string[];
   /** Reseed the fault RNG when these faults are installed (default: the emulator's `seed` option). */
   seed?: number;
   /**
@@ -73,6 +79,12 @@ export class GcpFaultInjector {
 
   get latencyMs(): number {
     return Math.max(0, this.#faults.latencyMs ?? 0);
+  }
+
+  /** Whether this request is left without an answer (see `GcpFaults.hang`). */
+  hangs(method: string): boolean {
+    const { hang } = this.#faults;
+    return hang === true || hang?.includes(method) === true;
   }
 
   /** Decides whether this request is answered by an injected 429 / 5xx instead of the real operation. */

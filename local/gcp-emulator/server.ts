@@ -117,7 +117,11 @@ const DEFAULT_PROJECT_POLICY = { bindings: [{ role: 'roles/owner', members: ['us
 interface Reply extends PolicyReply {
   /** Logged after the request's own entry (the injected concurrent writer). */
   followUp?: GcpCall;
+  /** Leave the request unanswered (the `hang` fault). */
+  hang?: boolean;
 }
+
+const HUNG: Reply = { status: 0, body: {}, hang: true };
 
 /** Parsed up front so the call log shows what the client sent even when a fault answers first; false: not JSON. */
 function parseInto(call: GcpCall, raw: string): boolean {
@@ -159,6 +163,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       call.method = 'access';
       call.service = 'secretmanager';
       call.resource = `projects/${secretRoute.project}/secrets/${secretRoute.secret}/versions/${secretRoute.version}`;
+      if (faults.hangs(call.method)) return HUNG;
       return respondSecretAccess({
         method: req.method,
         authorization: req.headers.authorization,
@@ -180,6 +185,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
       call.resource = `projects/${project.project}`;
       const parsed = parseInto(call, raw);
       call.blindWrite = project.method === 'setIamPolicy' && parsed && isBlind(call.body);
+      if (faults.hangs(call.method)) return HUNG;
       const input = { ...common, route: project, body: call.body, parsed, store: projects, raceCount };
       return withFollowUp(call, respondProjectPolicy(input));
     }
@@ -189,6 +195,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     call.email = route.email;
     const parsed = parseInto(call, raw);
     call.blindWrite = route.method === 'setIamPolicy' && parsed && isBlind(call.body);
+    if (faults.hangs(call.method)) return HUNG;
     const input = { ...common, route, query: url.searchParams, body: call.body, parsed, store, raceCount };
     return withFollowUp(call, respondServiceAccountPolicy(input));
   }
@@ -213,6 +220,7 @@ export async function startGcpEmulator(options: GcpEmulatorOptions = {}): Promis
     call.status = reply.status;
     calls.push(call);
     if (reply.followUp) calls.push(reply.followUp);
+    if (reply.hang === true) return;
     const text = JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       ...reply.headers,

@@ -35,6 +35,8 @@ export interface SlackEmulator {
   readonly requestCount: number;
   failNext(n: number, failure: SlackEmulatorFailure): void;
   setDown(down: boolean): void;
+  /** Accept requests and never answer them (counted in requestCount, never recorded as messages). */
+  setHang(hang: boolean): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -98,6 +100,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   let messages: SlackEmulatorMessage[] = [];
   let failures: SlackEmulatorFailure[] = [];
   let down = false;
+  let hang = false;
   let requestCount = 0;
   let sequence = 0;
 
@@ -173,7 +176,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     return plain(200, 'ok');
   }
 
-  async function route(request: IncomingMessage): Promise<Reply> {
+  async function route(request: IncomingMessage): Promise<Reply | undefined> {
     // The body is read before any answer so keep-alive connections stay usable after a refusal.
     let raw: string;
     try {
@@ -189,6 +192,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     }
     if (apiMethod === undefined && path !== webhookPath) return plain(404, 'no_service');
     requestCount += 1;
+    if (hang) return undefined;
     if (down) return plain(503, 'service_unavailable');
     if (request.method !== 'POST') return plain(405, 'method_not_allowed');
     const failure = failures.shift();
@@ -203,7 +207,10 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
 
   const server = createServer((request, response) => {
     route(request).then(
-      (reply) => respond(response, reply),
+      (reply) => {
+        // Left open: the client's own timeout (or close()) ends it.
+        if (reply !== undefined) respond(response, reply);
+      },
       (error: unknown) => respond(response, plain(500, `emulator error: ${String(error)}`)),
     );
   });
@@ -233,10 +240,14 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     setDown(value) {
       down = value;
     },
+    setHang(value) {
+      hang = value;
+    },
     reset() {
       messages = [];
       failures = [];
       down = false;
+      hang = false;
       requestCount = 0;
     },
     close() {

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { Config } from '../config.ts';
+import { OutOfTimeError } from '../errors.ts';
 import type { Deployment, DeploymentEventType } from '../intake/deployment.ts';
 import { resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
@@ -30,7 +31,16 @@ export interface BatchOptions extends ReconcileOptions {
    * its owner comes from the payload, and a forged or confused deletion must not take a live Deployment's access.
    */
   readonly inUse?: ReadonlySet<string>;
+  /**
+   * Aborted when the invocation must stop (the edge times it from the deadline): the batch returns at once with what
+   * finished, and every target still in flight or waiting is reported failed and retryable, so its event is handed
+   * back instead of dying with the invocation. Work already in flight is not undone (every step is idempotent).
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** Below this much time left a target is not started: one read, a write and a verify read need at least this. */
+export const MIN_TARGET_MS = 1_000;
 
 let batchSequence = 0;
 
@@ -116,17 +126,26 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
 
   const outcomes = new Map<string, GrantOutcome>();
   const limit = pLimit(options.concurrency ?? 4);
-  await Promise.all(
+  const { deadline, signal } = options;
+  const work = Promise.all(
     [...groups.values()].map(({ target, handle, requests }) =>
       limit(async () => {
+        if (signal?.aborted || deadline?.expired(MIN_TARGET_MS)) {
+          for (const request of requests) outcomes.set(request.key, outOfTime('before this target was started'));
+          return;
+        }
         const reconcileOptions = reconcileOptionsFor(target, options);
         const found = options.lanes
           ? await options.lanes.run(laneKey(target), handle, requests, reconcileOptions)
           : await handle.reconcile(requests, reconcileOptions);
+        // Past the stop, the answer was already given without this target; a late outcome must not change it.
+        if (signal?.aborted) return;
         for (const [key, outcome] of found) outcomes.set(key, outcome);
       }),
     ),
   );
+  await (signal === undefined ? work : Promise.race([work, aborted(signal)]));
+  const unfinished = outOfTime('while this target was being reconciled');
 
   return items.map((item, index) => ({
     eventId: item.eventId,
@@ -136,9 +155,23 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
     results: (slots[index] ?? []).map((slot) => {
       if (slot.result !== undefined) return slot.result;
       const outcome = slot.key === undefined ? undefined : outcomes.get(slot.key);
-      return result(slot.target, outcome ?? { status: 'failed', added: [], reason: 'not processed' }, slot.dr);
+      const missing = signal?.aborted ? unfinished : { status: 'failed' as const, added: [], reason: 'not processed' };
+      return result(slot.target, outcome ?? missing, slot.dr);
     }),
   }));
+}
+
+function outOfTime(when: string): GrantOutcome {
+  const error = new OutOfTimeError(`the invocation ran out of time ${when}; it is done on the next delivery or run`);
+  return { status: 'failed', added: [], reason: error.message, retryable: true };
+}
+
+/** Resolves once the signal is aborted (never, if it never is). */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
+import type { Deadline } from '../deadline.ts';
 import {
   asIdentitySyncError,
   LeaseChangedError,
+  OutOfTimeError,
   TargetError,
   UnsafePlanError,
   WriteConflictError,
@@ -116,6 +118,11 @@ export interface ReconcileOptions {
   readonly maxRefusals?: number;
   /** Lower bound of the settle wait for drivers that need it (default 0: twice the measured cycle). */
   readonly settleMs?: number;
+  /**
+   * When the invocation's work must be done: no write starts after it (the request is handed back, retryable), and
+   * settle waits and backoffs end by it.
+   */
+  readonly deadline?: Deadline;
   readonly now?: () => number;
   readonly baseDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -123,6 +130,12 @@ export interface ReconcileOptions {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * All settle waits of one target together (its windows double per check, at most three per round): without a cap,
+ * settleMs at its maximum meant 14 windows, 420 s, for one event, more than any function timeout.
+ */
+export const MAX_SETTLE_TOTAL_MS = 60_000;
 
 /**
  * Brings one target to the state every request needs with as few calls as possible: a converged target costs one
@@ -139,7 +152,16 @@ export async function reconcileTarget<Doc>(
   // Contention costs rounds: with several instances racing on one target, each round only one writer wins.
   const maxAttempts = options.maxAttempts ?? 8;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const rawSleep = options.sleep ?? defaultSleep;
+  const { deadline } = options;
+  // Every wait ends by the deadline: what is left after it is handed back rather than killed with the invocation.
+  const sleep = (ms: number) => rawSleep(deadline === undefined ? ms : deadline.cap(ms));
+  let settleLeft = MAX_SETTLE_TOTAL_MS;
+  const settle = (ms: number) => {
+    const wait = Math.min(ms, settleLeft);
+    settleLeft -= wait;
+    return sleep(wait);
+  };
   const random = options.random ?? Math.random;
   const baseDelayMs = options.baseDelayMs ?? 50;
   // The SDK's standard mode tried a write 3 times; re-reading between them keeps that budget for a throttled target.
@@ -241,6 +263,14 @@ export async function reconcileTarget<Doc>(
       );
       break;
     }
+    if (deadline?.expired()) {
+      failAll(
+        new OutOfTimeError(
+          'the invocation ran out of time before this write; nothing was written, and it is done on the next delivery or run',
+        ),
+      );
+      break;
+    }
     let wrote = false;
     // The lease just became ours (see reconcileLeased): nobody is racing us any more, so re-read at once.
     let leased = false;
@@ -269,7 +299,7 @@ export async function reconcileTarget<Doc>(
     // Without an etag, a writer that read before our write may still overwrite it: wait out such a writer's
     // read-modify-write (twice our own cycle) before the verify read, so one read checks both.
     let window = Math.max(options.settleMs ?? 0, 2 * (now() - cycleStart));
-    if (wrote && driver.settle) await sleep(window + Math.round(random() * window));
+    if (wrote && driver.settle) await settle(window + Math.round(random() * window));
     try {
       // Verify (after a write) or re-read (after a conflict); the next round plans from what is really there.
       current = await driver.read();
@@ -286,7 +316,7 @@ export async function reconcileTarget<Doc>(
       if (latest === seen || pending.some((request) => stillMissing(driver, current, request))) break;
       seen = latest;
       window *= 2;
-      await sleep(window + Math.round(random() * window));
+      await settle(window + Math.round(random() * window));
       try {
         current = await driver.read();
       } catch (error) {

@@ -5,7 +5,7 @@ import { isDeletedGcpMember } from '../plan/gcp/member-roles-planner.ts';
 import { desiredGrant } from '../plan/subjects.ts';
 import { createAllowlists, resolveTargets, type Target } from '../plan/targets.ts';
 import { FAILURE_STATUSES, type TargetResult } from '../report/outcome.ts';
-import { type BatchOptions, reconcileOptionsFor } from './process-batch.ts';
+import { type BatchOptions, MIN_TARGET_MS, reconcileOptionsFor } from './process-batch.ts';
 import type { GrantRequest } from './reconcile-target.ts';
 import type { DeploymentList, DeploymentLister } from './sweep.ts';
 import type { TargetHandle } from './target-kind.ts';
@@ -90,9 +90,24 @@ export async function staleCleanup(input: {
   ownersByTarget(config, input.first.deployments, owners);
   const results: TargetResult[] = [];
   const candidates: Candidate[] = [];
+  const { deadline, signal } = input.batch;
   for (const target of targets.values()) {
     const handle = input.batch.targets.bind(target);
     if (handle === undefined) continue;
+    if (signal?.aborted || deadline?.expired(MIN_TARGET_MS)) {
+      // Out of time: say so per target rather than run past the invocation; the next sweep checks them.
+      results.push({
+        cloud: target.cloud,
+        target: target.id,
+        present: [],
+        added: [],
+        status: 'failed',
+        removed: [],
+        reason: 'the stale check did not reach this target before the invocation ran out of time; the next sweep does',
+        retryable: true,
+      });
+      continue;
+    }
     try {
       const owned = await handle.owned();
       const stale = staleOwners(owned, owners.get(`${target.kind}|${target.id}`), handle);

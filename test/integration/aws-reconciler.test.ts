@@ -231,7 +231,11 @@ describe('AWS reconciler through the webhook, EventBridge and the events queue',
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(1);
     expect(stack.aws.count('GetRole')).toBe(2);
     expect(managed(stack.aws.getTrustPolicy('astro-data'))[0]?.Condition?.StringEquals?.[SUB_KEY]).toHaveLength(18);
-    expect(stack.slack.messages).toHaveLength(3);
+    // One Slack message for the batch, naming each Deployment and its target result.
+    expect(stack.slack.messages).toHaveLength(1);
+    const told = JSON.stringify(stack.slack.messages[0]?.blocks);
+    for (const namespace of namespaces) expect(told).toContain(namespace);
+    expect(told.match(/added 6 subjects/g)).toHaveLength(3);
     (await deps.runtime()).close();
   });
 

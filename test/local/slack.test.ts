@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../functions/common/logger.ts';
 import { createSlackNotifier, type SlackSettings } from '../../functions/common/slack-notifier.ts';
 import { type SlackEmulator, startSlackEmulator } from '../../local/slack-emulator/server.ts';
+import { Deadline } from '../../shared/deadline.ts';
 import type { EventReport, TargetResult } from '../../shared/report/outcome.ts';
 import { formatSlackMessage } from '../../shared/report/slack-message.ts';
 
@@ -128,7 +129,7 @@ describe('web-api mode (real @slack/web-api WebClient)', () => {
     slack.failNext(1, { status: 429, retryAfterSeconds: 30 });
     const started = Date.now();
     const result = await createSlackNotifier(webApi(), { ...fast, logger: capture().logger }).notify(changed);
-    expect(result).toEqual({ posted: false, error: 'ratelimited' });
+    expect(result).toEqual({ posted: false, kept: true, error: 'ratelimited' });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(slack.requestCount).toBe(1);
   });
@@ -146,7 +147,7 @@ describe('web-api mode (real @slack/web-api WebClient)', () => {
     slack.setDown(true);
     const log = capture();
     const notifier = createSlackNotifier(webApi(), { retries: 2, maxRetryWaitMs: 50, logger: log.logger });
-    await expect(notifier.notify(changed)).resolves.toEqual({ posted: false, error: 'http 503' });
+    await expect(notifier.notify(changed)).resolves.toEqual({ posted: false, kept: true, error: 'http 503' });
     expect(slack.requestCount).toBe(3);
     expect(log.dump()).not.toContain(TOKEN);
   });
@@ -210,14 +211,14 @@ describe('webhook mode (real @slack/webhook IncomingWebhook)', () => {
     const notifier = createSlackNotifier(webhook(), { retries: 1, maxRetryWaitMs: 50, logger: capture().logger });
     expect(await notifier.notify(changed)).toEqual({ posted: true });
     slack.failNext(2, { status: 500 });
-    expect(await notifier.notify(changed)).toEqual({ posted: false, error: 'http 500: internal_error' });
+    expect(await notifier.notify(changed)).toEqual({ posted: false, kept: true, error: 'http 500: internal_error' });
     expect(slack.requestCount).toBe(4);
   });
 
   it('gives up when Retry-After exceeds the cap', async () => {
     slack.failNext(1, { status: 429, retryAfterSeconds: 30 });
     const result = await createSlackNotifier(webhook(), { ...fast, logger: capture().logger }).notify(changed);
-    expect(result).toEqual({ posted: false, error: 'http 429: rate_limited' });
+    expect(result).toEqual({ posted: false, kept: true, error: 'http 429: rate_limited' });
     expect(slack.requestCount).toBe(1);
   });
 
@@ -225,7 +226,11 @@ describe('webhook mode (real @slack/webhook IncomingWebhook)', () => {
     slack.setDown(true);
     const log = capture();
     const notifier = createSlackNotifier(webhook(), { retries: 2, maxRetryWaitMs: 50, logger: log.logger });
-    await expect(notifier.notify(changed)).resolves.toEqual({ posted: false, error: 'http 503: service_unavailable' });
+    await expect(notifier.notify(changed)).resolves.toEqual({
+      posted: false,
+      kept: true,
+      error: 'http 503: service_unavailable',
+    });
     expect(slack.requestCount).toBe(3);
     const secretPath = new URL(slack.webhookUrl).pathname;
     expect(log.dump()).not.toContain(secretPath.split('/').at(-1));
@@ -341,5 +346,40 @@ describe('emulator fidelity', () => {
       retryAfter: '7',
     });
     expect(slack.messages).toHaveLength(0);
+  });
+});
+
+describe('one invocation against a Slack that accepts and never answers', () => {
+  it.each([
+    ['web-api', () => webApi()],
+    ['webhook', () => webhook()],
+  ])(
+    '%s: tries once, keeps the rest without trying, and the next invocation delivers them in order',
+    async (_mode, settings) => {
+      const notifier = createSlackNotifier(settings(), { retries: 0, timeoutMs: 200, logger: capture().logger });
+      slack.setHang(true);
+      const invocation = notifier.session();
+      const first = await invocation.notify({ ...changed, eventId: 'evt-1' });
+      expect(first).toMatchObject({ posted: false, kept: true });
+      const tried = slack.requestCount;
+      expect(tried).toBe(1);
+      // The breaker is open for the rest of this invocation: kept, not tried.
+      expect(await invocation.notify({ ...changed, eventId: 'evt-2' })).toMatchObject({ posted: false, kept: true });
+      expect(await invocation.notifyBatch([{ ...changed, eventId: 'evt-3' }])).toMatchObject({ kept: true });
+      expect(slack.requestCount).toBe(tried);
+      slack.setHang(false);
+      expect(await notifier.session().notify({ ...changed, eventId: 'evt-4' })).toEqual({ posted: true });
+      expect(slack.messages.map((m) => /evt-\d/.exec(m.text ?? '')?.[0])).toEqual(['evt-1', 'evt-2', 'evt-3', 'evt-4']);
+    },
+  );
+
+  it('gives a post up by the deadline (plus one request timeout) and keeps it', async () => {
+    const notifier = createSlackNotifier(webApi(), { retries: 5, timeoutMs: 150, logger: capture().logger });
+    slack.setHang(true);
+    const sent = await notifier.session(Deadline.in(0)).notify(changed);
+    expect(sent).toMatchObject({ posted: false, kept: true });
+    expect(sent.error).toMatch(/no answer from Slack/);
+    // Given up during the first of its six attempts.
+    expect(slack.requestCount).toBe(1);
   });
 });
