@@ -63,7 +63,9 @@ export async function lookupDeployments(
   const sourceFor: SourceFor = typeof sources === 'function' ? sources : () => sources;
   const limit = pLimit(ASTRO_READS_AT_ONCE);
   // Read at once (bounded), kept in delivery order: reports are tied to their messages by position.
-  const looked = await Promise.all(delivered.map((one) => limit(() => lookupOne(one, sourceFor, routed, options.signal))));
+  const looked = await Promise.all(
+    delivered.map((one) => limit(() => lookupOne(one, sourceFor, routed, options.signal))),
+  );
   const items: Looked['items'] = [];
   const rejected: Rejected[] = [];
   for (const entry of looked) {
