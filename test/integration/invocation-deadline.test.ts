@@ -90,9 +90,12 @@ describe('the reconciler within the time Lambda leaves it', () => {
     expect(result.batchItemFailures).toEqual([]);
     const reads = stack.astro.requests.slice(before).filter((r) => /\/deployments\/[^/]+$/.test(r.path));
     expect(reads).toHaveLength(10);
-    // Every read arrived before the first one was answered: they overlapped.
+    // They overlapped: several arrived before the first was answered (the client's rate limit, 20 a second, spaces
+    // them 50 ms apart), and the whole batch took far less than ten reads one after another (10 x 200 ms).
     const firstAnswer = Math.min(...reads.map((r) => r.at));
-    expect(reads.every((r) => r.receivedAt < firstAnswer)).toBe(true);
+    expect(reads.filter((r) => r.receivedAt < firstAnswer).length).toBeGreaterThanOrEqual(3);
+    const span = Math.max(...reads.map((r) => r.at)) - Math.min(...reads.map((r) => r.receivedAt));
+    expect(span).toBeLessThan(1_000);
     (await deps.runtime()).close();
   });
 
