@@ -63,9 +63,7 @@ export async function lookupDeployments(
   const sourceFor: SourceFor = typeof sources === 'function' ? sources : () => sources;
   const limit = pLimit(ASTRO_READS_AT_ONCE);
   // Read at once (bounded), kept in delivery order: reports are tied to their messages by position.
-  const looked = await Promise.all(
-    delivered.map((one) => limit(() => lookupOne(one, sourceFor, routed, options.signal))),
-  );
+  const looked = await Promise.all(delivered.map((one) => limit(() => lookupOne(one, sourceFor, routed, options))));
   const items: Looked['items'] = [];
   const rejected: Rejected[] = [];
   for (const entry of looked) {
@@ -78,6 +76,11 @@ export async function lookupDeployments(
 interface LookupOptions {
   /** Aborted when the invocation must stop: reads not done by then are handed back (retryable). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Settles a Software event sent inline (a `software` section without a token): the chart's names and the cluster
+   * from config. Absent: a Software event without Houston is refused.
+   */
+  readonly settleSoftware?: ((deployment: Deployment) => Deployment) | undefined;
 }
 
 /**
@@ -92,13 +95,21 @@ async function lookupOne(
   { messageId, event: queued }: Delivered,
   sourceFor: SourceFor,
   routed: boolean,
-  signal: AbortSignal | undefined,
+  { signal, settleSoftware }: LookupOptions,
 ): Promise<LookedOne> {
   const { webhookId, event } = queued;
   const { organizationId, deploymentId } = event.data;
   const reject = (error: IdentitySyncError): Rejected => ({ messageId, eventId: webhookId, deploymentId, error });
   const source = sourceFor(organizationId);
   if (source === undefined && organizationId.startsWith('software:')) {
+    const inline = event.data.deployment;
+    if (settleSoftware !== undefined && inline !== undefined && event.type !== 'deployment.deleted') {
+      try {
+        return { messageId, eventId: webhookId, type: event.type, deployment: settleSoftware(inline) };
+      } catch (error) {
+        return reject(asIdentitySyncError(error));
+      }
+    }
     // A Software Deployment's service accounts are named after its Helm release, which only Houston knows.
     return reject(
       new RequestRejectedError(

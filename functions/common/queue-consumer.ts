@@ -1,4 +1,6 @@
 import type { Deadline } from '../../shared/deadline.ts';
+import type { Deployment } from '../../shared/intake/deployment.ts';
+import { inlineSoftwareDeployment } from '../../shared/intake/software-deployment.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import type { RejectedEvent } from '../../shared/report/slack-message.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
@@ -20,6 +22,13 @@ interface Consumed {
  * Astro API when configured, one pipeline run for the batch (N events on one target cost one write), one Slack message
  * for the batch (its events refused for good included), and the ids worth delivering again.
  */
+/** A `software` section without a token: Software events are planned from their signed payload, settled by config. */
+function inlineSoftware(runtime: Runtime<unknown>): ((deployment: Deployment) => Deployment) | undefined {
+  const software = runtime.config.software;
+  if (software === undefined || runtime.software !== undefined) return undefined;
+  return (deployment) => inlineSoftwareDeployment(deployment, software);
+}
+
 export async function consumeQueued(
   runtime: Runtime<unknown>,
   delivered: readonly Delivered[],
@@ -32,7 +41,7 @@ export async function consumeQueued(
   const { items, rejected, inUse } = await lookupDeployments(
     delivered,
     platformSource(runtime.astro, runtime.software),
-    { signal },
+    { signal, settleSoftware: inlineSoftware(runtime) },
   );
   const refused: RejectedEvent[] = [];
   for (const r of rejected) {

@@ -61,6 +61,11 @@ export const deploymentSchema = z.object({
   drOidcIssuerUrl: absentWhenNull(guardedString(assertIssuer)),
   /** Disaster recovery: the identity the Deployment runs under on the secondary cluster. */
   effectiveDRWorkloadIdentity: optionalString,
+  /**
+   * Astronomer Software only: the Helm release, for a Software event sent inline (no Houston token). Ignored for
+   * Astro Hosted; the chart's names are built from it only after software-deployment.ts settles the event.
+   */
+  releaseName: optionalString,
 });
 
 /**

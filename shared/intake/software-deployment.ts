@@ -1,3 +1,4 @@
+import type { SoftwareConfig } from '../config-software.ts';
 import { ValidationError } from '../errors.ts';
 import { assertIssuer, assertNamespace } from '../plan/guardrails.ts';
 import { assertReleaseName, softwareNamespace } from '../plan/software-names.ts';
@@ -110,6 +111,46 @@ export function toPipelineDeployment(deployment: SoftwareDeployment, baseDomain:
     effectiveWorkloadIdentity: undefined,
     drOidcIssuerUrl: undefined,
     effectiveDRWorkloadIdentity: undefined,
+    releaseName: deployment.releaseName,
     software: { releaseName: deployment.releaseName, pool: deployment.cluster.pool },
   };
+}
+
+/**
+ * A Software event sent inline, when no Houston token is configured: the signed payload names the release and the
+ * namespace (as a Hosted payload does without the astro section), but the cluster's issuer or pool still comes from
+ * software.clusters, never from the payload, and the organization must be this platform's.
+ */
+export function inlineSoftwareDeployment(deployment: Deployment, config: SoftwareConfig): Deployment {
+  const organizationId = softwareOrganization(config.baseDomain);
+  if (deployment.organizationId !== organizationId) {
+    throw new ValidationError(`data.deployment.organizationId must be ${organizationId}, the configured platform`, {
+      field: 'data.deployment.organizationId',
+    });
+  }
+  if (deployment.releaseName === undefined) {
+    throw new ValidationError(
+      'a Software Deployment sent inline needs data.deployment.releaseName (its Helm release), or configure software.token',
+      { field: 'data.deployment.releaseName' },
+    );
+  }
+  const settled = softwareDeployment(
+    {
+      id: deployment.id,
+      label: deployment.name,
+      releaseName: deployment.releaseName,
+      namespace: deployment.namespace,
+      clusterId: deployment.clusterId,
+      workspace:
+        deployment.workspaceId === undefined
+          ? undefined
+          : { id: deployment.workspaceId, label: deployment.workspaceName },
+      runtimeVersion: deployment.astroRuntimeVersion,
+      airflowVersion: deployment.airflowVersion,
+      createdAt: deployment.createdAt,
+      updatedAt: deployment.updatedAt,
+    },
+    config,
+  );
+  return toPipelineDeployment(settled, config.baseDomain);
 }

@@ -144,3 +144,41 @@ describe('Astronomer Software on AWS (Houston -> poll -> trust policy)', () => {
     expect(JSON.stringify(s.aws.getTrustPolicy('astro-software'))).toContain('ec2.amazonaws.com');
   });
 });
+
+describe('Astronomer Software inline (no Houston token): the signed payload, settled by software.clusters', () => {
+  const inlineConfig = software().replace('  token: env:HOUSTON_TOKEN\n', '');
+  const payload = (extra: Record<string, unknown> = {}) => ({
+    id: 'inline-0001',
+    name: 'ETL inline',
+    namespace: 'astronomer-solar-orbit-4143',
+    organizationId: 'software:astro.acme.example',
+    releaseName: 'solar-orbit-4143',
+    airflowVersion: '2.10.3',
+    // A payload's issuer is never trusted for Software: the cluster's comes from config.
+    oidcIssuerUrl: 'https://evil.example/oidc',
+    ...extra,
+  });
+  const send = (s: AwsStack, deployment: Record<string, unknown>, type = 'deployment.created') =>
+    fetch(s.manualUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.manualToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deployment, type }),
+    }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+  it('grants the chart accounts under the configured issuer, and refuses what it cannot settle', async () => {
+    const { stack: s } = await start(inlineConfig);
+    expect((await send(s, payload())).status).toBe(200);
+    const text = JSON.stringify(s.aws.getTrustPolicy('astro-software'));
+    expect(text).toContain('solar-orbit-4143-airflow-worker');
+    expect(text).toContain('oidc.eks.us-east-1.amazonaws.com');
+    expect(text).not.toContain('evil.example');
+    s.aws.resetCalls();
+    const noRelease = await send(s, payload({ id: 'inline-0002', releaseName: undefined }));
+    expect(noRelease.text).toContain('needs data.deployment.releaseName');
+    const otherPlatform = await send(s, payload({ id: 'inline-0003', organizationId: 'software:evil.example' }));
+    expect(otherPlatform.text).toContain('must be software:astro.acme.example');
+    const deletion = await send(s, payload(), 'deployment.deleted');
+    expect(deletion.status).toBeGreaterThanOrEqual(400);
+    expect(s.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+  });
+});
