@@ -4,7 +4,7 @@ import { type FederatedCredential, normalizeCredentials } from '../../shared/pla
 import type { CredentialList } from '../../shared/plan/azure/identity-kind.ts';
 import type { TargetIo, TargetOf } from '../../shared/reconcile/target-kind.ts';
 import { withRetries } from '../common/retry.ts';
-import { isConcurrentWrites, isDuplicateIssuerSubject, toMsiError } from './msi-errors.ts';
+import { isConcurrentWrites, isCredentialLimit, isDuplicateIssuerSubject, toMsiError } from './msi-errors.ts';
 
 /** In-place retries of a 409 once a write has made progress, with full-jitter backoff from this base. */
 const IN_PLACE_RETRIES = 3;
@@ -91,6 +91,22 @@ export function federatedCredentialsIo(
     return true;
   }
 
+  /** Deletes credentials this write just created; one that cannot be deleted is reported, never left unsaid. */
+  async function rollBack(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await operations.delete(resourceGroup, identityName, name);
+      } catch (error) {
+        throw toMsiError(
+          error,
+          target.id,
+          'delete',
+          names.map((n) => `created ${n}`),
+        );
+      }
+    }
+  }
+
   return {
     async read() {
       const items: Record<string, unknown>[] = [];
@@ -115,6 +131,7 @@ export function federatedCredentialsIo(
         ...next.filter((c) => !known.has(c.name.toLowerCase())).map((c) => ({ kind: 'created', credential: c })),
       ] as const;
       const done: string[] = [];
+      const created: string[] = [];
       for (const { kind, credential } of steps) {
         try {
           // reconcileTarget credits a round only when write() completes. A 409 before anything was applied costs
@@ -129,8 +146,18 @@ export function federatedCredentialsIo(
           });
           if (applied) done.push(`${kind} ${credential.name}`);
         } catch (error) {
+          // Another writer (another instance) took the last of the 20 slots after our read: a Deployment's grant is
+          // all or nothing, so take back what this write created, then re-read and re-plan with the real count.
+          if (kind === 'created' && isCredentialLimit(error) && created.length > 0) {
+            await rollBack(created);
+            throw new WriteConflictError(
+              `${target.id} reached the 20-credential limit while this write ran (another writer took slots); rolled back ${created.join(', ')}`,
+              { cause: error },
+            );
+          }
           throw toMsiError(error, target.id, kind === 'created' ? 'write' : 'delete', done);
         }
+        if (kind === 'created') created.push(credential.name);
       }
     },
   };

@@ -34,6 +34,11 @@ export function isDuplicateIssuerSubject(error: unknown): boolean {
   return e.statusCode === 400 && /issuer and subject combination already exists/i.test(e.message ?? '');
 }
 
+/** The 21st credential refused (see isLimitReached). */
+export function isCredentialLimit(error: unknown): boolean {
+  return isLimitReached(details(error));
+}
+
 /** 400 for the 21st credential: only reachable when another writer added credentials after our read. */
 function isLimitReached(e: ArmFailure): boolean {
   return e.statusCode === 400 && /too many federated identity credentials are written to/i.test(e.message ?? '');

@@ -60,6 +60,21 @@ describe('Azure federated credentials driver: writers racing between read and wr
     stack.azure.resetCalls();
   });
 
+  it('rolls back what it created when another writer took the last slots, so the Deployment is all or nothing', async () => {
+    for (let i = 0; i < 17; i++) seed(`other-${i}`, `system:serviceaccount:other-ns:sa-${i}`);
+    const { driver, current, plan } = await driverAndPlan();
+    // 17 + 3 planned = 20; another instance takes one slot between our read and our writes.
+    seed('raced-in', 'system:serviceaccount:raced-ns:sa');
+    await expect(driver.write(current, plan.next)).rejects.toBeInstanceOf(WriteConflictError);
+    const names = credentials(stack, identity).map((c) => c.name);
+    expect(names).toHaveLength(18);
+    expect(names.filter((n) => n.startsWith(NS))).toEqual([]);
+    // The re-plan (what reconcileTarget does next) reports it as not fitting, and writes nothing.
+    const again = await driver.read();
+    const grant = desiredGrant({ namespace: NS, selection: { components: ['scheduler', 'worker', 'kpo'] } });
+    expect(() => driver.plan(again, { key: 'k', grant, issuer: LOCAL_AKS_ISSUER })).toThrow(DoesNotFitError);
+  });
+
   it('plans credential names, not subjects', async () => {
     const { plan } = await driverAndPlan();
     expect(plan).toMatchObject({ changed: true, added: [`${NS}-kpo`, `${NS}-scheduler`, `${NS}-worker`], present: [] });
