@@ -1,4 +1,4 @@
-import { ValidationError } from '../../shared/errors.ts';
+import { OutOfTimeError, ValidationError } from '../../shared/errors.ts';
 import {
   ASTRO_API_BASE_URL,
   AstroApiError,
@@ -61,6 +61,8 @@ export interface AstroListOptions {
   /** ISO time: only Deployments updated at or after it are returned, and paging stops once a page is older. */
   updatedSince?: string;
   onPage?: (info: { fetched: number; totalCount: number }) => void;
+  /** The invocation's stop: no page is asked for once it is aborted (the run fails retryable; the next catches up). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface AstroClient extends DeploymentSource {
@@ -305,6 +307,11 @@ export function createAstroClient(options: AstroClientOptions): AstroClient {
     let totalCount = 0;
     let reachedOlder = false;
     for (;;) {
+      if (listOptions.signal?.aborted) {
+        throw new OutOfTimeError(
+          `the invocation ran out of time listing the Deployments of organization ${organizationId}; the next run lists them again`,
+        );
+      }
       const start = previousLast === undefined ? offset : offset - 1;
       const page = await listPage(organizationId, {
         offset: start,

@@ -34,6 +34,8 @@ export async function runScheduledTask(
     );
   }
   const runId = `${task}-${now.toISOString()}`;
+  // Targets not reached before the deadline are reported failed (retryable); the next run catches up.
+  const signal = stopSignal(deadline);
   const lister: DeploymentLister = {
     // The poll asks the API for the scope only; the sweep lists the whole organization so that a namespace still used
     // outside the scope is never taken for stale. Both platforms are one list: a target may serve both, and only
@@ -45,6 +47,7 @@ export async function runScheduledTask(
             ? { workspaceIds: [...hosted.settings.workspaceIds] }
             : {}),
           ...(updatedSince ? { updatedSince } : {}),
+          signal,
         }),
         software?.list(),
       ]);
@@ -56,8 +59,6 @@ export async function runScheduledTask(
       };
     },
   };
-  // Targets not reached before the deadline are reported failed (retryable); the next run catches up.
-  const signal = stopSignal(deadline);
   const batch = {
     ...runtime.batch(),
     ...(deadline === undefined ? {} : { deadline }),

@@ -77,6 +77,25 @@ describe('get', () => {
 });
 
 describe('list', () => {
+  it('asks for no page once the invocation must stop, and says so as retryable', async () => {
+    for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
+    const stop = new AbortController();
+    const pages: number[] = [];
+    const error = await rejection(
+      client().list(ORG, {
+        pageSize: 100,
+        signal: stop.signal,
+        onPage: ({ fetched }) => {
+          pages.push(fetched);
+          stop.abort();
+        },
+      }),
+    );
+    expect(error).toMatchObject({ retryable: true, message: expect.stringContaining('ran out of time listing') });
+    expect(pages).toEqual([100]);
+    expect(emulator.requests).toHaveLength(1);
+  });
+
   it('pages through 250 Deployments, newest first', async () => {
     for (let i = 0; i < 250; i += 1) emulator.upsert(deployment(i));
     const pages: Array<{ fetched: number; totalCount: number }> = [];
