@@ -188,6 +188,11 @@ export const configSchema = z
      * deletion then only reports the stale entries so a person can act.
      */
     prune: z._default(z.boolean(), false),
+    /**
+     * With prune: remove an entry only once it has been stale on sweeps at least this many minutes apart (0: one
+     * consistent sweep decides). Needs a store that outlives an instance: the AWS lease table; elsewhere prune waits.
+     */
+    pruneGraceMinutes: z._default(z.number().check(z.int(), z.gte(0), z.lte(10_080)), 0),
     poll: z._default(
       z
         .strictObject({

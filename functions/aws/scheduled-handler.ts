@@ -6,6 +6,7 @@ import { invocationDeadline } from '../common/invocation-deadline.ts';
 import type { Runtime } from '../common/runtime.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { AwsClients } from './aws-adapter.ts';
+import { createDynamoStaleMarks } from './dynamodb-stale-marks.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 
 interface ScheduledResult {
@@ -32,7 +33,10 @@ export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
       }
       const runtime = await deps.runtime();
       const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
-      const summary = await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline);
+      // Only the sweep prunes, so only this function keeps the stale marks (items stale#... of the lease table).
+      const { lease } = runtime.clients;
+      const marks = lease === undefined ? undefined : createDynamoStaleMarks(lease.client, lease.table);
+      const summary = await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline, marks);
       return {
         runId: summary.runId,
         task: summary.task,

@@ -1,6 +1,7 @@
 import type { Deadline } from '../../shared/deadline.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
+import type { StaleMarks } from '../../shared/reconcile/stale-marks.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import { escapeSlack, type SlackMessage } from '../../shared/report/slack-blocks.ts';
@@ -23,6 +24,7 @@ export async function runScheduledTask(
   logger: Logger,
   now: Date = new Date(),
   deadline?: Deadline,
+  staleMarks?: StaleMarks,
 ): Promise<RunSummary> {
   const { astro, software } = runtime;
   const settings = runtime.config.astro;
@@ -63,6 +65,7 @@ export async function runScheduledTask(
     ...runtime.batch(),
     ...(deadline === undefined ? {} : { deadline }),
     ...(signal === undefined ? {} : { signal }),
+    ...(staleMarks === undefined ? {} : { staleMarks }),
   };
   // One invocation: a Slack that failed once in it is not tried again until the next one.
   const notifier = runtime.notifier.session(deadline);

@@ -215,6 +215,19 @@ data "aws_iam_policy_document" "scheduled" {
     data.aws_iam_policy_document.write_leases.json,
   ]
 
+  # The sweep's stale marks (functions/aws/dynamodb-stale-marks.ts, config pruneGraceMinutes): read the run of
+  # sightings so far (GetItem), record this one (PutItem); stale-mark items only.
+  statement {
+    sid       = "RememberStaleEntries"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.leases.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["stale#*"]
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]

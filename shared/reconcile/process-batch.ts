@@ -6,6 +6,7 @@ import { resolveTargets, type Target } from '../plan/targets.ts';
 import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
 import { requestContext, requestsFor } from './grant-requests.ts';
 import type { GrantOutcome, GrantRequest, ReconcileOptions } from './reconcile-target.ts';
+import type { StaleMarks } from './stale-marks.ts';
 import type { TargetHandle, TargetRegistry } from './target-kind.ts';
 import type { TargetLanes } from './target-lanes.ts';
 
@@ -37,6 +38,8 @@ export interface BatchOptions extends ReconcileOptions {
    * back instead of dying with the invocation. Work already in flight is not undone (every step is idempotent).
    */
   readonly signal?: AbortSignal;
+  /** The sweep's memory of stale entries across runs (see stale-marks.ts); needed by `pruneGraceMinutes`. */
+  readonly staleMarks?: StaleMarks;
 }
 
 /** Below this much time left a target is not started: one read, a write and a verify read need at least this. */

@@ -133,12 +133,43 @@ export async function staleCleanup(input: {
     else ownersByTarget(config, second.deployments, owners);
   }
   const prune = config.prune && withheld === undefined;
-  for (const candidate of candidates) {
+  const stale = candidates.map((candidate) => {
     const key = `${candidate.target.kind}|${candidate.target.id}`;
-    const stale = staleOwners(candidate.owned, owners.get(key), candidate.handle);
-    results.push(...(await cleanupTarget(candidate, stale, input.batch, prune, withheld)));
+    return { candidate, key, owners: staleOwners(candidate.owned, owners.get(key), candidate.handle) };
+  });
+  const young = prune ? await withinGrace(stale, input.batch) : { owners: new Set<string>(), why: '' };
+  for (const { candidate, key, owners: staleSet } of stale) {
+    const waiting = (owner: string) => young.owners.has(`${key}|${owner}`);
+    results.push(...(await cleanupTarget(candidate, staleSet, input.batch, prune, withheld, waiting, young.why)));
   }
   return results;
+}
+
+/**
+ * Which stale entries are still within `pruneGraceMinutes` (kept, reported): every entry when there is no store to
+ * remember them in, so the grace fails closed.
+ */
+async function withinGrace(
+  stale: ReadonlyArray<{ key: string; owners: ReadonlySet<string> }>,
+  batch: BatchOptions,
+): Promise<{ owners: Set<string>; why: string }> {
+  const graceMs = batch.config.pruneGraceMinutes * 60_000;
+  const keys = stale.flatMap(({ key, owners }) => [...owners].map((owner) => `${key}|${owner}`));
+  if (graceMs === 0 || keys.length === 0) return { owners: new Set(), why: '' };
+  const minutes = batch.config.pruneGraceMinutes;
+  if (batch.staleMarks === undefined) {
+    return {
+      owners: new Set(keys),
+      why: `pruneGraceMinutes (${minutes}) needs a store that outlives this instance (the AWS lease table), so nothing is removed`,
+    };
+  }
+  const now = Date.now();
+  const since = await batch.staleMarks.observe(keys, now);
+  const young = keys.filter((key) => now - (since.get(key) ?? now) < graceMs);
+  return {
+    owners: new Set(young),
+    why: `stale since this sweep or recently; removed once still stale on a sweep at least ${minutes} min after the first (pruneGraceMinutes)`,
+  };
 }
 
 function staleOwners(owned: ReadonlySet<string>, keep: ReadonlySet<string> | undefined, handle: TargetHandle) {
@@ -152,6 +183,8 @@ async function cleanupTarget(
   batch: BatchOptions,
   prune: boolean,
   withheld: string | undefined,
+  waiting: (owner: string) => boolean = () => false,
+  graceNote = '',
 ): Promise<TargetResult[]> {
   const base = { cloud: target.cloud, target: target.id, present: [], added: [] };
   const table = componentTableFrom(batch.config);
@@ -163,11 +196,16 @@ async function cleanupTarget(
     issuer: undefined,
     ...(byPrincipal ? { principal: owner } : {}),
     action: 'revoke',
-    simulate: !prune,
+    simulate: !prune || waiting(owner),
   }));
   if (requests.length === 0) return [];
   const outcomes = await handle.reconcile(requests, reconcileOptionsFor(target, batch));
-  const note = withheld === undefined ? '' : `; not removed although prune is on: ${withheld}`;
+  const note = (owner: string) =>
+    withheld !== undefined
+      ? `; not removed although prune is on: ${withheld}`
+      : prune && waiting(owner)
+        ? `; not removed yet: ${graceNote}`
+        : '';
   return requests.map((request) => {
     const outcome = outcomes.get(request.key);
     const why = byPrincipal
@@ -186,7 +224,7 @@ async function cleanupTarget(
       removed: outcome?.removed ?? [],
       reason: FAILURE_STATUSES.has(outcome?.status ?? 'failed')
         ? (outcome?.reason ?? 'not processed')
-        : `${why}${note}`,
+        : `${why}${note(request.key)}`,
     };
   });
 }

@@ -188,12 +188,20 @@ describe('AWS function roles', () => {
       expect(granted(statementsOnTable)).toEqual(called);
       if (called.length === 0) return;
       const prefixes = dynamoKeyPrefixes(files);
-      expect(prefixes).toEqual([fn === 'webhook' ? 'webhook#' : 'lease#']);
+      const expected = { webhook: ['webhook#'], scheduled: ['lease#', 'stale#'] }[fn as string] ?? ['lease#'];
+      expect(prefixes).toEqual(expected);
+      // Each statement is limited to item keys the code uses, and together they cover every prefix it uses.
+      const limited = new Set<string>();
       for (const s of statementsOnTable) {
-        expect(s.conditions, `${fn}/${s.sid}`).toEqual([
-          { test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: prefixes.map((p) => `${p}*`) },
-        ]);
+        expect(s.conditions, `${fn}/${s.sid}`).toHaveLength(1);
+        const [condition] = s.conditions as Array<{ test: string; variable: string; values: string[] }>;
+        expect(condition).toMatchObject({ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys' });
+        for (const value of condition?.values ?? []) {
+          expect(prefixes.map((p) => `${p}*`)).toContain(value);
+          limited.add(value);
+        }
       }
+      expect([...limited].sort()).toEqual(prefixes.map((p) => `${p}*`).sort());
     },
   );
 

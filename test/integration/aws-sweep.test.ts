@@ -1,3 +1,4 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
@@ -105,6 +106,49 @@ describe('AWS poller and drift sweep (Astro API as the source of truth)', () => 
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
     expect(subjects(stack, 'astro-r1')).toContain('system:serviceaccount:space-ns-0021:*');
     expect(JSON.stringify(stack.slack.messages[0])).toMatch(/1 stale.*prune is off/);
+  });
+
+  it('with pruneGraceMinutes, removes only what has stayed stale that long on the sweeps (marks in the lease table)', async () => {
+    await start('prune: true\npruneGraceMinutes: 60');
+    for (const i of [1, 21, 41, 61]) stack.astro.upsert(deployment(i));
+    await run('sweep');
+    expect(subjects(stack, 'astro-r1')).toHaveLength(4);
+    for (const i of [21, 41, 61]) stack.astro.remove(deployment(i).id as string);
+    // Earlier sweeps found two of them stale already: 21 for 90 minutes (last seen 30 minutes ago), 61 long ago but
+    // not since (a break of 5 hours starts the run over). 41 is stale for the first time now.
+    const now = Date.now();
+    const mark = (ns: string, first: number, last: number) =>
+      stack.dynamo?.client().send(
+        new PutItemCommand({
+          TableName: stack.dynamo.table,
+          Item: {
+            pk: { S: `stale#aws-role|arn:aws:iam::123456789012:role/astro-r1|${ns}` },
+            firstSeen: { N: String(first) },
+            lastSeen: { N: String(last) },
+          },
+        }),
+      );
+    await mark('space-ns-0021', now - 90 * 60_000, now - 30 * 60_000);
+    await mark('space-ns-0061', now - 8 * 3600_000, now - 5 * 3600_000);
+    await run('sweep');
+    expect(subjects(stack, 'astro-r1').sort()).toEqual([
+      'system:serviceaccount:space-ns-0001:*',
+      'system:serviceaccount:space-ns-0041:*',
+      'system:serviceaccount:space-ns-0061:*',
+    ]);
+    expect(JSON.stringify(stack.slack.messages.at(-1))).toMatch(/not removed yet: .*pruneGraceMinutes/);
+  });
+
+  it('with pruneGraceMinutes and no store to keep marks in, removes nothing and says why', async () => {
+    stack = await startAwsStack({ config: config('prune: true\npruneGraceMinutes: 60'), leaseTable: false });
+    stack.aws.putRole('astro-r1', EC2_TRUST);
+    stack.astro.upsert(deployment(1));
+    stack.astro.upsert(deployment(21));
+    await run('sweep');
+    stack.astro.remove(deployment(21).id as string);
+    await run('sweep');
+    expect(subjects(stack, 'astro-r1')).toHaveLength(2);
+    expect(JSON.stringify(stack.slack.messages.at(-1))).toMatch(/needs a store that outlives this instance/);
   });
 
   it('prunes only its own entries of deleted Deployments, never a person’s statement', async () => {

@@ -18,6 +18,7 @@ describe('parseConfig: documents and defaults', () => {
   const DEFAULTS = {
     components: { serviceAccounts: {} },
     prune: false,
+    pruneGraceMinutes: 0,
     poll: { intervalMinutes: 5, lookbackMinutes: 15 },
     wildcard: { enabled: false },
     aws: {
