@@ -93,6 +93,7 @@ export async function runSoftwareDemo(aws: AwsStack, gcp: GcpStack, houston: Hou
     namespace: 'astronomer-weightless-meteor-5042',
     clusterId: 'gke-prod',
   });
+  showJson(`${SA} policy before`, gcp.gcp.getPolicy(SA));
   const sent = gcp.slack.messages.length;
   console.log(`  Cloud Scheduler {"task":"poll"} -> ${(await gcp.schedule('poll')).status}`);
   showJson(`${SA} policy after`, gcp.gcp.getPolicy(SA));
