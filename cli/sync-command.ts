@@ -28,6 +28,7 @@ interface SyncFlags {
   apply?: boolean;
   json?: boolean;
   leaseTable?: string;
+  withoutLease?: boolean;
   platform?: 'hosted' | 'software';
 }
 
@@ -167,6 +168,7 @@ export function syncCommand(io: CliIo, env: Env): Command {
       '--lease-table <name>',
       "the functions' DynamoDB lease table (terraform output lease_table_name; default $ASTRO_IDENTITY_SYNC_LEASE_TABLE): --apply then takes each role's lease as the functions do",
     )
+    .option('--without-lease', 'write IAM roles without the lease table (only when no function is deployed)')
     .action(async (flags: SyncFlags) => {
       if ((flags.deployment === undefined) === (flags.all !== true)) {
         throw new ValidationError('give exactly one of --deployment ID or --all', { field: '--deployment' });
@@ -191,9 +193,13 @@ export function syncCommand(io: CliIo, env: Env): Command {
       );
       if (flags.apply && config.aws.allowedRoles.length > 0 && settings.aws.leaseTable === undefined) {
         // IAM has no etag: without the functions' lease, a write from here can erase one of theirs (and vice versa).
-        io.stderr(
-          'warning: no --lease-table: writes to IAM roles are not serialized with the deployed functions; pass --lease-table $(terraform output -raw lease_table_name)\n',
-        );
+        if (flags.withoutLease !== true) {
+          throw new ValidationError(
+            "writes to IAM roles must take the deployed functions' lease: pass --lease-table $(terraform output -raw lease_table_name), or --without-lease when no function is deployed",
+            { field: '--lease-table' },
+          );
+        }
+        io.stderr('warning: --without-lease: writes to IAM roles are not serialized with any deployed function\n');
       }
       const deployments = software
         ? await softwareDeployments(config, settings, flags, env, io)

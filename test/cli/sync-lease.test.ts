@@ -74,12 +74,17 @@ describe('sync --apply takes the same per-role lease as the functions', () => {
     expect(dynamo.calls.filter((c) => c === 'PutItem').length).toBeGreaterThan(1);
   });
 
-  it('warns on --apply without a lease table; --lease-table names it', async () => {
+  it('refuses --apply without a lease table unless told --without-lease; --lease-table names it', async () => {
     stack.aws.putRole('astro-lease-sync', EC2_TRUST);
     const { ASTRO_IDENTITY_SYNC_LEASE_TABLE: table, ...without } = stack.env;
-    const unguarded = await sync(without, '--apply');
+    stack.aws.resetCalls();
+    const refused = await sync(without, '--apply');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/must take the deployed functions' lease: pass --lease-table/);
+    expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(0);
+    const unguarded = await sync(without, '--apply', '--without-lease');
     expect(unguarded.code).toBe(0);
-    expect(unguarded.stderr).toMatch(/warning: no --lease-table: writes to IAM roles are not serialized/);
+    expect(unguarded.stderr).toMatch(/warning: --without-lease: writes to IAM roles are not serialized/);
     stack.aws.putRole('astro-lease-sync', EC2_TRUST);
     const calls = stack.dynamo?.calls.length ?? 0;
     const guarded = await sync(without, '--apply', '--lease-table', table ?? '');
