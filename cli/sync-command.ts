@@ -18,6 +18,7 @@ import { kindLabel, outcomeLine } from '../shared/report/target-section.ts';
 import { apiserverCheck } from './apiserver-check.ts';
 import { CliExit, type CliIo } from './cli-io.ts';
 import { EXIT_ATTENTION } from './exit-codes.ts';
+import { workstationDeployments, workstationTargets } from './workstation-sources.ts';
 
 const CHUNK = 25;
 
@@ -30,43 +31,6 @@ interface SyncFlags {
   leaseTable?: string;
   withoutLease?: boolean;
   platform?: 'hosted' | 'software';
-}
-
-/**
- * Drivers for the clouds the config manages, with this workstation's credentials: the AWS default chain, Google
- * Application Default Credentials, and Azure's DefaultAzureCredential (which includes `az login`). A cloud with an
- * empty allowlist is skipped, so no credentials are needed for it.
- */
-function workstationTargets(config: Config, settings: Settings): TargetRegistry {
-  return new TargetRegistry([
-    ...registrationsOf(awsAdapter, settings, config, config.aws.allowedRoles.length > 0),
-    ...registrationsOf(
-      gcpAdapter,
-      settings,
-      config,
-      config.gcp.allowedServiceAccounts.length + config.gcp.allowedProjects.length > 0,
-    ),
-    ...registrationsOf(azureAdapter, settings, config, config.azure.allowedIdentities.length > 0),
-  ]);
-}
-
-/** The same target kinds the functions register, bound to clients made with this machine's credentials. */
-function registrationsOf<Clients>(
-  adapter: CloudAdapter<Clients>,
-  settings: Settings,
-  config: Config,
-  enabled: boolean,
-): readonly TargetRegistration[] {
-  return enabled ? adapter.targets(adapter.clients(settings), config) : [];
-}
-
-function tokenFrom(ref: string, env: Env, field = 'astro.token'): string {
-  const value = ref.startsWith('env:') ? env[ref.slice(4)] : undefined;
-  if (!value)
-    throw new ValidationError(`set the environment variable ${ref.slice(4)} (the CLI reads env: references only)`, {
-      field,
-    });
-  return value;
 }
 
 /** Readable per-target lines: the same outcome words as Slack (kind, DR, removed entries), then what to do. */
@@ -87,66 +51,6 @@ function render(report: EventReport, apply: boolean): string {
   }
   if (!apply && report.results.some((r) => r.status === 'planned')) lines.push('  (plan only: run again with --apply)');
   return `${lines.join('\n')}\n`;
-}
-
-async function hostedDeployments(
-  config: Config,
-  settings: Settings,
-  flags: SyncFlags,
-  env: Env,
-  io: CliIo,
-): Promise<readonly Deployment[]> {
-  const settingsOf = config.astro;
-  if (settingsOf === undefined) return [];
-  const astro = createAstroClient({
-    baseUrl: settings.astro.baseUrl ?? settingsOf.baseUrl,
-    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
-    pageSize: settingsOf.pageSize,
-    requestsPerSecond: settingsOf.requestsPerSecond,
-    token: tokenFrom(settingsOf.token, env),
-  });
-  const org = settingsOf.organizationId;
-  if (flags.deployment !== undefined) {
-    const found = await astro.get(org, flags.deployment);
-    if (found === undefined)
-      throw new ValidationError(`the Astro API does not know Deployment ${flags.deployment}`, {
-        field: '--deployment',
-      });
-    return [found];
-  }
-  const listed = await astro.list(org, settingsOf.workspaceIds ? { workspaceIds: [...settingsOf.workspaceIds] } : {});
-  for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
-  return listed.deployments;
-}
-
-/** Astronomer Software: the same backfill, from Houston, within software.workspaceIds. */
-async function softwareDeployments(
-  config: Config,
-  settings: Settings,
-  flags: SyncFlags,
-  env: Env,
-  io: CliIo,
-): Promise<readonly Deployment[]> {
-  const softwareConfig = config.software;
-  if (softwareConfig?.token === undefined) return [];
-  const client = createHoustonClient({
-    url: settings.houstonUrl ?? houstonUrl(softwareConfig.baseDomain),
-    token: tokenFrom(softwareConfig.token, env, 'software.token'),
-    ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
-  });
-  const source = createSoftwareSource(client, softwareConfig);
-  if (flags.deployment !== undefined) {
-    const found = await source.get(flags.deployment);
-    if (found === undefined)
-      throw new ValidationError(`Houston does not list Deployment ${flags.deployment}`, { field: '--deployment' });
-    return [found];
-  }
-  const listed = await source.list();
-  for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
-  const scope = softwareConfig.workspaceIds;
-  return listed.deployments.filter(
-    (d) => scope === undefined || (d.workspaceId !== undefined && scope.includes(d.workspaceId)),
-  );
 }
 
 export function syncCommand(io: CliIo, env: Env): Command {
@@ -201,9 +105,7 @@ export function syncCommand(io: CliIo, env: Env): Command {
         }
         io.stderr('warning: --without-lease: writes to IAM roles are not serialized with any deployed function\n');
       }
-      const deployments = software
-        ? await softwareDeployments(config, settings, flags, env, io)
-        : await hostedDeployments(config, settings, flags, env, io);
+      const deployments = await workstationDeployments(config, settings, flags, env, io);
       const targets = workstationTargets(config, settings);
       const reports: EventReport[] = [];
       for (let i = 0; i < deployments.length; i += CHUNK) {
