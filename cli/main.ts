@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { IdentitySyncError, UnsafePlanError } from '../shared/errors.ts';
 import { APISERVER_HELP } from './apiserver-check.ts';
+import { auditCommand } from './audit-command.ts';
 import { CliExit, type CliIo, processIo } from './cli-io.ts';
 import { EXIT_ATTENTION, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNSAFE } from './exit-codes.ts';
 import { addGrantOptions, type GrantFlags, grantFrom } from './grant-options.ts';
@@ -29,7 +30,11 @@ function createProgram(io: CliIo, env: Readonly<Record<string, string | undefine
     .showHelpAfterError('(add --help for usage)')
     .enablePositionalOptions();
   // Sub-commands inherit output and exit handling only when created after these settings, so add them last.
-  program.addCommand(subjectsCommand(io)).addCommand(planCommand(io)).addCommand(syncCommand(io, env));
+  program
+    .addCommand(subjectsCommand(io))
+    .addCommand(planCommand(io))
+    .addCommand(syncCommand(io, env))
+    .addCommand(auditCommand(io, env));
   for (const command of allCommands(program)) {
     command.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).exitOverride();
   }

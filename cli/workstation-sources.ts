@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { awsAdapter } from '../functions/aws/aws-adapter.ts';
 import { azureAdapter } from '../functions/azure/azure-adapter.ts';
 import { createAstroClient } from '../functions/common/astro-client.ts';

@@ -1,0 +1,124 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readInputFile } from '../../cli/cli-io.ts';
+import { main } from '../../cli/main.ts';
+import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
+import type { AuditReport } from '../../shared/report/audit.ts';
+import { EC2_TRUST } from '../support/aws-fixtures.ts';
+import { chromiumPath } from '../support/chromium.ts';
+import { apiDeployment } from '../support/deployments.ts';
+
+// `audit`: who can assume what, read-only, through the real CLI against the emulators; the page in real Chromium.
+
+const role = (name: string) => `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
+
+describe('astro-identity-sync audit', () => {
+  let stack: AwsStack;
+  let configFile: string;
+  const dir = tmpdir();
+  beforeAll(async () => {
+    stack = await startAwsStack();
+    configFile = join(dir, `audit-config-${process.pid}.yaml`);
+    writeFileSync(
+      configFile,
+      `astro: { token: "env:ASTRO_API_TOKEN", organizationId: clorg0000000000000000000 }
+aws: { allowedRoles: ["${role('astro-*')}"] }
+`,
+    );
+    stack.aws.putRole('astro-audit-a', EC2_TRUST);
+    stack.aws.putRole('astro-audit-b', EC2_TRUST);
+    const d = (id: string, ns: string, roleName: string) =>
+      apiDeployment({
+        id,
+        name: ns,
+        namespace: ns,
+        effectiveWorkloadIdentity: role(roleName),
+        airflowVersion: '3.0.1',
+      });
+    // Granted, then deleted from Astro: its entries are stale.
+    stack.astro.upsert(d('clq2audit0000000000000gone', 'gone-ns-0001', 'astro-audit-a'));
+    stack.astro.upsert(d('clq2audit0000000000000live', 'live-ns-0001', 'astro-audit-a'));
+    expect(await cli('sync', '--all', '--apply')).toMatchObject({ code: 0 });
+    stack.astro.remove('clq2audit0000000000000gone');
+    // Never granted: the next sweep would add it.
+    stack.astro.upsert(d('clq2audit0000000000000new0', 'new-ns-0001', 'astro-audit-b'));
+  });
+  afterAll(() => stack.close());
+
+  async function cli(...args: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: (c: string) => {
+        stdout += c;
+      },
+      stderr: (c: string) => {
+        stderr += c;
+      },
+      readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
+    };
+    const code = await main([args[0] ?? '', '--config', configFile, ...args.slice(1)], io, stack.env);
+    return { code, stdout, stderr };
+  }
+
+  it('answers per target: trusted, missing and stale, and makes no write call', async () => {
+    stack.aws.resetCalls();
+    const writesBefore = stack.dynamo?.calls.filter((c) => c !== 'GetItem').length ?? 0;
+    const run = await cli('audit', '--format', 'json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as AuditReport;
+    const a = report.targets.find((t) => t.target === role('astro-audit-a'));
+    const b = report.targets.find((t) => t.target === role('astro-audit-b'));
+    expect(a?.trusted.map((d) => d.namespace)).toEqual(['live-ns-0001']);
+    expect(a?.stale).toEqual(['gone-ns-0001']);
+    expect(b?.missing.map((d) => [d.namespace, d.entries.length])).toEqual([['new-ns-0001', 6]]);
+    expect(b?.trusted).toEqual([]);
+    // Read-only: no IAM write, no OIDC provider created, no lease or other DynamoDB write.
+    const writes = stack.aws.calls.filter((c) => !/^(Get|List)/.test(c.action));
+    expect(writes.map((c) => c.action)).toEqual([]);
+    expect((stack.dynamo?.calls.filter((c) => c !== 'GetItem').length ?? 0) - writesBefore).toBe(0);
+    const table = await cli('audit');
+    expect(table.stdout).toContain('  stale    gone-ns-0001 (no current Deployment needs it)');
+    expect(table.stdout).toContain('  missing  new-ns-0001 (new-ns-0001): 6 entries');
+  });
+
+  it('writes one self-contained page that renders in Chromium with every target and the JSON numbers', async () => {
+    const page = join(dir, `audit-${process.pid}.html`);
+    expect((await cli('audit', '--format', 'html', '--out', page)).code).toBe(0);
+    const json = JSON.parse((await cli('audit', '--format', 'json')).stdout) as AuditReport;
+    const html = readFileSync(page, 'utf8');
+    // Works offline: nothing to fetch.
+    expect(html).not.toMatch(/<(link|img|script)[^>]+(src|href)=/);
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+    try {
+      const tab = await browser.newPage();
+      const requests: string[] = [];
+      tab.on('request', (r) => requests.push(r.url()));
+      await tab.goto(`file://${page}`);
+      expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+      const rows = await tab.$$eval('tr.target', (trs) =>
+        trs.map((tr) => ({
+          target: tr.querySelector('td.name')?.firstChild?.textContent?.trim() ?? '',
+          trusted: Number((tr.querySelector('td.trusted') as HTMLElement | null)?.dataset.count),
+          missing: Number((tr.querySelector('td.missing') as HTMLElement | null)?.dataset.count),
+          stale: Number((tr.querySelector('td.stale') as HTMLElement | null)?.dataset.count),
+        })),
+      );
+      expect(rows).toEqual(
+        json.targets.map((t) => ({
+          target: t.target,
+          trusted: t.trusted.length,
+          missing: t.missing.length,
+          stale: t.stale.length,
+        })),
+      );
+      await tab.click('button.sort');
+      expect(await tab.textContent('#summary')).toContain(`${json.targets.length} target(s)`);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
