@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { SlackMessage } from '../shared/report/slack-blocks.ts';
 import { type AwsStack, demoConfig, startAwsStack } from './aws-stack.ts';
 import { type AzureStack, startAzureStack } from './azure-stack.ts';
+import { runAuditDemo } from './demo-audit.ts';
 import { runAwsDemo } from './demo-aws.ts';
 import { runAzureDemo } from './demo-azure.ts';
 import { runGcpDemo } from './demo-gcp.ts';
@@ -18,6 +19,7 @@ import { runPollerDemo } from './demo-poller.ts';
 import { LOCAL_HOUSTON_TOKEN, runSoftwareDemo, softwareAwsConfig, softwareGcpConfig } from './demo-software.ts';
 import { demoGcpConfig, type GcpStack, startGcpStack } from './gcp-stack.ts';
 import { startHoustonEmulator } from './houston-emulator/server.ts';
+import { samples } from './samples.ts';
 import { renderSlackText } from './slack-text.ts';
 import { printTryIt } from './try-it.ts';
 
@@ -114,6 +116,7 @@ try {
   failures += await runGcpIdentityDemo(gcp);
   failures += await runSoftwareDemo(aws, gcp, houston);
   failures += await runAzureDemo(azure);
+  failures += await runAuditDemo(aws, process.cwd(), samples[0]?.deployment.organizationId ?? '');
 } catch (error) {
   console.error('a sample crashed:', error);
   failures += 1;

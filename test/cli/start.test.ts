@@ -42,6 +42,8 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout).toContain(
     'granted: roles/iam.workloadIdentityUser for the chart service accounts in the GKE pool',
   );
+  expect(run.stdout).toContain('granted: the audit page for the local stack: .local-state/audit.html');
+  expect(run.stdout).toMatch(/trusts {3}etl-prod \(nebular-gravity-1234\)/);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);
