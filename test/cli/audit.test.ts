@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInputFile } from '../../cli/cli-io.ts';
-import { main } from '../../cli/main.ts';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
 import type { AuditReport } from '../../shared/report/audit.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { chromiumPath } from '../support/chromium.ts';
 import { apiDeployment } from '../support/deployments.ts';
+import { runCli } from '../support/run-cli.ts';
 
 // `audit`: who can assume what, read-only, through the real CLI against the emulators; the page in real Chromium.
 
@@ -48,21 +47,7 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
   });
   afterAll(() => stack.close());
 
-  async function cli(...args: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: (c: string) => {
-        stdout += c;
-      },
-      stderr: (c: string) => {
-        stderr += c;
-      },
-      readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
-    };
-    const code = await main([args[0] ?? '', '--config', configFile, ...args.slice(1)], io, stack.env);
-    return { code, stdout, stderr };
-  }
+  const cli = (...args: string[]) => runCli([args[0] ?? '', '--config', configFile, ...args.slice(1)], '', stack.env);
 
   it('answers per target: trusted, missing and stale, and makes no write call', async () => {
     stack.aws.resetCalls();

@@ -2,11 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInputFile } from '../../cli/cli-io.ts';
-import { main } from '../../cli/main.ts';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
 import { type HoustonEmulator, startHoustonEmulator } from '../../local/houston-emulator/server.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
+import { runCli } from '../support/run-cli.ts';
 
 // `sync --platform software`: the backfill of Astronomer Software Deployments from Houston, with this machine's
 // credentials (the emulators stand in), a plan first and the changes with --apply.
@@ -46,22 +45,12 @@ targets:
     await houston.close();
   });
 
-  async function sync(...args: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const io = {
-      stdout: (c: string) => {
-        stdout += c;
-      },
-      stderr: (c: string) => {
-        stderr += c;
-      },
-      readInput: (path: string, flag: string) => readInputFile(path, flag, async () => ''),
-    };
-    const env = { ...stack.env, HOUSTON_TOKEN: 'houston-token', ASTRO_IDENTITY_SYNC_HOUSTON_URL: houston.url };
-    const code = await main(['sync', '--config', configFile, '--platform', 'software', ...args], io, env);
-    return { code, stdout, stderr };
-  }
+  const sync = (...args: string[]) =>
+    runCli(['sync', '--config', configFile, '--platform', 'software', ...args], '', {
+      ...stack.env,
+      HOUSTON_TOKEN: 'houston-token',
+      ASTRO_IDENTITY_SYNC_HOUSTON_URL: houston.url,
+    });
 
   it('plans the chart service accounts from Houston, then applies them', async () => {
     stack.aws.putRole('astro-software', EC2_TRUST);
@@ -81,15 +70,9 @@ targets:
     const unknown = await sync('--deployment', '00000000-0000-4000-8000-999999999999');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Houston does not list Deployment');
-    const noToken = await main(
-      ['sync', '--config', configFile, '--platform', 'software', '--all'],
-      {
-        stdout: () => undefined,
-        stderr: () => undefined,
-        readInput: (path, flag) => readInputFile(path, flag, async () => ''),
-      },
-      stack.env,
-    );
-    expect(noToken).toBe(2);
+    // Without HOUSTON_TOKEN in the environment the CLI cannot read the env: reference.
+    const noToken = await runCli(['sync', '--config', configFile, '--platform', 'software', '--all'], '', stack.env);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('HOUSTON_TOKEN');
   });
 });

@@ -12,18 +12,26 @@ interface CliRun {
 }
 
 /** Runs the CLI in-process (fast) with the same argument handling as the binary. */
-export async function runCli(argv: string[], stdin = ''): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  stdin = '',
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, {
-    stdout: (chunk) => {
-      stdout += chunk;
+  const code = await main(
+    argv,
+    {
+      stdout: (chunk) => {
+        stdout += chunk;
+      },
+      stderr: (chunk) => {
+        stderr += chunk;
+      },
+      readInput: (path, flag) => readInputFile(path, flag, async () => stdin),
     },
-    stderr: (chunk) => {
-      stderr += chunk;
-    },
-    readInput: (path, flag) => readInputFile(path, flag, async () => stdin),
-  });
+    env,
+  );
   return { code, stdout, stderr };
 }
 
