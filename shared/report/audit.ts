@@ -1,4 +1,4 @@
-import { type EventReport, FAILURE_STATUSES, type TargetResult } from './outcome.ts';
+import { type EventReport, FAILURE_STATUSES, type TargetResult, type TargetUsage } from './outcome.ts';
 
 /**
  * The security team's question, answered per target: which Deployments it trusts through this tool's entries, which
@@ -27,7 +27,7 @@ export interface AuditTarget {
   readonly stale: readonly string[];
   /** Deployments the tool cannot grant here, with why (denied, does not fit, blocked, failed). */
   readonly problems: ReadonlyArray<AuditDeployment & { readonly status: string; readonly reason: string }>;
-  readonly usage?: { readonly used: number; readonly limit: number; readonly unit: string } | undefined;
+  readonly usage?: TargetUsage | undefined;
 }
 
 export interface AuditReport {
@@ -73,7 +73,7 @@ export function buildAudit(input: {
         workspace: report.deployment.workspaceName ?? report.deployment.workspaceId,
         dr: result.dr === true,
       };
-      const usage = (result as { usage?: AuditTarget['usage'] }).usage;
+      const { usage } = result;
       if (usage !== undefined && (target.usage === undefined || usage.used >= target.usage.used)) target.usage = usage;
       if (FAILURE_STATUSES.has(result.status)) {
         target.problems.push({ ...who, status: result.status, reason: result.reason ?? result.status });

@@ -52,6 +52,32 @@ export interface TargetResult {
   readonly notes?: readonly string[];
   /** `blocked`: the entries a rule of the target refuses; never written. */
   readonly blocked?: readonly string[];
+  /** How full the target is after this event (what the last read found; a dry run: what the plan would leave). */
+  readonly usage?: TargetUsage;
+  /** This event's change took the target across the configured threshold (capacity.warnAtPercent): said once. */
+  readonly capacityWarning?: CapacityWarning;
+}
+
+/**
+ * A target's use of its hard limit, counted as the cloud counts it: an IAM trust policy's minified length against the
+ * account's quota, a GCP policy's members (every binding) against 1,500, an Azure identity's federated credentials
+ * against 20.
+ */
+export interface TargetUsage {
+  readonly used: number;
+  readonly limit: number;
+  readonly unit: 'characters' | 'members' | 'credentials';
+}
+
+export interface CapacityWarning {
+  /** Use after the change, in percent of the limit (one decimal). */
+  readonly percent: number;
+  /** The threshold it crossed (capacity.warnAtPercent). */
+  readonly threshold: number;
+  /** How many more Deployments of this one's shape still fit; absent when the shape is unknown. */
+  readonly headroom?: number;
+  /** What a person can do before the limit refuses a grant, most direct first. */
+  readonly remedies: readonly string[];
 }
 
 export interface DeploymentSummary {
