@@ -6,6 +6,7 @@ import { ValidationError } from '../shared/errors.ts';
 import type { Deployment } from '../shared/intake/deployment.ts';
 import { createAllowlists, resolveTargets, type Target } from '../shared/plan/targets.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
+import type { TargetInventory } from '../shared/reconcile/target-kind.ts';
 import { type AuditTargetInput, buildAudit, renderAuditTable } from '../shared/report/audit.ts';
 import { renderAuditHtml } from '../shared/report/audit-html.ts';
 import type { EventReport } from '../shared/report/outcome.ts';
@@ -77,9 +78,9 @@ export function auditCommand(io: CliIo, env: Env): Command {
       for (const { target, needed } of targetsOf(config, deployments)) {
         const handle = targets.bind(target);
         if (handle === undefined) continue;
-        let owned: readonly string[] = [];
+        let inventory: TargetInventory | undefined;
         try {
-          owned = [...(await handle.owned())];
+          inventory = await handle.inventory();
         } catch (error) {
           io.stderr(`cannot read ${target.id} for stale entries: ${(error as Error).message}\n`);
         }
@@ -89,11 +90,18 @@ export function auditCommand(io: CliIo, env: Env): Command {
           ...(target.kind === 'aws-role' || target.kind === 'gcp-service-account' || target.kind === 'azure-identity'
             ? {}
             : { kind: target.kind }),
-          owned,
+          owned: [...(inventory?.owned ?? [])],
           needed: [...needed],
+          foreign: inventory?.foreign ?? [],
+          ...(inventory?.usage === undefined ? {} : { usage: inventory.usage }),
         });
       }
-      const report = buildAudit({ reports, targets: inputs, generatedAt: new Date().toISOString() });
+      const report = buildAudit({
+        reports,
+        targets: inputs,
+        astroNamespaces: deployments.map((d) => d.namespace),
+        generatedAt: new Date().toISOString(),
+      });
       const text =
         flags.format === 'json'
           ? `${JSON.stringify(report, null, 2)}\n`

@@ -3,6 +3,7 @@ import { type Env, readSettings } from '../functions/common/env-settings.ts';
 import { parseConfig } from '../shared/config-text.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
+import { formatUsage } from '../shared/report/capacity.ts';
 import { type EventReport, FAILURE_STATUSES } from '../shared/report/outcome.ts';
 import { kindLabel, outcomeLine } from '../shared/report/target-section.ts';
 import { apiserverCheck } from './apiserver-check.ts';
@@ -38,6 +39,15 @@ function render(report: EventReport, apply: boolean): string {
     }
     for (const note of r.notes ?? []) lines.push(`    note: ${note}`);
     for (const remedy of r.remedies ?? []) lines.push(`    fix: ${remedy}`);
+    if (r.usage !== undefined)
+      lines.push(`    usage: ${formatUsage(r.usage)}${r.status === 'planned' ? ' once applied' : ''}`);
+    const warning = r.capacityWarning;
+    if (warning !== undefined) {
+      const room =
+        warning.headroom === undefined ? '' : `; about ${warning.headroom} more Deployment(s) of this shape fit`;
+      lines.push(`    capacity: at or above ${warning.threshold}%${room}`);
+      for (const remedy of warning.remedies) lines.push(`    fix: ${remedy}`);
+    }
   }
   if (!apply && report.results.some((r) => r.status === 'planned')) lines.push('  (plan only: run again with --apply)');
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,6 @@
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import type { AwsStack } from './aws-stack.ts';
+import { showRoleCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import { samples } from './samples.ts';
 
@@ -28,6 +29,7 @@ export async function runAwsDemo(stack: AwsStack): Promise<number> {
     await stack.idle();
     const after = stack.aws.getTrustPolicy(sample.roleName);
     showJson(`role ${sample.roleName} after`, after);
+    showRoleCapacity(sample.roleName, after);
     const granted = JSON.stringify(after).includes(`${deployment.namespace}-scheduler-serviceaccount`);
     verdict(granted, 'the role trusts every service account of the Deployment');
     const message = stack.slack.messages[sentSlack];

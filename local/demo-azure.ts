@@ -1,4 +1,5 @@
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import type { TargetUsage } from '../shared/report/outcome.ts';
 import {
   type AzureStack,
   identityResourceId,
@@ -6,6 +7,7 @@ import {
   LOCAL_RESOURCE_GROUP,
   LOCAL_SUBSCRIPTION,
 } from './azure-stack.ts';
+import { showIdentityCapacity, showReportedCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import { azureQueueSample, azureSample } from './samples.ts';
 
@@ -39,7 +41,9 @@ export async function runAzureDemo(stack: AzureStack): Promise<number> {
   });
   const headers = signWebhook({ secret: stack.webhookSecret, id: `msg_sample_${deployment.name}`, body });
   const response = await fetch(stack.webhookUrl, { method: 'POST', headers, body });
-  const answer = (await response.json()) as { results?: Array<{ status: string }> };
+  const answer = (await response.json()) as {
+    results?: Array<{ status: string; target?: string; usage?: TargetUsage }>;
+  };
   console.log(
     `  POST /api/webhook (signed) -> ${response.status}, results: ${JSON.stringify(answer.results?.map((r) => r.status))}`,
   );
@@ -48,6 +52,7 @@ export async function runAzureDemo(stack: AzureStack): Promise<number> {
     `identity ${identityName} credentials after (${after.length}/20)`,
     after.map((c) => `${c.name}  ${c.subject}`),
   );
+  showReportedCapacity(answer.results);
   const ok = response.status === 200 && after.some((c) => c.name === `${deployment.namespace}-scheduler`);
   verdict(ok, 'one federated credential per service account, created one at a time');
   showSlack(stack.slack.messages.at(-1));
@@ -84,6 +89,7 @@ async function runAzureQueueDemo(stack: AzureStack, identityName: string): Promi
     `identity ${identityName} credentials after (${after.length}/20)`,
     after.map((c) => `${c.name}  ${c.subject}`),
   );
+  showIdentityCapacity(identityName, after);
   verdict(ok, 'the queue trigger took the message from Azurite and created the credentials');
   showSlack(stack.slack.messages[sentSlack]);
   return ok && stack.slack.messages.length > sentSlack ? 0 : 1;

@@ -1,4 +1,6 @@
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import type { TargetUsage } from '../shared/report/outcome.ts';
+import { showReportedCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import type { GcpStack } from './gcp-stack.ts';
 import { gcpSample } from './samples.ts';
@@ -19,12 +21,15 @@ export async function runGcpDemo(stack: GcpStack): Promise<number> {
   });
   const headers = signWebhook({ secret: stack.webhookSecret, id: `msg_sample_${deployment.name}`, body });
   const response = await fetch(stack.webhookUrl, { method: 'POST', headers, body });
-  const answer = (await response.json()) as { results?: Array<{ status: string }> };
+  const answer = (await response.json()) as {
+    results?: Array<{ status: string; target?: string; usage?: TargetUsage }>;
+  };
   console.log(
     `  POST / (signed) -> ${response.status}, results: ${JSON.stringify(answer.results?.map((r) => r.status))}`,
   );
   const after = stack.gcp.getPolicy(serviceAccount);
   showJson(`${serviceAccount} policy after`, after);
+  showReportedCapacity(answer.results);
   const ok =
     response.status === 200 &&
     JSON.stringify(after).includes(`${deployment.namespace}/${deployment.namespace}-scheduler-serviceaccount`);

@@ -1,5 +1,6 @@
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
 import type { AwsStack } from './aws-stack.ts';
+import { showPolicyCapacity, showRoleCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import { sampleProject, seedSampleProject } from './gcp-emulator/project-seed.ts';
 import type { GcpStack } from './gcp-stack.ts';
@@ -47,6 +48,7 @@ export async function runAwsIdentityDemo(stack: AwsStack): Promise<number> {
   await stack.idle();
   const drPolicy = JSON.stringify(stack.aws.getTrustPolicy(drSample.roleName));
   showJson(`role ${drSample.roleName} after`, stack.aws.getTrustPolicy(drSample.roleName));
+  showRoleCapacity(drSample.roleName, stack.aws.getTrustPolicy(drSample.roleName));
   console.log(`  IAM OIDC providers after: ${stack.aws.oidcProviders().join(', ')}`);
   const both = drPolicy.includes('us-east-1.amazonaws.com/id/') && drPolicy.includes('us-west-2.amazonaws.com/id/');
   verdict(both, 'the role trusts the primary and the DR cluster; the missing OIDC provider was created');
@@ -64,6 +66,7 @@ export async function runAwsIdentityDemo(stack: AwsStack): Promise<number> {
   console.log(`  POST /webhook (signed) -> ${managedAnswer.status}`);
   await stack.idle();
   showJson(`role ${SHARED_S3_ROLE} after`, stack.aws.getTrustPolicy(SHARED_S3_ROLE));
+  showRoleCapacity(SHARED_S3_ROLE, stack.aws.getTrustPolicy(SHARED_S3_ROLE));
   const trusted = JSON.stringify(stack.aws.getTrustPolicy(SHARED_S3_ROLE)).includes(managed.effectiveWorkloadIdentity);
   verdict(trusted, "the shared role trusts the Deployment's Astro-managed role (Principal.AWS, sts:AssumeRole)");
   showSlack(stack.slack.messages[sent]);
@@ -85,6 +88,7 @@ export async function runGcpIdentityDemo(stack: GcpStack): Promise<number> {
   console.log(`  POST / (signed) -> ${answer.status}`);
   const after = stack.gcp.getPolicy(IMPERSONATED_SA);
   showJson(`${IMPERSONATED_SA} policy after`, after);
+  showPolicyCapacity(IMPERSONATED_SA, after);
   const ok = JSON.stringify(after).includes(`serviceAccount:${deployment.effectiveWorkloadIdentity}`);
   verdict(ok, 'roles/iam.serviceAccountTokenCreator for the Deployment’s Astro-managed service account');
   showSlack(stack.slack.messages[sent]);
@@ -105,6 +109,7 @@ async function runGcpProjectDemo(stack: GcpStack): Promise<number> {
   console.log(`  POST / (signed) -> ${answer.status}`);
   const after = stack.gcp.getProjectPolicy(project) as typeof sampleProject.policy;
   showJson(`project ${project} policy after`, after);
+  showPolicyCapacity(`project ${project}`, after);
   const granted = sampleProject.roles.every((role) =>
     after.bindings.some(
       (b) => b.role === role && !('condition' in b) && (b.members as readonly string[]).includes(sampleProject.member),

@@ -1,6 +1,7 @@
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createScheduledHandler } from '../functions/aws/scheduled-handler.ts';
 import type { AwsStack } from './aws-stack.ts';
+import { showRoleCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { pollerSample } from './samples.ts';
@@ -22,6 +23,7 @@ export async function runPollerDemo(stack: AwsStack): Promise<number> {
   const ok =
     after.includes(`${deployment.namespace}:*`) || after.includes(`${deployment.namespace}-scheduler-serviceaccount`);
   showJson(`role ${roleName} after`, stack.aws.getTrustPolicy(roleName));
+  showRoleCapacity(roleName, stack.aws.getTrustPolicy(roleName));
   verdict(ok, 'picked up by the poller, without any webhook');
   showSlack(stack.slack.messages.at(-1));
   (await deps.runtime()).close();

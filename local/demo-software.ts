@@ -1,6 +1,7 @@
 import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createScheduledHandler } from '../functions/aws/scheduled-handler.ts';
 import { type AwsStack, LOCAL_ACCOUNT } from './aws-stack.ts';
+import { showPolicyCapacity, showRoleCapacity } from './demo-capacity.ts';
 import { bold, showJson, showSlack, verdict } from './demo-output.ts';
 import { type GcpStack, LOCAL_POOL } from './gcp-stack.ts';
 import type { HoustonEmulator } from './houston-emulator/server.ts';
@@ -73,6 +74,7 @@ export async function runSoftwareDemo(aws: AwsStack, gcp: GcpStack, houston: Hou
   (await deps.runtime()).close();
   console.log(`  scheduled {"task":"poll"} -> ${JSON.stringify(result)}`);
   showJson(`role ${ROLE} after`, aws.aws.getTrustPolicy(ROLE));
+  showRoleCapacity(ROLE, aws.aws.getTrustPolicy(ROLE));
   const awsOk = JSON.stringify(aws.aws.getTrustPolicy(ROLE)).includes(
     'system:serviceaccount:astronomer-solar-orbit-4143:solar-orbit-4143-airflow-worker',
   );
@@ -97,6 +99,7 @@ export async function runSoftwareDemo(aws: AwsStack, gcp: GcpStack, houston: Hou
   const sent = gcp.slack.messages.length;
   console.log(`  Cloud Scheduler {"task":"poll"} -> ${(await gcp.schedule('poll')).status}`);
   showJson(`${SA} policy after`, gcp.gcp.getPolicy(SA));
+  showPolicyCapacity(SA, gcp.gcp.getPolicy(SA));
   const gcpOk = JSON.stringify(gcp.gcp.getPolicy(SA)).includes(
     `serviceAccount:${LOCAL_POOL}[astronomer-weightless-meteor-5042/weightless-meteor-5042-airflow-scheduler]`,
   );

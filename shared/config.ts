@@ -210,6 +210,16 @@ export const configSchema = z
         ),
       { intervalMinutes: 5, lookbackMinutes: 15 },
     ),
+    capacity: z._default(
+      z.strictObject({
+        /**
+         * A change that leaves a target at or above this share of its hard limit (trust-policy length, 1,500 GCP
+         * members, 20 Azure credentials) is said in Slack, once per crossing; the sweep summary lists such targets.
+         */
+        warnAtPercent: z._default(z.number().check(z.gte(1), z.lte(100)), 80),
+      }),
+      { warnAtPercent: 80 },
+    ),
     wildcard: z._default(
       z.strictObject({
         /** Grant `system:serviceaccount:<ns>:*` instead of each service account, on DEDICATED clusters only. */

@@ -17,6 +17,16 @@ export interface RevokePlan<Doc> {
   readonly notes?: readonly string[];
 }
 
+/**
+ * An entry on a target that this tool does not own but that names a Kubernetes service account of a namespace: a
+ * person's grant to a Deployment, shown by `audit` and never touched.
+ */
+export interface ForeignEntry {
+  /** The entry in the target's own terms: a subject, a member (with its role), a credential name and subject. */
+  readonly entry: string;
+  readonly namespace: string;
+}
+
 /** An Astro-named service account of `namespace` (`<ns>-kpo`, `<ns>-<anything>-serviceaccount`). */
 export function isAstroServiceAccount(namespace: string, serviceAccount: string): boolean {
   return (

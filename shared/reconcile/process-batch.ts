@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { OutOfTimeError } from '../errors.ts';
 import type { Deployment, DeploymentEventType } from '../intake/deployment.ts';
 import { resolveTargets, type Target } from '../plan/targets.ts';
+import { type CapacitySettings, type UsageSlot, warnCrossings } from '../report/capacity.ts';
 import { type EventReport, summarizeDeployment, type TargetResult } from '../report/outcome.ts';
 import { requestContext, requestsFor } from './grant-requests.ts';
 import type { GrantOutcome, GrantRequest, ReconcileOptions } from './reconcile-target.ts';
@@ -150,18 +151,35 @@ export async function processBatch(items: readonly BatchItem[], options: BatchOp
   await (signal === undefined ? work : Promise.race([work, aborted(signal)]));
   const unfinished = outOfTime('while this target was being reconciled');
 
+  const rows = slots.map((row) =>
+    row.map((slot): UsageSlot => {
+      if (slot.result !== undefined) return { target: slot.target, result: slot.result, before: undefined };
+      const outcome = slot.key === undefined ? undefined : outcomes.get(slot.key);
+      const missing = signal?.aborted ? unfinished : { status: 'failed' as const, added: [], reason: 'not processed' };
+      return {
+        target: slot.target,
+        result: result(slot.target, outcome ?? missing, slot.dr),
+        before: outcome?.usageBefore,
+      };
+    }),
+  );
+  const results = warnCrossings(rows, capacitySettings(config));
   return items.map((item, index) => ({
     eventId: item.eventId,
     type: item.type,
     deployment: summarizeDeployment(item.deployment),
     dryRun: options.dryRun === true,
-    results: (slots[index] ?? []).map((slot) => {
-      if (slot.result !== undefined) return slot.result;
-      const outcome = slot.key === undefined ? undefined : outcomes.get(slot.key);
-      const missing = signal?.aborted ? unfinished : { status: 'failed' as const, added: [], reason: 'not processed' };
-      return result(slot.target, outcome ?? missing, slot.dr);
-    }),
+    results: results[index] ?? [],
   }));
+}
+
+/** The capacity threshold and what the config already does about a full target (see capacityRemedies). */
+export function capacitySettings(config: Config): CapacitySettings {
+  return {
+    warnAtPercent: config.capacity.warnAtPercent,
+    useLiveQuota: config.aws.useLiveQuota,
+    wildcard: config.wildcard.enabled,
+  };
 }
 
 function outOfTime(when: string): GrantOutcome {
@@ -206,5 +224,6 @@ function result(target: Target, outcome: GrantOutcome, dr: boolean): TargetResul
     ...(outcome.retryable === undefined ? {} : { retryable: outcome.retryable }),
     ...(outcome.notes === undefined ? {} : { notes: outcome.notes }),
     ...(outcome.blocked === undefined ? {} : { blocked: outcome.blocked }),
+    ...(outcome.usage === undefined ? {} : { usage: outcome.usage }),
   };
 }

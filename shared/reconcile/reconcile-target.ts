@@ -8,8 +8,9 @@ import {
   WriteConflictError,
   WriteRefusedError,
 } from '../errors.ts';
+import type { ForeignEntry } from '../plan/ownership.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
-import type { TargetStatus } from '../report/outcome.ts';
+import type { TargetStatus, TargetUsage } from '../report/outcome.ts';
 
 /** One Deployment's grant on a target; `key` ties the outcome back to its event. */
 export interface GrantRequest {
@@ -81,6 +82,10 @@ export interface TargetDriver<Doc> {
   preview?(current: Doc, next: Doc): Promise<WriteResult | undefined>;
   /** Namespaces that have entries this tool owns on the target (for the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
+  /** How full the document is (see TargetKind.usage); outcomes carry it from the first and the last read. */
+  usage?(current: Doc): TargetUsage;
+  /** Entries a person added that name a namespace (see TargetKind.foreign); `audit` shows them. */
+  foreign?(current: Doc): readonly ForeignEntry[];
   /**
    * The target has no optimistic concurrency (IAM trust policies have no etag): a writer that read before our write
    * can still overwrite it after our verify read. After a verified write, wait out such a writer's read-modify-write
@@ -108,6 +113,10 @@ export interface GrantOutcome {
   readonly notes?: readonly string[];
   /** `blocked`: the entries the target refuses (see Blocked); `added` and `present` are the rest of the grant. */
   readonly blocked?: readonly string[];
+  /** The target's use after the round: the last read (a dry run: what the plan would leave); unknown after a lost read. */
+  readonly usage?: TargetUsage;
+  /** The target's use as first read, before any write: with `usage`, says whether this round crossed a threshold. */
+  readonly usageBefore?: TargetUsage;
 }
 
 export interface ReconcileOptions {
@@ -190,6 +199,9 @@ export async function reconcileTarget<Doc>(
     failAll(error);
     return outcomes;
   }
+  const before = driver.usage?.(current);
+  // The document usage is reported from: what was last read, what a dry run would write; unknown once a read failed.
+  let known: Doc | undefined = current;
   for (let attempt = 1; pending.length > 0; attempt++) {
     const cycleStart = now();
     let next = current;
@@ -233,6 +245,7 @@ export async function reconcileTarget<Doc>(
     }
     if (!changed) break;
     if (options.dryRun) {
+      known = next;
       // A dry run that says "planned" must mean the write would be accepted: run the write's own checks.
       let previewed: WriteResult | undefined;
       try {
@@ -303,7 +316,9 @@ export async function reconcileTarget<Doc>(
     try {
       // Verify (after a write) or re-read (after a conflict); the next round plans from what is really there.
       current = await driver.read();
+      known = current;
     } catch (error) {
+      known = undefined;
       failAll(error);
       break;
     }
@@ -319,7 +334,9 @@ export async function reconcileTarget<Doc>(
       await settle(window + Math.round(random() * window));
       try {
         current = await driver.read();
+        known = current;
       } catch (error) {
+        known = undefined;
         failAll(error);
         break;
       }
@@ -327,6 +344,22 @@ export async function reconcileTarget<Doc>(
     if (!leased && pending.some((request) => stillMissing(driver, current, request))) {
       await sleep(backoff(attempt, baseDelayMs, random));
     }
+  }
+  return withUsage(outcomes, before, known === undefined ? undefined : driver.usage?.(known));
+}
+
+function withUsage(
+  outcomes: Map<string, GrantOutcome>,
+  before: TargetUsage | undefined,
+  after: TargetUsage | undefined,
+): Map<string, GrantOutcome> {
+  if (before === undefined && after === undefined) return outcomes;
+  for (const [key, outcome] of outcomes) {
+    outcomes.set(key, {
+      ...outcome,
+      ...(after === undefined ? {} : { usage: after }),
+      ...(before === undefined ? {} : { usageBefore: before }),
+    });
   }
   return outcomes;
 }

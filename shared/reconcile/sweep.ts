@@ -1,4 +1,5 @@
 import type { Deployment } from '../intake/deployment.ts';
+import { aboveThreshold as aboveThresholdOf, type TargetCapacity, targetCapacities } from '../report/capacity.ts';
 import type { EventReport, TargetResult } from '../report/outcome.ts';
 import { type BatchItem, type BatchOptions, processBatch } from './process-batch.ts';
 import { staleCleanup } from './stale-cleanup.ts';
@@ -25,6 +26,10 @@ export interface RunSummary {
   readonly cleanup: readonly TargetResult[];
   /** Deployments the API returned but that failed validation; never planned. */
   readonly invalid: ReadonlyArray<{ id?: string; reason: string }>;
+  /** Sweep: the targets at or above capacity.warnAtPercent, fullest first (the summary lists them every run). */
+  readonly aboveThreshold?: readonly TargetCapacity[];
+  /** The threshold `aboveThreshold` was judged by. */
+  readonly warnAtPercent?: number;
 }
 
 /**
@@ -79,5 +84,18 @@ export async function runSweep(input: {
   }));
   const reports = await processBatch(items, input.batch);
   const cleanup = await staleCleanup({ batch: input.batch, lister: input.lister, first, inScope });
-  return { runId: input.runId, task: 'sweep', deployments: items.length, reports, cleanup, invalid };
+  const { warnAtPercent } = input.batch.config.capacity;
+  const aboveThreshold = targetCapacities([...reports.flatMap((report) => report.results), ...cleanup]).filter(
+    (entry) => aboveThresholdOf(entry.usage, warnAtPercent),
+  );
+  return {
+    runId: input.runId,
+    task: 'sweep',
+    deployments: items.length,
+    reports,
+    cleanup,
+    invalid,
+    aboveThreshold,
+    warnAtPercent,
+  };
 }

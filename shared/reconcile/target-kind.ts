@@ -1,7 +1,8 @@
 import { ValidationError } from '../errors.ts';
-import type { RevokePlan } from '../plan/ownership.ts';
+import type { ForeignEntry, RevokePlan } from '../plan/ownership.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
 import type { Target } from '../plan/targets.ts';
+import type { TargetUsage } from '../report/outcome.ts';
 import {
   type Blocked,
   type DriverPlan,
@@ -62,6 +63,13 @@ export interface TargetKind<K extends TargetKindName, Doc> {
   revoke(current: Doc, owner: string): RevokePlan<Doc>;
   /** Owners (namespaces or principals) that have entries this tool owns on the target (the sweep's stale check). */
   owned(current: Doc): ReadonlySet<string>;
+  /** How much of its hard limit the document uses, counted as the cloud counts it (see TargetUsage). */
+  usage(current: Doc): TargetUsage;
+  /**
+   * Entries a person added that name a namespace's service account (for `audit`; never touched). Kinds whose entries
+   * name principals, not namespaces, have none.
+   */
+  foreign?(current: Doc): readonly ForeignEntry[];
 }
 
 export interface GrantPlan<Doc> {
@@ -104,6 +112,14 @@ export interface TargetHandle {
   reconcile(requests: readonly GrantRequest[], options?: ReconcileOptions): Promise<Map<string, GrantOutcome>>;
   /** Reads the target and answers the namespaces this tool has entries for. */
   owned(): Promise<ReadonlySet<string>>;
+  /** One read for `audit`: the owners of this tool's entries, the entries a person added, and the target's use. */
+  inventory(): Promise<TargetInventory>;
+}
+
+export interface TargetInventory {
+  readonly owned: ReadonlySet<string>;
+  readonly foreign: readonly ForeignEntry[];
+  readonly usage: TargetUsage | undefined;
 }
 
 export interface TargetRegistration {
@@ -126,6 +142,8 @@ export function driverFor<K extends TargetKindName, Doc>(
     write: (current, next) => io.write(current, next),
     ...(io.preview === undefined ? {} : { preview: io.preview.bind(io) }),
     owned: (current) => kind.owned(current),
+    usage: (current) => kind.usage(current),
+    foreign: (current) => kind.foreign?.(current) ?? [],
     settle: kind.settle,
     plan(current, request): DriverPlan<Doc> {
       if (request.action === 'revoke') {
@@ -183,6 +201,10 @@ export function handleOf<Doc>(
         ? reconcileTarget(driver, requests, options)
         : reconcileLeased(driver, leased.lease, leased.key, requests, options),
     owned: async () => driver.owned(await driver.read()),
+    inventory: async () => {
+      const current = await driver.read();
+      return { owned: driver.owned(current), foreign: driver.foreign?.(current) ?? [], usage: driver.usage?.(current) };
+    },
   };
 }
 

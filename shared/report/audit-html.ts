@@ -1,4 +1,4 @@
-import { type AuditReport, type AuditTarget, usagePercent } from './audit.ts';
+import { type AuditReport, type AuditTarget, auditPercent } from './audit.ts';
 
 /**
  * The audit as one self-contained page: no external asset, no network, so it opens offline from a file. A table per
@@ -26,12 +26,13 @@ function list(items: readonly string[]): string {
 }
 
 function row(t: AuditTarget): string {
-  const percent = usagePercent(t);
+  const percent = auditPercent(t);
   const bar =
     t.usage === undefined
       ? '<span class="none">unknown</span>'
       : `<div class="bar" title="${percent}%"><div class="fill${(percent ?? 0) >= 80 ? ' high' : ''}" style="width:${Math.min(100, percent ?? 0)}%"></div></div>` +
-        `<span class="use">${t.usage.used} / ${t.usage.limit} ${escapeHtml(t.usage.unit)} (${percent}%)</span>`;
+        `<span class="use">${t.usage.used} / ${t.usage.limit} ${escapeHtml(t.usage.unit)} (${percent}%)</span>` +
+        (t.headroom === undefined ? '' : `<div class="room">room for ${t.headroom} more Deployment(s)</div>`);
   const who = (d: { name: string; namespace: string; dr: boolean }) => `${d.name} (${d.namespace})${d.dr ? ' DR' : ''}`;
   return `<tr class="target" data-use="${percent ?? -1}">
 <td class="name">${escapeHtml(t.target)}${t.kind === undefined ? '' : ` <span class="kind">${escapeHtml(t.kind)}</span>`}</td>
@@ -39,6 +40,7 @@ function row(t: AuditTarget): string {
 <td class="trusted" data-count="${t.trusted.length}">${list(t.trusted.map(who))}</td>
 <td class="missing" data-count="${t.missing.length}">${list(t.missing.map((d) => `${who(d)}: ${d.entries.length} entries`))}</td>
 <td class="stale" data-count="${t.stale.length}">${list(t.stale)}</td>
+<td class="foreign" data-count="${t.foreign.length}">${list(t.foreign)}</td>
 <td class="problems" data-count="${t.problems.length}">${list(t.problems.map((d) => `${who(d)} ${d.status}: ${d.reason}`))}</td>
 </tr>`;
 }
@@ -49,7 +51,7 @@ export function renderAuditHtml(report: AuditReport): string {
     if (targets.length === 0) return '';
     return `<section data-cloud="${cloud}"><h2>${title} <small>${targets.length}</small></h2>
 <button type="button" class="sort">Sort by use</button>
-<table><thead><tr><th>Target</th><th>Capacity</th><th>Trusts</th><th>Missing (next sweep adds)</th><th>Stale (this tool's, unused)</th><th>Problems</th></tr></thead>
+<table><thead><tr><th>Target</th><th>Capacity</th><th>Trusts</th><th>Missing (next sweep adds)</th><th>Stale (this tool's, unused)</th><th>Added by a person (never touched)</th><th>Problems</th></tr></thead>
 <tbody>${targets.map(row).join('\n')}</tbody></table></section>`;
   }).join('\n');
   return `<!doctype html>
@@ -62,7 +64,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}small{color:#666;font-we
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
 ul{margin:0;padding-left:1rem}.none{color:#888}.kind{color:#666;font-size:.85em}
 .bar{display:inline-block;width:8rem;height:.7rem;background:#eee;border-radius:.35rem;overflow:hidden;vertical-align:middle}
-.fill{height:100%;background:#2f81f7}.fill.high{background:#d1242f}.use{margin-left:.5rem;white-space:nowrap}
+.fill{height:100%;background:#2f81f7}.fill.high{background:#d1242f}.use{margin-left:.5rem;white-space:nowrap}.room{color:#666;font-size:.85em}
 button{margin:.3rem 0}
 </style></head><body>
 <h1>Who can assume what</h1>

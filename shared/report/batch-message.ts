@@ -13,7 +13,15 @@ import {
   truncateSlackText,
 } from './slack-blocks.ts';
 import { formatRejectedEvent, formatSlackMessage, type RejectedEvent } from './slack-message.ts';
-import { CLOUD_LABEL, countsLine, MAX_ID_CHARS, MAX_REASON_CHARS, outcomeLine, STATUS } from './target-section.ts';
+import {
+  CLOUD_LABEL,
+  capacityLine,
+  countsLine,
+  MAX_ID_CHARS,
+  MAX_REASON_CHARS,
+  outcomeLine,
+  STATUS,
+} from './target-section.ts';
 
 /**
  * One Slack message for a batch of events (an SQS batch is up to ten): 1,000 events used to post 1,000 messages.
@@ -45,10 +53,11 @@ function reportTitle(report: EventReport): string {
 }
 
 function reportSection(report: EventReport): string {
-  const lines = report.results.map(
-    (result) =>
-      `• ${STATUS[result.status].emoji} ${CLOUD_LABEL[result.cloud]} ${inline(result.target)}: ${outcomeLine(result)}`,
-  );
+  const lines = report.results.map((result) => {
+    const line = `• ${STATUS[result.status].emoji} ${CLOUD_LABEL[result.cloud]} ${inline(result.target)}: ${outcomeLine(result)}`;
+    const capacity = capacityLine(result);
+    return capacity === '' ? line : `${line}\n    ${capacity}`;
+  });
   if (lines.length === 0) lines.push('• No targets matched this Deployment; nothing to authorize.');
   return truncateSlackText([reportTitle(report), ...lines].join('\n'), SLACK_LIMITS.sectionText);
 }

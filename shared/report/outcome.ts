@@ -123,6 +123,11 @@ export function reportHasFailures(report: EventReport): boolean {
   return report.results.some((result) => FAILURE_STATUSES.has(result.status));
 }
 
+/** A change took a target across the capacity threshold: a person must act before the limit refuses a grant. */
+export function reportHasCapacityWarning(report: EventReport): boolean {
+  return report.results.some((result) => result.capacityWarning !== undefined);
+}
+
 const CHANGE_STATUSES: ReadonlySet<TargetStatus> = new Set(['granted', 'revoked', 'stale']);
 
 /** Something a person should hear about even when nothing failed: a grant added or removed, or entries left stale. */

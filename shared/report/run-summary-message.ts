@@ -1,4 +1,5 @@
 import type { RunSummary } from '../reconcile/sweep.ts';
+import { formatUsage } from './capacity.ts';
 import { FAILURE_STATUSES, type TargetResult } from './outcome.ts';
 import {
   escapeSlack,
@@ -10,7 +11,7 @@ import {
   type SlackNotifyPolicy,
   truncateSlackText,
 } from './slack-blocks.ts';
-import { CLOUD_LABEL, drPrefix, entryNoun, kindLabel } from './target-section.ts';
+import { CLOUD_LABEL, capacityLine, drPrefix, entryNoun, kindLabel } from './target-section.ts';
 
 const MAX_LINES = 200;
 const CHANGE = new Set(['granted', 'revoked', 'stale']);
@@ -27,8 +28,10 @@ function describe(result: TargetResult): string {
   const dr = drPrefix(result);
   const entry = entryNoun(result);
   switch (result.status) {
-    case 'granted':
-      return `${where}: ${dr}added ${plural(result.added.length, entry)}`;
+    case 'granted': {
+      const capacity = capacityLine(result);
+      return `${where}: ${dr}added ${plural(result.added.length, entry)}${capacity === '' ? '' : ` ${capacity}`}`;
+    }
     case 'revoked':
       return `${where}: ${dr}removed ${plural(result.removed.length, entry)} (${escapeSlack(result.reason ?? '')})`;
     case 'stale':
@@ -62,6 +65,14 @@ export function formatRunSummary(
   for (const result of summary.cleanup) {
     const failure = FAILURE_STATUSES.has(result.status);
     lines.push({ failure, text: `${failure ? '❌' : '🧹'} ${describe(result)}` });
+  }
+  for (const full of summary.aboveThreshold ?? []) {
+    const label = kindLabel(full);
+    const where = `${CLOUD_LABEL[full.cloud]} \`${escapeSlack(full.target)}\`${label === undefined ? '' : ` _(${label})_`}`;
+    lines.push({
+      failure: false,
+      text: `📈 ${where}: ${formatUsage(full.usage)}, at or above the ${summary.warnAtPercent ?? 80}% capacity threshold`,
+    });
   }
   for (const invalid of summary.invalid) {
     lines.push({

@@ -1,5 +1,5 @@
 import type { EventReport, TargetResult } from './outcome.ts';
-import { reportHasChanges, reportHasFailures } from './outcome.ts';
+import { reportHasCapacityWarning, reportHasChanges, reportHasFailures } from './outcome.ts';
 import type {
   SlackContextBlock,
   SlackHeaderBlock,
@@ -134,7 +134,7 @@ export function shouldNotify(report: EventReport, policy: SlackNotifyPolicy = 'c
     case 'all':
       return true;
     case 'failures':
-      return reportHasFailures(report);
+      return reportHasFailures(report) || reportHasCapacityWarning(report);
     case 'changes-and-failures':
       return reportHasFailures(report) || reportHasChanges(report);
   }

@@ -1,3 +1,4 @@
+import { formatUsage } from './capacity.ts';
 import type { TargetResult, TargetStatus } from './outcome.ts';
 import { clip, code, escapeSlack, plural, SLACK_LIMITS, truncateSlackText } from './slack-blocks.ts';
 
@@ -79,6 +80,30 @@ function notesText(notes: readonly string[] | undefined): string {
     .slice(0, MAX_NOTES)
     .map((note) => `ℹ️ ${escapeSlack(clip(note, MAX_NOTE_CHARS))}`)
     .join('\n');
+}
+
+/** One line on a capacity warning, for the compact batch and run summaries; '' without a warning. */
+export function capacityLine(result: TargetResult): string {
+  const warning = result.capacityWarning;
+  if (warning === undefined || result.usage === undefined) return '';
+  const room =
+    warning.headroom === undefined
+      ? ''
+      : warning.headroom === 0
+        ? '; not one more Deployment of this shape fits'
+        : `; about ${plural(warning.headroom, 'more Deployment')} of this shape fit`;
+  return `📈 *Capacity:* ${formatUsage(result.usage)}, at or above the ${warning.threshold}% threshold${room}.`;
+}
+
+/** The capacity warning (see CapacityWarning): where the target stands, what still fits, what to do before it is full. */
+export function capacityText(result: TargetResult): string {
+  const warning = result.capacityWarning;
+  const head = capacityLine(result);
+  if (warning === undefined || head === '') return '';
+  const shown = warning.remedies
+    .slice(0, MAX_REMEDIES)
+    .map((remedy) => `• ${escapeSlack(clip(remedy, MAX_REMEDY_CHARS))}`);
+  return [head, '*Before it is full:*', ...shown].join('\n');
 }
 
 function reasonOf(result: TargetResult): string {
@@ -170,10 +195,13 @@ export function targetSectionText(result: TargetResult): string {
   const head = `${targetHead(result)}\n${outcomeLine(result)}${writes && entries.length > 0 ? ':' : ''}`;
   const remedies = remediesText(result.remedies);
   const notes = notesText(result.notes);
+  const capacity = capacityText(result);
   const parts: string[] = [head];
   // Lists get what the fixed parts leave; each part costs its length plus the joining newline.
   let budget =
-    limit - head.length - (remedies === '' ? 0 : remedies.length + 1) - (notes === '' ? 0 : notes.length + 1);
+    limit -
+    head.length -
+    [remedies, notes, capacity].reduce((sum, part) => sum + (part === '' ? 0 : part.length + 1), 0);
   if (writes) {
     // Azure credentials are named objects a person may look for, so say which already existed; elsewhere a count.
     const listPresent = result.cloud === 'azure';
@@ -197,6 +225,7 @@ export function targetSectionText(result: TargetResult): string {
     }
   }
   if (notes !== '') parts.push(notes);
+  if (capacity !== '') parts.push(capacity);
   if (remedies !== '') parts.push(remedies);
   // Safety net only: the budgets above keep every part inside the limit.
   return truncateSlackText(parts.join('\n'), limit);

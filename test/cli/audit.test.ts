@@ -5,13 +5,17 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
 import type { AuditReport } from '../../shared/report/audit.ts';
+import { usagePercent } from '../../shared/report/capacity.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { chromiumPath } from '../support/chromium.ts';
-import { apiDeployment } from '../support/deployments.ts';
+import { apiDeployment, ISSUER_AWS } from '../support/deployments.ts';
 import { runCli } from '../support/run-cli.ts';
 
 // `audit`: who can assume what, read-only, through the real CLI against the emulators; the page in real Chromium.
 
+/** What a Deployment's subjects cost in a trust policy: each quoted, with its comma. */
+const subjectsCost = (entries: readonly string[] = []) =>
+  entries.reduce((sum, entry) => sum + JSON.stringify(entry).length + 1, 0);
 const role = (name: string) => `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
 
 describe('astro-identity-sync audit', () => {
@@ -27,7 +31,27 @@ describe('astro-identity-sync audit', () => {
 aws: { allowedRoles: ["${role('astro-*')}"] }
 `,
     );
-    stack.aws.putRole('astro-audit-a', EC2_TRUST);
+    // A person's own statement trusting a service account of a live Deployment's namespace, and one of another.
+    stack.aws.putRole('astro-audit-a', {
+      ...EC2_TRUST,
+      Statement: [
+        ...EC2_TRUST.Statement,
+        {
+          Sid: 'PlatformTeamDebug',
+          Effect: 'Allow',
+          Principal: { Federated: `arn:aws:iam::${LOCAL_ACCOUNT}:oidc-provider/${ISSUER_AWS.slice(8)}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: {
+            StringEquals: {
+              [`${ISSUER_AWS.slice(8)}:sub`]: [
+                'system:serviceaccount:live-ns-0001:debug-shell',
+                'system:serviceaccount:kube-system:aws-node',
+              ],
+            },
+          },
+        },
+      ],
+    });
     stack.aws.putRole('astro-audit-b', EC2_TRUST);
     const d = (id: string, ns: string, roleName: string) =>
       apiDeployment({
@@ -61,6 +85,20 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
     expect(a?.stale).toEqual(['gone-ns-0001']);
     expect(b?.missing.map((d) => [d.namespace, d.entries.length])).toEqual([['new-ns-0001', 6]]);
     expect(b?.trusted).toEqual([]);
+    // A person's entry naming an Astro Deployment's namespace is shown; one naming another namespace is not Astro's.
+    expect(a?.foreign).toEqual(['system:serviceaccount:live-ns-0001:debug-shell']);
+    expect(b?.foreign).toEqual([]);
+    // Capacity from the audit's own read: what the role holds today, with room counted in Deployments of its shape.
+    expect(a?.usage).toEqual({
+      used: JSON.stringify(stack.aws.getTrustPolicy('astro-audit-a')).length,
+      limit: 2048,
+      unit: 'characters',
+    });
+    expect(b?.usage?.used).toBe(JSON.stringify(EC2_TRUST).length);
+    expect(a?.headroom).toBeGreaterThanOrEqual(0);
+    expect(b?.headroom).toBe(
+      Math.floor((2048 - JSON.stringify(EC2_TRUST).length) / subjectsCost(b?.missing[0]?.entries)),
+    );
     // Read-only: no IAM write, no OIDC provider created, no lease or other DynamoDB write.
     const writes = stack.aws.calls.filter((c) => !/^(Get|List)/.test(c.action));
     expect(writes.map((c) => c.action)).toEqual([]);
@@ -68,6 +106,12 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
     const table = await cli('audit');
     expect(table.stdout).toContain('  stale    gone-ns-0001 (no current Deployment needs it)');
     expect(table.stdout).toContain('  missing  new-ns-0001 (new-ns-0001): 6 entries');
+    expect(table.stdout).toContain(
+      "  by hand  system:serviceaccount:live-ns-0001:debug-shell (a person's entry; never touched)",
+    );
+    expect(table.stdout).toMatch(
+      /astro-audit-b {2}\d+\/2048 characters \([\d.]+%\), room for \d+ more Deployment\(s\)/,
+    );
   });
 
   it('writes one self-contained page that renders in Chromium with every target and the JSON numbers', async () => {
@@ -90,6 +134,8 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
           trusted: Number((tr.querySelector('td.trusted') as HTMLElement | null)?.dataset.count),
           missing: Number((tr.querySelector('td.missing') as HTMLElement | null)?.dataset.count),
           stale: Number((tr.querySelector('td.stale') as HTMLElement | null)?.dataset.count),
+          foreign: Number((tr.querySelector('td.foreign') as HTMLElement | null)?.dataset.count),
+          use: tr.querySelector('td.capacity .use')?.textContent ?? '',
         })),
       );
       expect(rows).toEqual(
@@ -98,6 +144,11 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
           trusted: t.trusted.length,
           missing: t.missing.length,
           stale: t.stale.length,
+          foreign: t.foreign.length,
+          use:
+            t.usage === undefined
+              ? ''
+              : `${t.usage.used} / ${t.usage.limit} ${t.usage.unit} (${usagePercent(t.usage)}%)`,
         })),
       );
       await tab.click('button.sort');

@@ -45,6 +45,12 @@ it('npm start -- --once grants every sample, shows every Slack message and exits
   expect(run.stdout).toContain('granted: the audit page for the local stack: .local-state/audit.html');
   expect(run.stdout).toMatch(/trusts {3}etl-prod \(nebular-gravity-1234\)/);
   expect(run.stdout).toContain('"Sid": "GithubActions"');
+  // A capacity line under every target the samples granted, and the DR role's crossing said in its Slack message.
+  expect(run.stdout.match(/^ {2}capacity: .+ \d+\/\d+ (characters|members|credentials) \([\d.]+%\)$/gm)?.length).toBe(
+    12,
+  );
+  expect(run.stdout).toMatch(/capacity: role astro-orders \d+\/2048 characters \(9\d(\.\d)?%\)/);
+  expect(run.stdout).toContain('📈 *Capacity:*');
   expect(run.stdout).toContain('All samples granted and reported.');
 }, 90_000);
 

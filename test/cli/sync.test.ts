@@ -58,6 +58,8 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
       'sync-0 (sync-ns-0)\n  aws arn:aws:iam::123456789012:role/astro-s0: dry run: would add 2 subjects\n    + system:serviceaccount:sync-ns-0:sync-ns-0-apiserver-serviceaccount',
     );
     expect(run.stdout).toContain('(plan only: run again with --apply)');
+    // What the role would hold once applied, as IAM counts it: the minified policy against the 2048 default.
+    expect(run.stdout).toMatch(/\n {4}usage: \d+\/2048 characters \(\d+(\.\d)?%\) once applied\n/);
     expect(run.stderr).toContain('[30/30] Deployments');
     // Airflow 3 uses the API server, whose account name is unconfirmed: one line a person can run to compare.
     expect(run.stderr).toContain(
@@ -76,7 +78,12 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     // 10 roles in the first chunk, 5 of them again in the second.
     expect(stack.aws.count('UpdateAssumeRolePolicy')).toBe(15);
     const again = await sync('--deployment', 'clq2sync00000000000000003', '--json');
-    expect(JSON.parse(again.stdout)[0].results).toEqual([expect.objectContaining({ status: 'unchanged' })]);
+    const used = JSON.stringify(stack.aws.getTrustPolicy('astro-s3')).length;
+    expect(JSON.parse(again.stdout)[0].results).toEqual([
+      expect.objectContaining({ status: 'unchanged', usage: { used, limit: 2048, unit: 'characters' } }),
+    ]);
+    const text = await sync('--deployment', 'clq2sync00000000000000003');
+    expect(text.stdout).toContain(`    usage: ${used}/2048 characters (${Math.round((used / 2048) * 1000) / 10}%)\n`);
   });
 
   it('exits 1 and says why when a target needs attention, and 2 on bad usage', async () => {

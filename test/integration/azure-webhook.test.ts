@@ -47,7 +47,16 @@ describe('Azure webhook route (synchronous reconcile)', () => {
     const response = await sendWebhook(stack, azureDeployment({}, identity));
     expect(response.status).toBe(200);
     expect(response.json.results).toEqual([
-      { cloud: 'azure', target: targetId(identity), status: 'granted', added: NAMES, removed: [], present: [] },
+      {
+        cloud: 'azure',
+        target: targetId(identity),
+        status: 'granted',
+        added: NAMES,
+        removed: [],
+        present: [],
+        // Counted after the verify read: the identity's credentials against Azure's 20.
+        usage: { used: 6, limit: 20, unit: 'credentials' },
+      },
     ]);
     expect(credentials(stack, identity)).toEqual(
       AIRFLOW3_COMPONENTS.map((c) => ({

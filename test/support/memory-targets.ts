@@ -21,6 +21,8 @@ export const subjectSetKind: TargetKind<'aws-role', Set<string>> = {
     return { changed: removed.length > 0, removed, next: new Set([...current].filter((s) => !removed.includes(s))) };
   },
   owned: (current) => new Set([...current].map((s) => s.split(':')[2] ?? '')),
+  // A toy limit, so capacity is reported like on a real kind.
+  usage: (current) => ({ used: current.size, limit: 100, unit: 'members' }),
 };
 
 /** Records what each target was asked to grant (through `onGrant`) and written; every target starts empty. */

@@ -20,6 +20,7 @@ describe('parseConfig: documents and defaults', () => {
     prune: false,
     pruneGraceMinutes: 0,
     poll: { intervalMinutes: 5, lookbackMinutes: 15 },
+    capacity: { warnAtPercent: 80 },
     wildcard: { enabled: false },
     aws: {
       allowedRoles: [],

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ownedNamespacesAws, revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
+import { foreignSubjectsAws, ownedNamespacesAws, revokeAwsNamespace } from '../../shared/plan/aws/ownership.ts';
 import { planAwsTrustPolicy } from '../../shared/plan/aws/trust-policy-planner.ts';
 import { planAzureCredentials } from '../../shared/plan/azure/credentials-planner.ts';
-import { ownedNamespacesAzure, revokeAzureNamespace } from '../../shared/plan/azure/ownership.ts';
-import { ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/plan/gcp/ownership.ts';
+import {
+  foreignCredentialsAzure,
+  ownedNamespacesAzure,
+  revokeAzureNamespace,
+} from '../../shared/plan/azure/ownership.ts';
+import { foreignMembersGcp, ownedNamespacesGcp, revokeGcpNamespace } from '../../shared/plan/gcp/ownership.ts';
 import { planGcpPolicy } from '../../shared/plan/gcp/policy-planner.ts';
 import { desiredGrant } from '../../shared/plan/subjects.ts';
 
@@ -96,5 +100,65 @@ describe('Azure ownership', () => {
     ]);
     expect(plan.next).toContainEqual(someone);
     expect(plan.next).toHaveLength(7);
+  });
+});
+
+describe('entries a person added that name a namespace (audit; never touched)', () => {
+  const NS = 'nebular-gravity-1234';
+  it('AWS: subjects in statements that are not ours; Deny statements and our own are not listed', () => {
+    const sub = 'oidc.eks.us-east-1.amazonaws.com/id/X:sub';
+    const statement = (Sid: string, Effect: string, values: string[]) => ({
+      Sid,
+      Effect,
+      Principal: { Federated: 'arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X' },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: { StringEquals: { [sub]: values } },
+    });
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        statement('AstroIdentitySyncX', 'Allow', [`system:serviceaccount:${NS}:${NS}-worker-serviceaccount`]),
+        statement('Debug', 'Allow', [`system:serviceaccount:${NS}:debug`, 'not-a-subject']),
+        statement('NoProd', 'Deny', [`system:serviceaccount:${NS}:blocked`]),
+      ],
+    };
+    expect(foreignSubjectsAws(policy)).toEqual([{ entry: `system:serviceaccount:${NS}:debug`, namespace: NS }]);
+  });
+
+  it('GCP: members outside the unconditional workloadIdentityUser binding, with their role', () => {
+    const pool = 'acme.svc.id.goog';
+    const member = (sa: string) => `serviceAccount:${pool}[${NS}/${sa}]`;
+    const policy = {
+      bindings: [
+        { role: 'roles/iam.workloadIdentityUser', members: [member(`${NS}-worker-serviceaccount`)] },
+        {
+          role: 'roles/iam.workloadIdentityUser',
+          members: [member('debug')],
+          condition: { title: 't', expression: 'true' },
+        },
+        { role: 'roles/iam.serviceAccountTokenCreator', members: [member(`${NS}-kpo`), 'user:a@x.example'] },
+      ],
+    };
+    expect(foreignMembersGcp(policy)).toEqual([
+      { entry: `roles/iam.workloadIdentityUser: ${member('debug')}`, namespace: NS },
+      { entry: `roles/iam.serviceAccountTokenCreator: ${member(`${NS}-kpo`)}`, namespace: NS },
+    ]);
+  });
+
+  it('Azure: credentials with a namespace subject under a name this tool does not give', () => {
+    const credential = (name: string, subject: string) => ({
+      name,
+      issuer: 'https://aks.example/issuer',
+      subject,
+      audiences: ['api://AzureADTokenExchange'],
+    });
+    const list = [
+      credential(`${NS}-worker`, `system:serviceaccount:${NS}:${NS}-worker-serviceaccount`),
+      credential('debug-shell', `system:serviceaccount:${NS}:debug`),
+      credential('github', 'repo:acme/app:ref:refs/heads/main'),
+    ];
+    expect(foreignCredentialsAzure(list)).toEqual([
+      { entry: `debug-shell: system:serviceaccount:${NS}:debug`, namespace: NS },
+    ]);
   });
 });

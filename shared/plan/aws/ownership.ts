@@ -1,5 +1,5 @@
 import { assertNamespace } from '../guardrails.ts';
-import { type RevokePlan, subjectNamespace } from '../ownership.ts';
+import { type ForeignEntry, type RevokePlan, subjectNamespace } from '../ownership.ts';
 import { asTrustPolicy, isJsonObject, type JsonObject, type TrustPolicyDocument } from './policy-document.ts';
 import { MANAGED_SID_PREFIX } from './trust-policy-planner.ts';
 
@@ -21,6 +21,23 @@ function subValues(statement: JsonObject): Array<{ operator: string; key: string
       if (!key.toLowerCase().endsWith(':sub')) continue;
       const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
       found.push({ operator, key, values });
+    }
+  }
+  return found;
+}
+
+/** Subjects naming a namespace in statements a person wrote (not ours): shown by `audit`, never touched. */
+export function foreignSubjectsAws(policy: unknown): ForeignEntry[] {
+  const document = asTrustPolicy(policy);
+  const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  const found: ForeignEntry[] = [];
+  for (const statement of statements) {
+    if (managedStatements({ Statement: [statement] }).length > 0 || statement.Effect === 'Deny') continue;
+    for (const { values } of subValues(statement)) {
+      for (const value of values) {
+        const namespace = subjectNamespace(value);
+        if (namespace !== undefined) found.push({ entry: value, namespace });
+      }
     }
   }
   return found;

@@ -5,7 +5,7 @@ import {
   planAwsPrincipalTrust,
   revokeAwsPrincipal,
 } from './principal-trust-planner.ts';
-import type { RoleTrust } from './role-trust-kind.ts';
+import { type RoleTrust, trustPolicyUsage } from './role-trust-kind.ts';
 import { blockedFinding, editedWarnings } from './trust-findings.ts';
 
 /**
@@ -41,4 +41,5 @@ export const awsPrincipalTrustKind: TargetKind<'aws-role-principal', RoleTrust> 
     return { changed: plan.changed, removed: plan.removed, next, ...droppedNotes(plan.dropped) };
   },
   owned: (current) => ownedPrincipalsAws(current.policy),
+  usage: trustPolicyUsage,
 };

@@ -1,6 +1,7 @@
 import { DoesNotFitError } from '../../errors.ts';
 import type { TargetKind } from '../../reconcile/target-kind.ts';
-import { ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
+import type { TargetUsage } from '../../report/outcome.ts';
+import { foreignSubjectsAws, ownedNamespacesAws, revokeAwsNamespace } from './ownership.ts';
 import { policySize, type TrustPolicyDocument } from './policy-document.ts';
 import { droppedNotes, withoutDeletedRoles } from './principal-trust-planner.ts';
 import { blockedFinding, editedWarnings } from './trust-findings.ts';
@@ -13,6 +14,11 @@ import { planAwsTrustPolicy } from './trust-policy-planner.ts';
 export interface RoleTrust {
   readonly policy: TrustPolicyDocument;
   readonly quota: number;
+}
+
+/** IAM compares the minified length with the quota: the same figure the planners refuse a grant by. */
+export function trustPolicyUsage(current: RoleTrust): TargetUsage {
+  return { used: policySize(current.policy), limit: current.quota, unit: 'characters' };
 }
 
 /**
@@ -68,4 +74,6 @@ export const awsRoleTrustKind: TargetKind<'aws-role', RoleTrust> = {
     };
   },
   owned: (current) => ownedNamespacesAws(current.policy),
+  usage: trustPolicyUsage,
+  foreign: (current) => foreignSubjectsAws(current.policy),
 };

@@ -1,6 +1,6 @@
 import type { TargetKind } from '../../reconcile/target-kind.ts';
 import { type FederatedCredential, planAzureCredentials } from './credentials-planner.ts';
-import { ownedNamespacesAzure, revokeAzureNamespace } from './ownership.ts';
+import { foreignCredentialsAzure, ownedNamespacesAzure, revokeAzureNamespace } from './ownership.ts';
 
 /** Every federated credential of one identity: the document the Azure driver reads, plans on and applies. */
 export type CredentialList = readonly FederatedCredential[];
@@ -26,5 +26,7 @@ export function azureIdentityKind(maxCredentials: number): TargetKind<'azure-ide
     },
     revoke: (current, namespace) => revokeAzureNamespace(current, namespace),
     owned: (current) => ownedNamespacesAzure(current),
+    usage: (current) => ({ used: current.length, limit: maxCredentials, unit: 'credentials' }),
+    foreign: (current) => foreignCredentialsAzure(current),
   };
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_SERVICE_ACCOUNTS } from '../components.ts';
 import { assertNamespace } from '../guardrails.ts';
-import { type RevokePlan, subjectNamespace } from '../ownership.ts';
+import { type ForeignEntry, type RevokePlan, subjectNamespace } from '../ownership.ts';
 import { DR_SUFFIX, type FederatedCredential, normalizeCredentials } from './credentials-planner.ts';
 
 /**
@@ -19,6 +19,16 @@ function azureOwnedNamespace(credential: FederatedCredential): string | undefine
   )
     ? namespace
     : undefined;
+}
+
+/** Credentials naming a namespace's service account that this tool did not name: a person's, never touched. */
+export function foreignCredentialsAzure(existing: unknown): ForeignEntry[] {
+  return normalizeCredentials(existing).flatMap((credential) => {
+    const namespace = subjectNamespace(credential.subject);
+    return namespace === undefined || azureOwnedNamespace(credential) !== undefined
+      ? []
+      : [{ entry: `${credential.name}: ${credential.subject}`, namespace }];
+  });
 }
 
 export function ownedNamespacesAzure(existing: unknown): Set<string> {

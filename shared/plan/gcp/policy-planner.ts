@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 // By name from core: reading `z.core.$ZodError` at run time would pull all of zod's core into the bundle.
 import { $ZodError, type $ZodErrorMap, type $ZodIssue } from 'zod/v4/core';
 import { DoesNotFitError, ValidationError } from '../../errors.ts';
+import type { TargetUsage } from '../../report/outcome.ts';
 import '../../zod-english.ts';
 import { toValidationError } from '../../zod-error.ts';
 import type { JsonObject } from '../aws/policy-document.ts';
@@ -10,6 +11,12 @@ import { assertSubjectsInNamespace, type DesiredGrant } from '../subjects.ts';
 
 export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
 export const GCP_MAX_MEMBERS = 1500;
+
+/** Google's limit counts members over every binding of the policy, conditional ones included. */
+export function gcpPolicyUsage(policy: GcpPolicy): TargetUsage {
+  const used = (policy.bindings ?? []).reduce((sum, binding) => sum + binding.members.length, 0);
+  return { used, limit: GCP_MAX_MEMBERS, unit: 'members' };
+}
 
 /**
  * Which member syntax to write. With the GKE project number known, both syntaxes are recognised as already granting,

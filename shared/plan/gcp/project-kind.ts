@@ -6,7 +6,7 @@ import {
   planGcpMemberRoles,
   revokeGcpPrincipal,
 } from './member-roles-planner.ts';
-import type { GcpPolicy } from './policy-planner.ts';
+import { type GcpPolicy, gcpPolicyUsage } from './policy-planner.ts';
 import { refusedProjectRole } from './project-roles.ts';
 
 /**
@@ -49,5 +49,6 @@ export function gcpProjectKind(
       return revokeGcpPrincipal(current, managed, principal);
     },
     owned: (current) => ownedGcpPrincipals(current, managed, isAstroIdentity),
+    usage: gcpPolicyUsage,
   };
 }

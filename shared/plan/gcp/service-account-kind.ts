@@ -1,6 +1,6 @@
 import type { TargetKind } from '../../reconcile/target-kind.ts';
-import { ownedNamespacesGcp, revokeGcpNamespace } from './ownership.ts';
-import { type GcpMemberFormat, type GcpPolicy, planGcpPolicy } from './policy-planner.ts';
+import { foreignMembersGcp, ownedNamespacesGcp, revokeGcpNamespace } from './ownership.ts';
+import { type GcpMemberFormat, type GcpPolicy, gcpPolicyUsage, planGcpPolicy } from './policy-planner.ts';
 
 /**
  * roles/iam.workloadIdentityUser on a Google service account for the Deployment's pool members. The etag in the
@@ -19,5 +19,7 @@ export function gcpServiceAccountKind(memberFormat: GcpMemberFormat): TargetKind
     },
     revoke: (current, namespace) => revokeGcpNamespace(current, namespace),
     owned: (current) => ownedNamespacesGcp(current),
+    usage: gcpPolicyUsage,
+    foreign: (current) => foreignMembersGcp(current),
   };
 }

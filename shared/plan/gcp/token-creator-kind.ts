@@ -5,7 +5,7 @@ import {
   planGcpMemberRoles,
   revokeGcpPrincipal,
 } from './member-roles-planner.ts';
-import type { GcpPolicy } from './policy-planner.ts';
+import { type GcpPolicy, gcpPolicyUsage } from './policy-planner.ts';
 
 export const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
 
@@ -33,5 +33,6 @@ export function gcpTokenCreatorKind(
       return revokeGcpPrincipal(current, [TOKEN_CREATOR], principal);
     },
     owned: (current) => ownedGcpPrincipals(current, [TOKEN_CREATOR], isAstroIdentity),
+    usage: gcpPolicyUsage,
   };
 }
