@@ -1,16 +1,9 @@
 import type { Deadline } from '../deadline.ts';
-import {
-  asIdentitySyncError,
-  LeaseChangedError,
-  OutOfTimeError,
-  TargetError,
-  UnsafePlanError,
-  WriteConflictError,
-  WriteRefusedError,
-} from '../errors.ts';
+import { LeaseChangedError, OutOfTimeError, TargetError, WriteConflictError, WriteRefusedError } from '../errors.ts';
 import type { ForeignEntry } from '../plan/ownership.ts';
 import type { DesiredGrant } from '../plan/subjects.ts';
 import type { TargetStatus, TargetUsage } from '../report/outcome.ts';
+import { type Findings, failure, groupsOf, settled, withFindings, withUsage } from './grant-outcomes.ts';
 
 /** One Deployment's grant on a target; `key` ties the outcome back to its event. */
 export interface GrantRequest {
@@ -348,22 +341,6 @@ export async function reconcileTarget<Doc>(
   return withUsage(outcomes, before, known === undefined ? undefined : driver.usage?.(known));
 }
 
-function withUsage(
-  outcomes: Map<string, GrantOutcome>,
-  before: TargetUsage | undefined,
-  after: TargetUsage | undefined,
-): Map<string, GrantOutcome> {
-  if (before === undefined && after === undefined) return outcomes;
-  for (const [key, outcome] of outcomes) {
-    outcomes.set(key, {
-      ...outcome,
-      ...(after === undefined ? {} : { usage: after }),
-      ...(before === undefined ? {} : { usageBefore: before }),
-    });
-  }
-  return outcomes;
-}
-
 function stillMissing<Doc>(driver: TargetDriver<Doc>, current: Doc, request: GrantRequest): boolean {
   try {
     return driver.plan(current, request).changed;
@@ -375,73 +352,4 @@ function stillMissing<Doc>(driver: TargetDriver<Doc>, current: Doc, request: Gra
 /** Full jitter: spreads competing writers apart so they stop overwriting each other. */
 function backoff(attempt: number, baseDelayMs: number, random: () => number): number {
   return Math.round(random() * baseDelayMs * 2 ** Math.min(attempt, 6));
-}
-
-/** A request that needs no (more) writes: what it wrote in earlier rounds, and what the target already had. */
-function settled(request: GrantRequest, written: readonly string[], present: readonly string[]): GrantOutcome {
-  if (request.action === 'revoke') {
-    return { status: written.length > 0 ? 'revoked' : 'unchanged', added: [], removed: written, present: [] };
-  }
-  const already = present.filter((item) => !written.includes(item));
-  return { status: written.length > 0 ? 'granted' : 'unchanged', added: written, present: already };
-}
-
-/**
- * A grant some of whose entries the target refuses ends `blocked`, whatever was written for the others; warnings join
- * the notes. A failure stays a failure: its reason is what must be fixed first.
- */
-interface Findings {
-  readonly blocked: Blocked | undefined;
-  readonly warnings: readonly string[] | undefined;
-}
-
-function withFindings(outcome: GrantOutcome, found: Findings | undefined): GrantOutcome {
-  const warnings = found?.warnings ?? [];
-  const notes = [...new Set([...(outcome.notes ?? []), ...warnings])];
-  const noted = notes.length === 0 ? outcome : { ...outcome, notes };
-  const blocked = found?.blocked;
-  if (blocked === undefined || blocked.entries.length === 0) return noted;
-  if (!['granted', 'unchanged', 'planned'].includes(noted.status)) return noted;
-  return { ...noted, status: 'blocked', blocked: blocked.entries, reason: blocked.reason, remedies: blocked.remedies };
-}
-
-/** Requests in planning order, the members of a group together (a request without a group is its own). */
-function groupsOf(requests: readonly GrantRequest[]): GrantRequest[][] {
-  const groups = new Map<string, GrantRequest[]>();
-  for (const request of requests) {
-    const key = request.group ?? request.key;
-    groups.set(key, [...(groups.get(key) ?? []), request]);
-  }
-  return [...groups.values()];
-}
-
-function failure(
-  error: unknown,
-  request: GrantRequest,
-  done: readonly string[],
-  cause: GrantRequest = request,
-): GrantOutcome {
-  const entries = request.action === 'revoke' ? { added: [], removed: done } : { added: done };
-  // A member refused because another part of its group did not fit: same status, and says which part.
-  const because =
-    cause === request
-      ? ''
-      : ` (${cause.dr ? 'the disaster-recovery cluster' : 'the primary cluster'} could not be granted; a Deployment's grant on a target is all or nothing)`;
-  if (error instanceof UnsafePlanError) {
-    return {
-      status: error.code === 'does_not_fit' ? 'does-not-fit' : 'conflict',
-      ...entries,
-      reason: `${error.summary}${because}`,
-      remedies: error.remedies,
-    };
-  }
-  const typed = asIdentitySyncError(error);
-  const remedies = typed instanceof TargetError && typed.remedies !== undefined ? { remedies: typed.remedies } : {};
-  return {
-    status: 'failed',
-    ...entries,
-    reason: `${typed.message}${because}`,
-    retryable: typed.retryable,
-    ...remedies,
-  };
 }
