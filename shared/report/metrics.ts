@@ -8,20 +8,26 @@ import { type EventReport, FAILURE_STATUSES, type TargetResult } from './outcome
  * Lambda, structured log lines on GCP and Azure), and the CLI and tests that do not care take `noMetrics`.
  */
 
-export type CountName =
-  | 'EventsReceived'
-  | 'EventsAccepted'
-  | 'EventsRejected'
-  | 'GrantsAdded'
-  | 'TargetsConverged'
-  | 'Failures'
-  | 'DriftRepaired'
-  | 'StaleEntries'
-  | 'CapacityWarnings'
-  | 'AstroApiErrors'
-  | 'SlackDeliveryFailures';
+export const COUNT_NAMES = [
+  'EventsReceived',
+  'EventsAccepted',
+  'EventsRejected',
+  'GrantsAdded',
+  'TargetsConverged',
+  'Failures',
+  'DriftRepaired',
+  'StaleEntries',
+  'CapacityWarnings',
+  'AstroApiErrors',
+  'SlackDeliveryFailures',
+] as const;
+
+export type CountName = (typeof COUNT_NAMES)[number];
 
 export type GaugeName = 'CapacityUsedPercent';
+
+/** Every metric the functions write, on every cloud. */
+export const METRIC_NAMES: readonly MetricName[] = [...COUNT_NAMES, 'CapacityUsedPercent'];
 
 export type MetricName = CountName | GaugeName;
 
