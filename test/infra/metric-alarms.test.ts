@@ -42,6 +42,8 @@ function lineField(metricsOf: (logger: Logger) => { count: (name: 'Failures', va
 }
 
 const toggle = (m: TfModule, name: string) => m.variables[name] as Block;
+/** An HCL expression as hcl2json writes it: `${...}`. */
+const ref = (expression: string) => ['$', '{', expression, '}'].join('');
 
 describe.each([
   ['aws', () => aws, 'create_metric_alarms'],
@@ -49,7 +51,7 @@ describe.each([
   ['azure', () => azure, 'create_metric_alerts'],
 ] as const)('%s: metric alarms', (_cloud, module, variable) => {
   it(`are off unless ${variable} is true`, () => {
-    expect(toggle(module(), variable)).toMatchObject({ type: '${bool}', default: false });
+    expect(toggle(module(), variable)).toMatchObject({ type: ref('bool'), default: false });
   });
 });
 
@@ -59,15 +61,17 @@ describe('aws: CloudWatch alarms on the EMF metrics', () => {
   it('exist only with create_metric_alarms, and notify the alarm topic', () => {
     for (const name of ['failures', 'capacity']) {
       const alarm = alarms()[name] as Block;
-      expect(alarm.count).toBe('${var.create_metric_alarms ? 1 : 0}');
-      expect(alarm.alarm_actions).toBe('${local.alarm_topic_arns}');
+      expect(alarm.count).toBe(ref('var.create_metric_alarms ? 1 : 0'));
+      expect(alarm.alarm_actions).toBe(ref('local.alarm_topic_arns'));
     }
   });
 
   it('select the namespace, metric names and per-function service dimension the handlers write', () => {
     expect(aws.locals.metrics_namespace).toBe(METRICS_NAMESPACE);
     expect(aws.locals.metric_functions).toBe(
-      `\${var.create_metric_alarms ? ${JSON.stringify(AWS_FUNCTIONS.filter((f) => f !== 'webhook')).replaceAll(',', ', ')} : []}`,
+      ref(
+        `var.create_metric_alarms ? ${JSON.stringify(AWS_FUNCTIONS.filter((f) => f !== 'webhook')).replaceAll(',', ', ')} : []`,
+      ),
     );
     const expected = { failures: ['Failures', 'Sum', 300], capacity: ['CapacityUsedPercent', 'Maximum', 3600] };
     for (const [name, [metric, stat, period]] of Object.entries(expected)) {
@@ -75,15 +79,15 @@ describe('aws: CloudWatch alarms on the EMF metrics', () => {
       const dynamic = (alarms()[name] as { dynamic: { metric_query: Array<{ content: Array<{ metric: Block[] }> }> } })
         .dynamic.metric_query[0];
       expect(dynamic?.content[0]?.metric[0]).toEqual({
-        namespace: '${local.metrics_namespace}',
+        namespace: ref('local.metrics_namespace'),
         metric_name: metric,
         // The adapter's service dimension is AWS_LAMBDA_FUNCTION_NAME: the function's name.
-        dimensions: { service: '${aws_lambda_function.this[metric_query.key].function_name}' },
+        dimensions: { service: ref('aws_lambda_function.this[metric_query.key].function_name') },
         period,
         stat,
       });
     }
-    expect(alarms().capacity?.threshold).toBe('${var.capacity_alarm_percent}');
+    expect(alarms().capacity?.threshold).toBe(ref('var.capacity_alarm_percent'));
   });
 });
 
@@ -92,27 +96,27 @@ describe('gcp: log-based metrics on the metric lines', () => {
     const field = lineField(gcpHandlerDeps({}).metrics);
     expect(field).toBe('metric');
     const logMetrics = String(gcp.locals.log_metrics);
-    expect(logMetrics.startsWith('${var.create_log_metrics ? {')).toBe(true);
+    expect(logMetrics.startsWith(ref('var.create_log_metrics ? {').slice(0, -1))).toBe(true);
     const names = [...logMetrics.matchAll(/jsonPayload\.(\w+)\.name=\\"(\w+)\\"/g)];
     expect(names.map((m) => m[1])).toEqual(['metric', 'metric', 'metric']);
     expect(new Set(names.map((m) => m[2]))).toEqual(new Set(['Failures', 'CapacityUsedPercent']));
     for (const [, , name] of names) expect(METRIC_NAMES).toContain(name);
-    expect(logMetrics).toContain('jsonPayload.metric.value>=${var.capacity_alert_percent}');
+    expect(logMetrics).toContain(`jsonPayload.metric.value>=${ref('var.capacity_alert_percent')}`);
   });
 
   it('cover the three functions, and each has an alert policy notifying the given channels', () => {
     expect(String(gcp.locals.metric_source)).toContain('resource.labels.service_name');
     expect(gcp.locals.metric_functions).toEqual([
-      '${google_cloudfunctions2_function.http.name}',
-      '${google_cloudfunctions2_function.events.name}',
-      '${google_cloudfunctions2_function.schedule.name}',
+      ref('google_cloudfunctions2_function.http.name'),
+      ref('google_cloudfunctions2_function.events.name'),
+      ref('google_cloudfunctions2_function.schedule.name'),
     ]);
-    expect(gcp.resources.google_logging_metric?.this?.for_each).toBe('${local.log_metrics}');
+    expect(gcp.resources.google_logging_metric?.this?.for_each).toBe(ref('local.log_metrics'));
     const policy = gcp.resources.google_monitoring_alert_policy?.this as Block;
-    expect(policy.for_each).toBe('${local.log_metrics}');
-    expect(policy.notification_channels).toBe('${var.alert_notification_channels}');
+    expect(policy.for_each).toBe(ref('local.log_metrics'));
+    expect(policy.notification_channels).toBe(ref('var.alert_notification_channels'));
     expect(JSON.stringify(policy.conditions)).toContain(
-      'logging.googleapis.com/user/${google_logging_metric.this[each.key].name}',
+      `logging.googleapis.com/user/${ref('google_logging_metric.this[each.key].name')}`,
     );
   });
 });
@@ -126,7 +130,7 @@ describe('azure: scheduled query alerts on the customMetric lines', () => {
     expect(lines).toContain(`line.${field}.name`);
     expect(lines).toContain(`line.${field}.value`);
     const alerts = String(azure.locals.metric_alerts);
-    expect(alerts.startsWith('${var.create_metric_alerts ? {')).toBe(true);
+    expect(alerts.startsWith(ref('var.create_metric_alerts ? {').slice(0, -1))).toBe(true);
     const names = [...alerts.matchAll(/where name == \\"(\w+)\\"/g)].map((m) => m[1]);
     expect(names).toEqual(['Failures', 'CapacityUsedPercent']);
     for (const name of names) expect(METRIC_NAMES).toContain(name);
@@ -134,8 +138,8 @@ describe('azure: scheduled query alerts on the customMetric lines', () => {
 
   it('watch Application Insights and notify the given action groups', () => {
     const rule = azure.resources.azurerm_monitor_scheduled_query_rules_alert_v2?.this as Block;
-    expect(rule.for_each).toBe('${local.metric_alerts}');
-    expect(rule.scopes).toEqual(['${azurerm_application_insights.this.id}']);
+    expect(rule.for_each).toBe(ref('local.metric_alerts'));
+    expect(rule.scopes).toEqual([ref('azurerm_application_insights.this.id')]);
     expect(JSON.stringify(rule.dynamic)).toContain('var.alert_action_group_ids');
   });
 });
