@@ -10,6 +10,7 @@ import { type EventReport, summarizeDeployment } from '../../shared/report/outco
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, postSigned } from '../support/deployments.ts';
 import { makeDeployment, ROLE_ARN } from '../support/fixtures.ts';
+import { runScheduled } from '../support/scheduled.ts';
 
 /** One CloudWatch Embedded Metric Format document, as Lambda's log stream carries it. */
 interface Emf {
@@ -258,5 +259,46 @@ describe('AWS metrics: capacity on the Powertools adapter', () => {
     } finally {
       emf.restore();
     }
+  });
+});
+
+describe('AWS metrics: the scheduled sweep', () => {
+  let stack: AwsStack;
+  afterAll(() => stack.close());
+
+  it('counts drift repaired and the stale entries of a deleted Deployment', async () => {
+    stack = await startAwsStack({
+      config: `astro: { token: "env:ASTRO_API_TOKEN", organizationId: ${ORG} }
+aws: { allowedRoles: ["arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-*"] }
+wildcard: { enabled: true }
+slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }`,
+    });
+    const env = { POWERTOOLS_METRICS_DISABLED: 'false', AWS_LAMBDA_FUNCTION_NAME: 'astro-identity-sync-scheduled' };
+    const deployment = (i: number) =>
+      apiDeployment({
+        id: `clq2sweep${String(i).padStart(16, '0')}`,
+        name: `dep-${i}`,
+        namespace: `sweep-ns-${String(i).padStart(4, '0')}`,
+        effectiveWorkloadIdentity: `arn:aws:iam::${LOCAL_ACCOUNT}:role/astro-r${i % 20}`,
+      });
+    for (const role of ['astro-r1', 'astro-r2']) stack.aws.putRole(role, EC2_TRUST);
+    for (const i of [1, 2, 21]) stack.astro.upsert(deployment(i));
+    const emf = captureEmf();
+    try {
+      await runScheduled(stack, 'sweep', env);
+      // Deployment 21 is deleted (its entry on astro-r1 is left: prune is off); astro-r2's grant is removed by hand.
+      stack.astro.remove(deployment(21).id as string);
+      stack.aws.putRole('astro-r2', EC2_TRUST);
+      emf.lines.length = 0;
+      await runScheduled(stack, 'sweep', env);
+    } finally {
+      emf.restore();
+    }
+    expect(metricsOf(emf.lines, 'astro-identity-sync-scheduled')).toEqual([
+      { name: 'GrantsAdded', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
+      { name: 'TargetsConverged', unit: 'Count', value: 2, dimensions: [['service']], extra: {} },
+      { name: 'DriftRepaired', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
+      { name: 'StaleEntries', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
+    ]);
   });
 });
