@@ -163,6 +163,8 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     ASTRO_API_TOKEN: astroToken,
     ASTRO_IDENTITY_SYNC_ASTRO_API_URL: astro.url,
     ASTRO_IDENTITY_SYNC_ASTRO_RETRY_MIN_MS: '5',
+    // EMF lines on stdout would drown the stack's own output; a test that reads them passes "false".
+    POWERTOOLS_METRICS_DISABLED: 'true',
     ...(dynamo === undefined
       ? {}
       : { ASTRO_IDENTITY_SYNC_LEASE_TABLE: dynamo.table, ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: dynamo.url }),
@@ -170,8 +172,8 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
   };
   // One set of deps per function, as each Lambda function has its own cold start.
   const webhookDeps = createWebhookDeps(env);
-  const manualDeps = handlerDeps(env);
-  const reconcilerDeps = handlerDeps(env);
+  const manualDeps = handlerDeps(env, { function: 'manual' });
+  const reconcilerDeps = handlerDeps(env, { function: 'reconciler' });
   const reconciler = createReconcilerHandler(reconcilerDeps);
   const deadLetters: AwsDeadLetter[] = [];
 

@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { logLevelOf } from '../functions/common/env-settings.ts';
+import { createPinoLogger } from '../functions/common/logger.ts';
 import { type GcpHandlerDeps, gcpHandlerDeps } from '../functions/gcp/handler-deps.ts';
 import { createGcpHttpFunction } from '../functions/gcp/http-function.ts';
 import { createGcpPubSubFunction } from '../functions/gcp/pubsub-function.ts';
@@ -27,6 +29,8 @@ interface GcpStackOptions {
   readonly env?: Record<string, string>;
   /** Pub/Sub redeliveries before a message goes to the dead-letter topic (default 4). */
   readonly maxDeliveryAttempts?: number;
+  /** Every JSON line the functions log (at `logLevel`), as Cloud Logging would receive it; default: stdout. */
+  readonly onLogLine?: (line: string) => void;
 }
 
 export interface GcpStack {
@@ -114,7 +118,13 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
   };
   // One instance serves both functions here, so they share a cold start and the per-target lanes, as one
   // Cloud Run instance would with concurrency > 1.
-  const deps: GcpHandlerDeps = gcpHandlerDeps(env);
+  const { onLogLine } = options;
+  const deps: GcpHandlerDeps = gcpHandlerDeps(
+    env,
+    onLogLine === undefined
+      ? {}
+      : { logger: createPinoLogger({ level: logLevelOf(env), cloud: 'gcp', destination: { write: onLogLine } }) },
+  );
   // As functions/gcp/index.ts does before the framework builds its server.
   deliverUnparsableJson();
   registered += 1;

@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
 import { manualFlow } from '../common/http-flows.ts';
@@ -18,11 +19,12 @@ import { errorAnswers, type HttpEvent, type HttpResult, intakeRequest, json } fr
 export function createManualHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
+    .use(logMetrics(deps.metrics.powertools, { throwOnEmptyMetrics: false }))
     .use(errorAnswers(deps.logger, classifyAwsError))
     .handler(async (event, context) => {
       refuseOtherMethods(event.requestContext.http.method);
       const runtime = await deps.runtime();
       const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
-      return json(await manualFlow(runtime, intakeRequest(event), deps.logger, deadline));
+      return json(await manualFlow(runtime, intakeRequest(event), deps.logger, deadline, deps.metrics));
     });
 }

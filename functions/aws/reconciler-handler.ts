@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseQueueMessage } from '../../shared/intake/intake.ts';
+import { intakeMetrics, record as recordMetrics } from '../../shared/report/metrics.ts';
 import type { Delivered } from '../common/deployment-lookup.ts';
 import { invocationDeadline } from '../common/invocation-deadline.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
@@ -19,12 +21,14 @@ import type { HandlerDeps } from './handler-deps.ts';
 export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
+    .use(logMetrics(deps.metrics.powertools, { throwOnEmptyMetrics: false }))
     .handler(async (input, context) => {
       const delivered: Delivered[] = [];
       for (const record of input.Records) {
         const parsed = parseQueueMessage('sqs', record.body);
         if (parsed.ok) delivered.push({ messageId: record.messageId, event: parsed.value });
         else {
+          recordMetrics(deps.metrics, intakeMetrics({ received: 1, rejected: ['malformed_message'] }));
           deps.logger.error('dropping a malformed message (not retried)', {
             messageId: record.messageId,
             reason: parsed.reason,
@@ -36,7 +40,10 @@ export function createReconcilerHandler(deps: HandlerDeps<Runtime<AwsClients>>) 
       // Lambda says how long is left: what cannot finish in it comes back in batchItemFailures, not as a timeout
       // that would make SQS deliver the whole batch again.
       const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
-      const { retry } = await consumeQueued(runtime, delivered, deps.logger, { deadline });
+      const { retry } = await consumeQueued(runtime, delivered, deps.logger, {
+        deadline,
+        metrics: deps.metrics,
+      });
       return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
     });
 }

@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { parseScheduledTask } from '../../shared/intake/intake.ts';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
@@ -25,6 +26,7 @@ interface ScheduledResult {
 export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
   return middy<unknown, ScheduledResult | { dropped: string }>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
+    .use(logMetrics(deps.metrics.powertools, { throwOnEmptyMetrics: false }))
     .handler(async (input, context) => {
       const task = parseScheduledTask('scheduler', input);
       if (!task.ok) {
@@ -36,7 +38,15 @@ export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
       // Only the sweep prunes, so only this function keeps the stale marks (items stale#... of the lease table).
       const { lease } = runtime.clients;
       const marks = lease === undefined ? undefined : createDynamoStaleMarks(lease.client, lease.table);
-      const summary = await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline, marks);
+      const summary = await runScheduledTask(
+        runtime,
+        task.value,
+        deps.logger,
+        new Date(),
+        deadline,
+        marks,
+        deps.metrics,
+      );
       return {
         runId: summary.runId,
         task: summary.task,

@@ -3,6 +3,7 @@ import { buildIntakeRuntime, coldStart, type IntakeRuntime } from '../common/int
 import { type AwsIntakeClients, awsIntakeAdapter } from './aws-intake-adapter.ts';
 import type { HandlerDeps } from './handler-deps.ts';
 import { createLambdaLogger, type LambdaLogger } from './lambda-logger.ts';
+import { createLambdaMetrics, type LambdaMetrics } from './lambda-metrics.ts';
 
 /**
  * The webhook function's deps: intake and the event bus only. Kept apart from handler-deps.ts so the webhook bundle
@@ -10,8 +11,9 @@ import { createLambdaLogger, type LambdaLogger } from './lambda-logger.ts';
  */
 export function webhookDeps(
   env: Env,
-  overrides: { logger?: LambdaLogger } = {},
+  overrides: { logger?: LambdaLogger; metrics?: LambdaMetrics } = {},
 ): HandlerDeps<IntakeRuntime<AwsIntakeClients>> {
   const logger = overrides.logger ?? createLambdaLogger(logLevelOf(env));
-  return { logger, runtime: coldStart(() => buildIntakeRuntime(awsIntakeAdapter, env, logger)) };
+  const metrics = overrides.metrics ?? createLambdaMetrics(env, 'webhook', logger);
+  return { logger, metrics, runtime: coldStart(() => buildIntakeRuntime(awsIntakeAdapter, env, logger)) };
 }

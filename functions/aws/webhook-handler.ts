@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { ValidationError } from '../../shared/errors.ts';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
+import { intakeMetrics, record } from '../../shared/report/metrics.ts';
 import { webhookFlow } from '../common/http-flows.ts';
 import type { IntakeRuntime } from '../common/intake-runtime.ts';
 import { invocationDeadline, stopSignal } from '../common/invocation-deadline.ts';
@@ -19,6 +21,7 @@ import { errorAnswers, type HttpEvent, type HttpResult, intakeRequest, json } fr
 export function createWebhookHandler(deps: HandlerDeps<IntakeRuntime<AwsIntakeClients>>) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger.powertools, { resetKeys: true }))
+    .use(logMetrics(deps.metrics.powertools, { throwOnEmptyMetrics: false }))
     .use(errorAnswers(deps.logger, classifyAwsError))
     .handler(async (event, context) => {
       refuseOtherMethods(event.requestContext.http.method);
@@ -36,10 +39,12 @@ export function createWebhookHandler(deps: HandlerDeps<IntakeRuntime<AwsIntakeCl
         intakeRequest(event),
         async (queued, logger) => {
           await publishEvents(runtime.clients.events, bus, [queued], { signal });
+          record(deps.metrics, intakeMetrics({ accepted: 1 }));
           logger.info('webhook accepted', { eventType: queued.event.type });
           return { status: 202, body: { id: queued.webhookId, status: 'accepted' } };
         },
         deps.logger,
+        deps.metrics,
       );
       return json(response);
     });

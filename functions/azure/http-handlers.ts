@@ -38,6 +38,7 @@ function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandle
     withInvocation(context, async () => {
       const started = Date.now();
       const logger = deps.logger.child({ function: name, invocationId: context.invocationId });
+      const metrics = deps.metrics(logger);
       const response = await answering(logger, classifyArmError, async () => {
         refuseOtherMethods(request.method);
         const runtime = await deps.runtime();
@@ -49,9 +50,16 @@ function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandle
         );
         const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
         return name === 'manual'
-          ? manualFlow(runtime, input, logger, deadline)
-          : webhookFlow(runtime, input, (event, scoped) => reconcileNow(runtime, event, scoped, { deadline }), logger);
+          ? manualFlow(runtime, input, logger, deadline, metrics)
+          : webhookFlow(
+              runtime,
+              input,
+              (event, scoped) => reconcileNow(runtime, event, scoped, { deadline, metrics }),
+              logger,
+              metrics,
+            );
       });
+      metrics.flush();
       logger.info('request answered', { status: response.status });
       return json(response);
     });

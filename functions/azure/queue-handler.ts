@@ -1,8 +1,10 @@
 import type { InvocationContext } from '@azure/functions';
 import { RetryLaterError } from '../../shared/errors.ts';
 import { parseQueueMessage } from '../../shared/intake/intake.ts';
+import { intakeMetrics, type Metrics, record } from '../../shared/report/metrics.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
+import type { Logger } from '../common/logger.ts';
 import { consumeQueued } from '../common/queue-consumer.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
@@ -31,28 +33,45 @@ export function createQueueHandler(deps: AzureHandlerDeps) {
         messageId,
         dequeueCount: meta.dequeueCount,
       });
-      const parsed = parseQueueMessage('storage-queue', message);
-      if (!parsed.ok) {
-        base.error('dropping a malformed queue message (not retried)', {
-          reason: parsed.reason,
-          issues: parsed.issues,
-        });
-        return { dropped: parsed.reason };
+      const metrics = deps.metrics(base);
+      try {
+        return await consume(message, messageId, started, base, metrics);
+      } finally {
+        metrics.flush();
       }
-      const { webhookId, event } = parsed.value;
-      const logger = base.child({ webhookId, deploymentId: event.data.deploymentId });
-      const runtime = await deps.runtime();
-      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
-      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
-      const { reports, retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], logger, {
-        deadline,
-      });
-      if (retry.size > 0) {
-        logger.warn('event failed in a retryable way; the host will deliver it again');
-        throw new RetryLaterError(`event ${webhookId} failed in a retryable way; the host will deliver it again`, [
-          messageId,
-        ]);
-      }
-      return { reports };
     });
+
+  async function consume(
+    message: unknown,
+    messageId: string,
+    started: number,
+    base: Logger,
+    metrics: Metrics,
+  ): Promise<QueueResult> {
+    const parsed = parseQueueMessage('storage-queue', message);
+    if (!parsed.ok) {
+      record(metrics, intakeMetrics({ received: 1, rejected: ['malformed_message'] }));
+      base.error('dropping a malformed queue message (not retried)', {
+        reason: parsed.reason,
+        issues: parsed.issues,
+      });
+      return { dropped: parsed.reason };
+    }
+    const { webhookId, event } = parsed.value;
+    const logger = base.child({ webhookId, deploymentId: event.data.deploymentId });
+    const runtime = await deps.runtime();
+    const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
+    const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+    const { reports, retry } = await consumeQueued(runtime, [{ messageId, event: parsed.value }], logger, {
+      deadline,
+      metrics,
+    });
+    if (retry.size > 0) {
+      logger.warn('event failed in a retryable way; the host will deliver it again');
+      throw new RetryLaterError(`event ${webhookId} failed in a retryable way; the host will deliver it again`, [
+        messageId,
+      ]);
+    }
+    return { reports };
+  }
 }

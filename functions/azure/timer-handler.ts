@@ -17,9 +17,14 @@ export function createTimerHandler(deps: AzureHandlerDeps, task: ScheduledTask) 
       const logger = deps.logger.child({ function: task, invocationId: context.invocationId });
       // A tick missed while the app was stopped runs late once; the lookback window covers the gap.
       if (timer.isPastDue) logger.warn(`${task} is running late`);
-      const runtime = await deps.runtime();
-      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
-      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
-      return runScheduledTask(runtime, task, logger, new Date(), deadline);
+      const metrics = deps.metrics(logger);
+      try {
+        const runtime = await deps.runtime();
+        const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.azure;
+        const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+        return await runScheduledTask(runtime, task, logger, new Date(), deadline, undefined, metrics);
+      } finally {
+        metrics.flush();
+      }
     });
 }

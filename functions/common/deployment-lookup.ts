@@ -35,6 +35,8 @@ export interface Rejected {
   readonly eventId: string;
   readonly deploymentId: string;
   readonly error: IdentitySyncError;
+  /** A finer reason than the error's code, for the EventsRejected metric. */
+  readonly reason?: 'unknown_deployment';
 }
 
 interface Looked {
@@ -148,12 +150,15 @@ async function lookupOne(
       }
       deployment = event.data.deployment;
     } else if (deployment === undefined) {
-      return reject(
-        new RequestRejectedError(
-          'invalid_input',
-          `the Astro API does not know Deployment ${deploymentId} in organization ${organizationId}`,
+      return {
+        ...reject(
+          new RequestRejectedError(
+            'invalid_input',
+            `the Astro API does not know Deployment ${deploymentId} in organization ${organizationId}`,
+          ),
         ),
-      );
+        reason: 'unknown_deployment',
+      };
     }
   }
   if (deployment === undefined) {

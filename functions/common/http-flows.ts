@@ -8,6 +8,7 @@ import {
 } from '../../shared/errors.ts';
 import { duplicateAnswer, type IntakeRequest } from '../../shared/intake/intake.ts';
 import type { QueuedEvent } from '../../shared/intake/queued-event.ts';
+import { intakeMetrics, type Metrics, noMetrics, record, rejectReason } from '../../shared/report/metrics.ts';
 import { type EventReport, FAILURE_STATUSES } from '../../shared/report/outcome.ts';
 import type { IntakeRuntime } from './intake-runtime.ts';
 import type { Logger } from './logger.ts';
@@ -91,15 +92,18 @@ export async function webhookFlow(
   request: IntakeRequest,
   dispatch: Dispatch,
   logger: Logger,
+  metrics: Metrics = noMetrics,
 ): Promise<FlowResponse> {
-  const intake = runtime.intake.webhook(request);
+  const intake = passIntake(metrics, () => runtime.intake.webhook(request));
   if (intake.duplicate) {
+    record(metrics, intakeMetrics({ rejected: ['duplicate'] }));
     logger.warn('duplicate webhook-id acknowledged without processing', { webhookId: intake.id });
     return duplicateAnswer(intake.id);
   }
   const scoped = logger.child({ webhookId: intake.id, deploymentId: intake.event.data.deploymentId });
   const claim = await claimId(runtime, intake.id, scoped);
   if (claim?.state === 'duplicate') {
+    record(metrics, intakeMetrics({ rejected: ['duplicate'] }));
     runtime.intake.accepted(intake.id);
     scoped.warn('duplicate webhook-id acknowledged without processing (handled by another instance)');
     return duplicateAnswer(intake.id);
@@ -131,6 +135,22 @@ export async function webhookFlow(
 }
 
 /**
+ * Counts the request as received and, when the intake refuses it, the refusal by its code. What happens to an event
+ * after the intake (accepted or refused by the lookup) is counted where that is decided: the publisher on AWS, the
+ * queue consumer elsewhere.
+ */
+function passIntake<T>(metrics: Metrics, check: () => T): T {
+  record(metrics, intakeMetrics({ received: 1 }));
+  try {
+    return check();
+  } catch (error) {
+    const reason = rejectReason(error);
+    if (reason !== undefined) record(metrics, intakeMetrics({ rejected: [reason] }));
+    throw error;
+  }
+}
+
+/**
  * The cross-instance claim, or none: the record failing (the table throttled or unreachable) must not stop intake,
  * because processing an event twice is safe (a converged target costs one read), so it is logged and skipped.
  */
@@ -150,9 +170,13 @@ export async function reconcileNow(
   runtime: Runtime<unknown>,
   event: QueuedEvent,
   logger: Logger,
-  options: { dryRun?: boolean; deadline?: Deadline } = {},
+  options: { dryRun?: boolean; deadline?: Deadline; metrics?: Metrics } = {},
 ): Promise<FlowResponse> {
-  const { reports, rejected } = await consumeQueued(runtime, [{ messageId: event.webhookId, event }], logger, options);
+  // The HTTP flow counted the request already.
+  const { reports, rejected } = await consumeQueued(runtime, [{ messageId: event.webhookId, event }], logger, {
+    ...options,
+    received: false,
+  });
   const [refused] = rejected;
   if (refused !== undefined) throw refused.error;
   const [report] = reports;
@@ -170,16 +194,21 @@ export async function manualFlow(
   request: IntakeRequest,
   logger: Logger,
   deadline?: Deadline,
+  metrics: Metrics = noMetrics,
 ): Promise<FlowResponse> {
-  const manual = runtime.intake.manual(request);
+  const { manual, organizationId } = passIntake(metrics, () => {
+    const manual = runtime.intake.manual(request);
+    const organizationId =
+      manual.deployment?.organizationId ?? manual.organizationId ?? runtime.config.astro?.organizationId;
+    if (organizationId === undefined) {
+      throw new RequestRejectedError(
+        'invalid_input',
+        'Send "organizationId" with "deploymentId", or configure astro.organizationId.',
+      );
+    }
+    return { manual, organizationId };
+  });
   const { deployment } = manual;
-  const organizationId = deployment?.organizationId ?? manual.organizationId ?? runtime.config.astro?.organizationId;
-  if (organizationId === undefined) {
-    throw new RequestRejectedError(
-      'invalid_input',
-      'Send "organizationId" with "deploymentId", or configure astro.organizationId.',
-    );
-  }
   const event: QueuedEvent = {
     webhookId: `manual-${randomUUID()}`,
     event: {
@@ -191,6 +220,7 @@ export async function manualFlow(
   const scoped = logger.child({ webhookId: event.webhookId, deploymentId: event.event.data.deploymentId });
   return reconcileNow(runtime, event, scoped, {
     dryRun: manual.dryRun,
+    metrics,
     ...(deadline === undefined ? {} : { deadline }),
   });
 }

@@ -1,6 +1,7 @@
 import type { Deadline } from '../../shared/deadline.ts';
 import type { Deployment } from '../../shared/intake/deployment.ts';
 import { inlineSoftwareDeployment } from '../../shared/intake/software-deployment.ts';
+import { intakeMetrics, type Metrics, noMetrics, record, reportMetrics } from '../../shared/report/metrics.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import type { RejectedEvent } from '../../shared/report/slack-message.ts';
 import { type Delivered, lookupDeployments, type Rejected } from './deployment-lookup.ts';
@@ -33,9 +34,15 @@ export async function consumeQueued(
   runtime: Runtime<unknown>,
   delivered: readonly Delivered[],
   logger: Logger,
-  options: { dryRun?: boolean; deadline?: Deadline } = {},
+  options: {
+    dryRun?: boolean;
+    deadline?: Deadline;
+    metrics?: Metrics;
+    /** false: the caller (an HTTP flow) counted the event as received already. */
+    received?: boolean;
+  } = {},
 ): Promise<Consumed> {
-  const { deadline } = options;
+  const { deadline, metrics = noMetrics } = options;
   // One stop for the whole invocation: the reads and the targets share the time the platform leaves.
   const signal = stopSignal(deadline);
   const { items, rejected, inUse } = await lookupDeployments(
@@ -54,6 +61,17 @@ export async function consumeQueued(
     // Refused for good: without this the platform team would never hear of it (the sender got a 2xx long ago).
     refused.push({ eventId: r.eventId, deploymentId: r.deploymentId, reason: r.error.message });
   }
+  record(
+    metrics,
+    intakeMetrics({
+      received: options.received === false ? 0 : delivered.length,
+      accepted: items.length,
+      rejected: rejected.filter((r) => !r.error.retryable).map((r) => r.reason ?? r.error.code),
+    }),
+  );
+  // One failed read or list can refuse several events: counted once.
+  const astroErrors = new Set(rejected.map((r) => r.error).filter((error) => error.code === 'astro_api'));
+  if (astroErrors.size > 0) metrics.count('AstroApiErrors', astroErrors.size);
   const reports = await runPipeline(items, {
     batch: {
       ...runtime.batch({ dryRun: options.dryRun === true }),
@@ -62,10 +80,11 @@ export async function consumeQueued(
       ...(signal === undefined ? {} : { signal }),
     },
     // One invocation: a Slack that failed once in it is not tried again until the next one.
-    notifier: runtime.notifier.session(deadline),
+    notifier: runtime.notifier.session(deadline, metrics),
     logger,
     rejected: refused,
   });
+  record(metrics, reportMetrics(reports));
   // Reports come back in the order of the items, so the index ties each to its message (webhook ids may repeat).
   const retry = new Set([
     ...rejected.filter((r) => r.error.retryable).map((r) => r.messageId),

@@ -1,8 +1,9 @@
 import type { Deadline } from '../../shared/deadline.ts';
-import { ValidationError } from '../../shared/errors.ts';
+import { isIdentitySyncError, ValidationError } from '../../shared/errors.ts';
 import type { ScheduledTask } from '../../shared/intake/queue-envelopes.ts';
 import type { StaleMarks } from '../../shared/reconcile/stale-marks.ts';
 import { type DeploymentLister, type RunSummary, runPoll, runSweep } from '../../shared/reconcile/sweep.ts';
+import { type Metrics, noMetrics, record, runSummaryMetrics } from '../../shared/report/metrics.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
 import { escapeSlack, type SlackMessage } from '../../shared/report/slack-blocks.ts';
 import { stopSignal } from './invocation-deadline.ts';
@@ -25,6 +26,7 @@ export async function runScheduledTask(
   now: Date = new Date(),
   deadline?: Deadline,
   staleMarks?: StaleMarks,
+  metrics: Metrics = noMetrics,
 ): Promise<RunSummary> {
   const { astro, software } = runtime;
   const settings = runtime.config.astro;
@@ -68,7 +70,7 @@ export async function runScheduledTask(
     ...(staleMarks === undefined ? {} : { staleMarks }),
   };
   // One invocation: a Slack that failed once in it is not tried again until the next one.
-  const notifier = runtime.notifier.session(deadline);
+  const notifier = runtime.notifier.session(deadline, metrics);
   let summary: RunSummary;
   try {
     summary =
@@ -84,6 +86,7 @@ export async function runScheduledTask(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     logger.error(`${task} failed; nothing was changed and the next run catches up`, { runId, reason });
+    if (isIdentitySyncError(error) && error.code === 'astro_api') metrics.count('AstroApiErrors', 1);
     // The hourly sweep tells Slack; the 5-minute poll only logs, so an outage does not flood the channel.
     if (task === 'sweep') await notifier.post(outageMessage(runId, reason), { runId });
     throw error;
@@ -94,6 +97,7 @@ export async function runScheduledTask(
       acc[r.status] = (acc[r.status] ?? 0) + 1;
       return acc;
     }, {});
+  record(metrics, runSummaryMetrics(summary));
   logger.info(`${task} finished`, {
     runId,
     deployments: summary.deployments,

@@ -1,5 +1,6 @@
 import type { Deadline } from '../../shared/deadline.ts';
 import { formatBatchMessage } from '../../shared/report/batch-message.ts';
+import type { Metrics } from '../../shared/report/metrics.ts';
 import type { EventReport } from '../../shared/report/outcome.ts';
 import type { SlackMessage, SlackNotifyPolicy } from '../../shared/report/slack-blocks.ts';
 import {
@@ -54,9 +55,10 @@ export interface SlackNotifier {
   /**
    * This notifier for one invocation: once Slack fails in a way that may heal (an outage, no answer), its later
    * messages go to the outbox without being tried, and no post outlasts the invocation's deadline. The outbox is
-   * shared with the instance, so the next invocation delivers what this one kept.
+   * shared with the instance, so the next invocation delivers what this one kept. Each message not delivered is
+   * counted in `metrics` (SlackDeliveryFailures).
    */
-  session(deadline?: Deadline): SlackNotifier;
+  session(deadline?: Deadline, metrics?: Metrics): SlackNotifier;
 }
 
 const DEFAULT_RETRIES = 2;
@@ -164,8 +166,10 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
         dropped = 0;
       }
     };
+    const failed = () => session.metrics?.count('SlackDeliveryFailures', 1);
     const send = async (message: SlackMessage, context: Record<string, unknown>): Promise<NotifyResult> => {
       if (broken !== undefined) {
+        failed();
         keep(message);
         logger.warn('Slack notification kept, not tried: Slack failed earlier in this invocation', {
           ...context,
@@ -182,6 +186,7 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
         const reason = redact(error instanceof GaveUp ? error.message : await describe(error));
         // Only an outage is worth waiting out; a bad token or channel would block every later message.
         const transient = error instanceof GaveUp || TRANSIENT.test(reason);
+        failed();
         logger.error(
           transient ? 'Slack notification failed; kept to resend when Slack answers' : 'Slack notification failed',
           { ...context, error: reason },
@@ -220,9 +225,10 @@ export function createSlackNotifier(settings: SlackSettings, options: SlackNotif
           deploymentId: event.deploymentId,
         }),
       post: (message, context) => send(message, { mode: settings.mode, ...context }),
-      session: (deadline) =>
+      session: (deadline, metrics) =>
         makeSession({
           breaker: true,
+          ...(metrics === undefined ? {} : { metrics }),
           // The deadline is when the work had to stop; reporting may use the request timeout after it (the room the
           // invocation's deadline keeps), never more.
           ...(deadline === undefined || !Number.isFinite(deadline.at)
@@ -238,6 +244,7 @@ interface SessionOptions {
   readonly breaker: boolean;
   /** How long one message (with its retries) may take now; undefined: as long as the transport takes. */
   readonly limitMs?: () => number;
+  readonly metrics?: Metrics;
 }
 
 /** A post given up because the invocation cannot wait for it; it may still land, and then is not sent again. */

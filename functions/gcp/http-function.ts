@@ -19,6 +19,7 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
     const started = Date.now();
     const path = req.path.replace(/\/+$/, '') || '/';
     const logger = deps.logger.child({ requestPath: path });
+    const metrics = deps.metrics(logger);
     const response = await answering(logger, classifyGcpError, async () => {
       if (!ROUTES.has(path)) throw new RequestRejectedError('not_found', 'POST / (webhook) or /manual');
       refuseOtherMethods(req.method);
@@ -27,9 +28,16 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
       const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
       const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
       return path === '/manual'
-        ? manualFlow(runtime, request, logger, deadline)
-        : webhookFlow(runtime, request, (event, scoped) => reconcileNow(runtime, event, scoped, { deadline }), logger);
+        ? manualFlow(runtime, request, logger, deadline, metrics)
+        : webhookFlow(
+            runtime,
+            request,
+            (event, scoped) => reconcileNow(runtime, event, scoped, { deadline, metrics }),
+            logger,
+            metrics,
+          );
     });
+    metrics.flush();
     res.status(response.status).json(response.body);
   };
 }

@@ -17,9 +17,14 @@ export function createGcpScheduleFunction(deps: GcpHandlerDeps): CloudEventFunct
       deps.logger.error('dropping a malformed schedule message (not retried)', { reason: task.reason });
       return;
     }
-    const runtime = await deps.runtime();
-    const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
-    const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
-    await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline);
+    const metrics = deps.metrics(deps.logger);
+    try {
+      const runtime = await deps.runtime();
+      const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
+      const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
+      await runScheduledTask(runtime, task.value, deps.logger, new Date(), deadline, undefined, metrics);
+    } finally {
+      metrics.flush();
+    }
   };
 }

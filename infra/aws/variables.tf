@@ -203,13 +203,13 @@ variable "enable_source_maps" {
 }
 
 variable "alarm_topic_arn" {
-  description = "Existing SNS topic for the dead-letter alarm. Null: create_alarm_topic decides."
+  description = "Existing SNS topic for the dead-letter alarm and the metric alarms. Null: create_alarm_topic decides."
   type        = string
   default     = null
 }
 
 variable "create_alarm_topic" {
-  description = "Create an SNS topic for the dead-letter alarm (when alarm_topic_arn is null)."
+  description = "Create an SNS topic for the dead-letter alarm and the metric alarms (when alarm_topic_arn is null)."
   type        = bool
   default     = false
 }
@@ -230,4 +230,21 @@ variable "tags" {
   description = "Tags for every resource that takes them."
   type        = map(string)
   default     = {}
+}
+
+variable "create_metric_alarms" {
+  description = "Create CloudWatch alarms on the functions' metrics (namespace AstroIdentitySync): Failures above 0 in 5 minutes, and CapacityUsedPercent at or above capacity_alarm_percent in an hour. They notify alarm_topic_arn (or the created topic). Off by default: alarms cost money."
+  type        = bool
+  default     = false
+}
+
+variable "capacity_alarm_percent" {
+  description = "Threshold of the capacity alarm (create_metric_alarms): the fullest trust policy's length in percent of the account's quota."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.capacity_alarm_percent > 0 && var.capacity_alarm_percent <= 100
+    error_message = "capacity_alarm_percent must be above 0 and at most 100."
+  }
 }

@@ -116,3 +116,26 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "create_metric_alerts" {
+  description = "Create scheduled query alerts over the functions' customMetric lines in Application Insights: Failures above 0 in 5 minutes, and CapacityUsedPercent at or above capacity_alert_percent in an hour. Off by default: each rule is billed."
+  type        = bool
+  default     = false
+}
+
+variable "capacity_alert_percent" {
+  description = "Threshold of the capacity alert (create_metric_alerts): the fullest identity's federated credentials in percent of 20."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.capacity_alert_percent > 0 && var.capacity_alert_percent <= 100
+    error_message = "capacity_alert_percent must be above 0 and at most 100."
+  }
+}
+
+variable "alert_action_group_ids" {
+  description = "Azure Monitor action group ids the metric alerts notify. Empty: the alerts fire in the portal without notifying anyone."
+  type        = list(string)
+  default     = []
+}

@@ -66,7 +66,7 @@ locals {
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   push                 = var.pubsub_delivery == "push"
 
-  apis = concat(local.project_roles_on ? ["cloudresourcemanager.googleapis.com"] : [], [
+  apis = concat(local.project_roles_on ? ["cloudresourcemanager.googleapis.com"] : [], var.create_log_metrics ? ["logging.googleapis.com", "monitoring.googleapis.com"] : [], [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",

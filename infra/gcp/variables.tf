@@ -133,7 +133,7 @@ variable "build_service_account" {
 }
 
 variable "enable_apis" {
-  description = "Enable the APIs the module needs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry, Pub/Sub, Cloud Scheduler, Secret Manager, Eventarc, IAM, and Resource Manager when project_role_targets is not empty)."
+  description = "Enable the APIs the module needs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry, Pub/Sub, Cloud Scheduler, Secret Manager, Eventarc, IAM, Resource Manager when project_role_targets is not empty, Logging and Monitoring when create_log_metrics is true)."
   type        = bool
   default     = true
 }
@@ -153,4 +153,27 @@ variable "labels" {
   description = "Labels for every resource that takes them."
   type        = map(string)
   default     = {}
+}
+
+variable "create_log_metrics" {
+  description = "Create log-based metrics over the functions' metric lines (jsonPayload.metric.name) and an alert policy each: Failures in 5 minutes, and CapacityUsedPercent at or above capacity_alert_percent in an hour. Off by default: log-based metrics and alerting are billed."
+  type        = bool
+  default     = false
+}
+
+variable "capacity_alert_percent" {
+  description = "Threshold of the capacity alert policy (create_log_metrics): the fullest IAM policy's members in percent of 1,500."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.capacity_alert_percent > 0 && var.capacity_alert_percent <= 100
+    error_message = "capacity_alert_percent must be above 0 and at most 100."
+  }
+}
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/<p>/notificationChannels/<id>) the alert policies notify. Empty: the policies open incidents without notifying anyone."
+  type        = list(string)
+  default     = []
 }
