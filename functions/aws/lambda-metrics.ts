@@ -1,6 +1,6 @@
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { type Metrics, noMetrics } from '../../shared/report/metrics.ts';
-import type { Env } from '../common/env-settings.ts';
+import { type Env, metricsSettings } from '../common/env-settings.ts';
 import type { Logger } from '../common/logger.ts';
 
 export const METRICS_NAMESPACE = 'AstroIdentitySync';
@@ -37,14 +37,13 @@ function powertoolsLogger(logger: Logger) {
  * turns the port into a no-op: the local stack sets it unless it is asked for metrics.
  */
 export function createLambdaMetrics(env: Env, fn: LambdaFunction | undefined, logger: Logger): LambdaMetrics {
-  const service =
-    env.AWS_LAMBDA_FUNCTION_NAME ?? (fn === undefined ? 'astro-identity-sync' : `astro-identity-sync-${fn}`);
+  const { disabled, functionName } = metricsSettings(env);
+  const service = functionName ?? (fn === undefined ? 'astro-identity-sync' : `astro-identity-sync-${fn}`);
   const powertools = new PowertoolsMetrics({
     namespace: METRICS_NAMESPACE,
     serviceName: service,
     logger: powertoolsLogger(logger),
   });
-  const disabled = /^(1|true|yes|on)$/i.test(env.POWERTOOLS_METRICS_DISABLED ?? '');
   if (disabled) return { ...noMetrics, powertools };
   return {
     powertools,

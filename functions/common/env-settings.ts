@@ -41,6 +41,14 @@ export const ENVIRONMENT = {
     meaning: 'set by Lambda; the region of the SDK clients (AWS_DEFAULT_REGION, then us-east-1)',
   },
   AWS_DEFAULT_REGION: { clouds: 'aws', meaning: 'fallback for AWS_REGION (workstations)' },
+  AWS_LAMBDA_FUNCTION_NAME: {
+    clouds: 'aws',
+    meaning: 'set by Lambda; the `service` dimension of the metrics (astro-identity-sync-<function> outside Lambda)',
+  },
+  POWERTOOLS_METRICS_DISABLED: {
+    clouds: 'aws',
+    meaning: 'true: write no metrics (each metric is a billed CloudWatch custom metric); the local stack sets it',
+  },
   ASTRO_IDENTITY_SYNC_QUEUE_NAME: {
     clouds: 'azure',
     meaning: 'the Storage queue of the reconciler trigger (default astro-identity-sync-events)',
@@ -152,6 +160,8 @@ const settingsSchema = z.object({
   ASTRO_IDENTITY_SYNC_LEASE_TABLE: optional,
   AWS_REGION: optional,
   AWS_DEFAULT_REGION: optional,
+  AWS_LAMBDA_FUNCTION_NAME: optional,
+  POWERTOOLS_METRICS_DISABLED: optional,
   ASTRO_IDENTITY_SYNC_QUEUE_NAME: optional,
   ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION: optional,
   ASTRO_IDENTITY_SYNC_POLL_SCHEDULE: optional,
@@ -285,4 +295,15 @@ export function logLevelOf(env: Env): Settings['logLevel'] {
   return level === 'DEBUG' || level === 'INFO' || level === 'WARN' || level === 'ERROR' || level === 'SILENT'
     ? level
     : 'INFO';
+}
+
+/**
+ * What the metrics port needs, read apart from readSettings: the handlers build it at module load, before the cold
+ * start reads (and may refuse) the rest of the environment, so a bad config still has its failure counted.
+ */
+export function metricsSettings(env: Env): { readonly disabled: boolean; readonly functionName: string | undefined } {
+  return {
+    disabled: /^(1|true|yes|on)$/i.test(env.POWERTOOLS_METRICS_DISABLED?.trim() ?? ''),
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME?.trim() || undefined,
+  };
 }

@@ -6,7 +6,7 @@ import { createLambdaMetrics } from '../../functions/aws/lambda-metrics.ts';
 import { type AwsStack, LOCAL_ACCOUNT, startAwsStack } from '../../local/aws-stack.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { record, reportMetrics } from '../../shared/report/metrics.ts';
-import { type EventReport, summarizeDeployment } from '../../shared/report/outcome.ts';
+import { type EventReport, summarizeDeployment, type TargetResult } from '../../shared/report/outcome.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment, deploymentEvent, postSigned } from '../support/deployments.ts';
 import { makeDeployment, ROLE_ARN } from '../support/fixtures.ts';
@@ -110,6 +110,14 @@ describe('AWS metrics: EMF from the real Lambda handlers', () => {
       { name: 'EventsAccepted', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
       { name: 'GrantsAdded', unit: 'Count', value: 6, dimensions: [['service']], extra: {} },
       { name: 'TargetsConverged', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
+      // The role's use after the verify read, as IAM counts it: the minified trust policy against 2048.
+      {
+        name: 'CapacityUsedPercent',
+        unit: 'Percent',
+        value: Math.round((JSON.stringify(stack.aws.getTrustPolicy('astro-data')).length / 2048) * 1000) / 10,
+        dimensions: [['service']],
+        extra: {},
+      },
     ]);
   });
 
@@ -179,6 +187,41 @@ describe('AWS metrics: EMF from the real Lambda handlers', () => {
       value: 1,
       dimensions: [['service', 'Reason']],
       extra: { Reason: 'unknown_deployment' },
+    });
+  });
+
+  it('a capacity warning: a real grant that takes the role past 80% writes its use in Percent and counts the warning', async () => {
+    // A person's statement makes the role about 39% full; the Deployment's new statement takes it past 80%.
+    const padding = {
+      Sid: 'PartnerAccess',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::210987654321:root' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'sts:ExternalId': 'x'.repeat(560) } },
+    };
+    stack.aws.putRole('astro-data', { ...EC2_TRUST, Statement: [...EC2_TRUST.Statement, padding] });
+    const full = apiDeployment({ id: 'clq2capacity000000000000', namespace: 'capacity-ns-1234' });
+    stack.astro.upsert(full);
+    const response = await manual({ deploymentId: full.id });
+    expect(response.status).toBe(200);
+    const [result] = ((await response.json()) as { results: TargetResult[] }).results;
+    expect(result?.capacityWarning).toBeDefined();
+    const percent = Math.round(((result?.usage?.used ?? 0) / 2048) * 1000) / 10;
+    expect(percent).toBeGreaterThanOrEqual(80);
+    const manualMetrics = metricsOf(emf.lines, 'astro-identity-sync-manual');
+    expect(manualMetrics).toContainEqual({
+      name: 'CapacityUsedPercent',
+      unit: 'Percent',
+      value: percent,
+      dimensions: [['service']],
+      extra: {},
+    });
+    expect(manualMetrics).toContainEqual({
+      name: 'CapacityWarnings',
+      unit: 'Count',
+      value: 1,
+      dimensions: [['service']],
+      extra: {},
     });
   });
 
@@ -297,6 +340,13 @@ slack: { mode: web-api, token: "env:SLACK_BOT_TOKEN", channel: "#iam" }`,
     expect(metricsOf(emf.lines, 'astro-identity-sync-scheduled')).toEqual([
       { name: 'GrantsAdded', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
       { name: 'TargetsConverged', unit: 'Count', value: 2, dimensions: [['service']], extra: {} },
+      {
+        name: 'CapacityUsedPercent',
+        unit: 'Percent',
+        value: Math.round((JSON.stringify(stack.aws.getTrustPolicy('astro-r1')).length / 2048) * 1000) / 10,
+        dimensions: [['service']],
+        extra: {},
+      },
       { name: 'DriftRepaired', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
       { name: 'StaleEntries', unit: 'Count', value: 1, dimensions: [['service']], extra: {} },
     ]);

@@ -43,6 +43,8 @@ describe('Azure metrics: one customMetric line per metric per invocation, throug
       { name: 'EventsAccepted', value: 1, unit: 'Count', dimensions: {} },
       { name: 'GrantsAdded', value: 6, unit: 'Count', dimensions: {} },
       { name: 'TargetsConverged', value: 1, unit: 'Count', dimensions: {} },
+      // Six credentials of Azure's 20 after the verify read.
+      { name: 'CapacityUsedPercent', value: 30, unit: 'Percent', dimensions: {} },
     ]);
   });
 

@@ -50,6 +50,8 @@ describe('GCP metrics: one structured line per metric per invocation', () => {
       { name: 'EventsAccepted', value: 1, unit: 'Count', dimensions: {} },
       { name: 'GrantsAdded', value: 6, unit: 'Count', dimensions: {} },
       { name: 'TargetsConverged', value: 1, unit: 'Count', dimensions: {} },
+      // The policy's members after the verify read (the six just added) against Google's 1,500.
+      { name: 'CapacityUsedPercent', value: 0.4, unit: 'Percent', dimensions: {} },
     ]);
   });
 
