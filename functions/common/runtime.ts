@@ -2,16 +2,15 @@ import type { Config } from '../../shared/config.ts';
 import type { BatchOptions } from '../../shared/reconcile/process-batch.ts';
 import { TargetRegistry } from '../../shared/reconcile/target-kind.ts';
 import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
-import { type AstroClient, createAstroClient } from './astro-client.ts';
+import type { AstroClient } from './astro-client.ts';
 import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
-import { createHoustonClient, houstonUrl } from './houston-client.ts';
 import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
 import { type LastSummaryStore, memoryLastSummary } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
 import { createSlackNotifier } from './slack-notifier.ts';
-import { createSoftwareSource, type SoftwareSource } from './software-source.ts';
+import type { SoftwareSource } from './software-source.ts';
 
 /** Everything a function that reconciles needs, built once per cold start by `buildRuntime`. */
 export interface Runtime<Clients> extends IntakeRuntime<Clients> {
@@ -69,6 +68,8 @@ async function createAstro(
   resolve: SecretResolver,
 ): Promise<AstroClient | undefined> {
   if (config.astro === undefined) return undefined;
+  // The Astro and Houston clients load with a config that names them (a cold-start cost only then).
+  const { createAstroClient } = await import('./astro-client.ts');
   return createAstroClient({
     baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
@@ -86,6 +87,10 @@ async function createSoftware(
 ): Promise<SoftwareSource | undefined> {
   const software = config.software;
   if (software?.token === undefined) return undefined;
+  const [{ createHoustonClient, houstonUrl }, { createSoftwareSource }] = await Promise.all([
+    import('./houston-client.ts'),
+    import('./software-source.ts'),
+  ]);
   const client = createHoustonClient({
     url: settings.houstonUrl ?? houstonUrl(software.baseDomain),
     token: await resolve(software.token, 'software.token'),

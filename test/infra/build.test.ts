@@ -146,6 +146,20 @@ describe('npm run build', () => {
     }
   });
 
+  it('loads the Astro and Houston clients at cold start only for a config that names them, not at module load', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.id !== 'aws/webhook')) {
+      const entry = entryOf(artifact);
+      for (const file of [
+        'functions/common/astro-client.ts',
+        'functions/common/houston-client.ts',
+        'functions/common/software-source.ts',
+      ]) {
+        expect(entry.sources, artifact.id).toContain(file);
+        expect(entry.start.sources, artifact.id).not.toContain(file);
+      }
+    }
+  });
+
   it('keeps the code the webhook loads at start within 300 KiB', () => {
     const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
     expect(webhook.bundle.bytes).toBeLessThanOrEqual(300 * 1024);
