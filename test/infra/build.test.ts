@@ -160,6 +160,12 @@ describe('npm run build', () => {
     }
   });
 
+  it('loads the Key Vault SDK on the first azure-kv: reference, not at start', () => {
+    const azure = entryOf(ARTIFACTS.find((a) => a.cloud === 'azure') as Artifact);
+    expect(azure.packages).toContain('@azure/keyvault-secrets');
+    expect(azure.start.packages).not.toContain('@azure/keyvault-secrets');
+  });
+
   it('keeps the code the webhook loads at start within 300 KiB', () => {
     const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
     expect(webhook.bundle.bytes).toBeLessThanOrEqual(300 * 1024);
