@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { type Artifact, NODE_MAJOR } from './artifacts.ts';
-import { lambdaEnvironmentCredentials, zodEnglishOnly } from './bundle-plugins.ts';
+import { lambdaEnvironmentCredentials, pinoWithoutTransports, zodEnglishOnly } from './bundle-plugins.ts';
 
 /**
  * ESM output still carries CommonJS dependencies (the AWS SDK's and Google's transitive packages, @azure/functions)
@@ -68,7 +68,8 @@ export function esbuildOptions(artifacts: readonly Artifact[], root: string): Bu
     sourcesContent: false,
     legalComments: 'eof',
     metafile: true,
-    plugins: first.cloud === 'aws' ? [zodEnglishOnly, lambdaEnvironmentCredentials] : [zodEnglishOnly],
+    plugins:
+      first.cloud === 'aws' ? [zodEnglishOnly, lambdaEnvironmentCredentials] : [zodEnglishOnly, pinoWithoutTransports],
     logLevel: 'warning',
   };
 }

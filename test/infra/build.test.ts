@@ -166,6 +166,14 @@ describe('npm run build', () => {
     expect(azure.start.packages).not.toContain('@azure/keyvault-secrets');
   });
 
+  it('bundles pino without its transports (thread-stream): the functions log JSON lines to stdout', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.cloud !== 'aws')) {
+      const entry = entryOf(artifact);
+      expect(entry.packages, artifact.id).toContain('pino');
+      expect(entry.packages, artifact.id).not.toContain('thread-stream');
+    }
+  });
+
   it('keeps the code the webhook loads at start within 300 KiB', () => {
     const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
     expect(webhook.bundle.bytes).toBeLessThanOrEqual(300 * 1024);
