@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, type Artifact, type BuildManifest, DIST_DIR, MANIFEST_FILE } from '../../scripts/artifacts.ts';
 import { LAMBDA_BUNDLE_BUDGET, missingEntriesMessage } from '../../scripts/build.ts';
-import { esbuildOptions } from '../../scripts/bundle.ts';
+import { bundleArtifact, esbuildOptions } from '../../scripts/bundle.ts';
 import { LAMBDA_SKIPPED_CREDENTIAL_PROVIDERS } from '../../scripts/bundle-plugins.ts';
 import { deterministicZip, readZip } from '../../scripts/deterministic-zip.ts';
 import { FUNCTIONS_FRAMEWORK } from '../../scripts/package-files.ts';
@@ -172,6 +172,15 @@ describe('npm run build', () => {
       expect(entry.packages, artifact.id).toContain('pino');
       expect(entry.packages, artifact.id).not.toContain('thread-stream');
     }
+  });
+
+  it('bundles only the API versions the GCP function calls (IAM v1, Resource Manager v3)', async () => {
+    const { inputs } = await bundleArtifact(ARTIFACTS.find((a) => a.cloud === 'gcp') as Artifact, REPO);
+    const versions = inputs
+      .map((input) => /node_modules\/@googleapis\/(\w+)\/build\/(\w+)\.js$/.exec(input))
+      .flatMap((match) => (match === null ? [] : [`${match[1]}/${match[2]}`]))
+      .sort();
+    expect(versions).toEqual(['cloudresourcemanager/v3', 'iam/v1']);
   });
 
   it('keeps the code the webhook loads at start within 300 KiB', () => {
