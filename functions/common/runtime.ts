@@ -5,11 +5,11 @@ import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 import type { AstroClient } from './astro-client.ts';
 import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
-import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
+import { buildIntakeRuntime, coldStart, type IntakeRuntime } from './intake-runtime.ts';
 import { type LastSummaryStore, memoryLastSummary } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
-import { createSlackNotifier } from './slack-notifier.ts';
+import type { SlackSettings } from './slack-notifier.ts';
 import type { SoftwareSource } from './software-source.ts';
 
 /** Everything a function that reconciles needs, built once per cold start by `buildRuntime`. */
@@ -108,22 +108,40 @@ async function createNotifier(
 ): Promise<Notifier> {
   const slack = config.slack;
   const options = { logger, timeoutMs: settings.timeouts.requestMs };
-  if (slack.mode === 'off') return createSlackNotifier({ mode: 'off' }, options);
-  if (slack.mode === 'webhook') {
+  // The secrets are read now, so a missing one fails the cold start as before; only the code waits.
+  let slackSettings: SlackSettings;
+  if (slack.mode === 'off') slackSettings = { mode: 'off' };
+  else if (slack.mode === 'webhook') {
     const webhookUrl = await resolve(slack.webhookUrl, 'slack.webhookUrl');
-    return createSlackNotifier({ mode: 'webhook', webhookUrl, notify: slack.notify }, options);
-  }
-  const token = await resolve(slack.token, 'slack.token');
-  return createSlackNotifier(
-    {
+    slackSettings = { mode: 'webhook', webhookUrl, notify: slack.notify };
+  } else {
+    const token = await resolve(slack.token, 'slack.token');
+    slackSettings = {
       mode: 'web-api',
       token,
       channel: slack.channel,
       notify: slack.notify,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
-    },
-    options,
+    };
+  }
+  return lazyNotifier(
+    coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options)),
   );
+}
+
+/**
+ * The notifier with its code (the notifier, its transports and the message formatters) loaded by the first message,
+ * not at module load: an invocation that changes nothing tells Slack nothing. Sessions are taken from the one real
+ * notifier, so they share its outbox as before.
+ */
+function lazyNotifier(real: () => Promise<Notifier>): Notifier {
+  return {
+    notify: async (report) => (await real()).notify(report),
+    rejected: async (event) => (await real()).rejected(event),
+    post: async (message, context) => (await real()).post(message, context),
+    notifyBatch: async (reports, rejected) => (await real()).notifyBatch(reports, rejected),
+    session: (deadline) => lazyNotifier(coldStart(async () => (await real()).session(deadline))),
+  };
 }
 
 /** The allowlist that leaves this cloud's function nothing to write, or undefined. */

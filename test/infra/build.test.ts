@@ -146,13 +146,15 @@ describe('npm run build', () => {
     }
   });
 
-  it('loads the Astro and Houston clients at cold start only for a config that names them, not at module load', () => {
+  it('loads the Astro and Houston clients only for a config that names them, and the Slack notifier on its first message', () => {
     for (const artifact of ARTIFACTS.filter((a) => a.id !== 'aws/webhook')) {
       const entry = entryOf(artifact);
       for (const file of [
         'functions/common/astro-client.ts',
         'functions/common/houston-client.ts',
         'functions/common/software-source.ts',
+        'functions/common/slack-notifier.ts',
+        'functions/common/slack-transport.ts',
       ]) {
         expect(entry.sources, artifact.id).toContain(file);
         expect(entry.start.sources, artifact.id).not.toContain(file);
