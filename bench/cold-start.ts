@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type FirstEventResult, measureFirstEvent } from './first-event.ts';
 import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,6 +39,8 @@ export interface ColdStartResult {
   readonly runs: number;
   readonly bareNodeMedianMs: number;
   readonly rows: readonly ColdStartRow[];
+  /** The first event after the import (bundles only): what a cold start costs once the handler has answered. */
+  readonly firstEvent?: FirstEventResult;
 }
 
 function exec(command: string, args: readonly string[], timeoutMs: number): Promise<{ code: number; output: string }> {
@@ -154,6 +157,12 @@ export async function measureColdStart(options: {
     for (const target of targets) loads.get(target.id)?.push(await spawnMs(importArgs(target.file, viaTsx)));
   }
   const bareMedian = median(bare);
+  let firstEvent: FirstEventResult | undefined;
+  if (!viaTsx) {
+    const bundles = new Map(targets.map((t) => [t.id, t.file]));
+    log(`  first event: aws/webhook and aws/reconciler x ${options.runs} runs`);
+    firstEvent = await measureFirstEvent({ runs: options.runs, root: ROOT, bundles });
+  }
   return {
     mode: viaTsx ? 'tsx-fallback' : 'bundle',
     build,
@@ -171,5 +180,6 @@ export async function measureColdStart(options: {
         overBareMs: load - bareMedian,
       };
     }),
+    ...(firstEvent === undefined ? {} : { firstEvent }),
   };
 }

@@ -85,7 +85,28 @@ export function coldStartTable(result: ColdStartResult): string {
     ]),
   ];
   const label = result.mode === 'bundle' ? 'bundle (dist/)' : 'entry file via tsx (NO BUILD: fallback)';
-  return renderTable([label, 'zip', 'loaded at start', `load median of ${result.runs}`, 'over bare node'], rows);
+  const table = renderTable([label, 'zip', 'loaded at start', `load median of ${result.runs}`, 'over bare node'], rows);
+  const first = result.firstEvent;
+  if (first === undefined) return table;
+  const loads = new Map(result.rows.map((r) => [r.id, r.loadMedianMs]));
+  const firstRows = [
+    ["bare `node -e ''`", '-', formatMs(first.bareNodeMedianMs), '-', '-'],
+    ...first.rows.map((r) => {
+      const load = loads.get(r.id);
+      return [
+        r.id,
+        r.event,
+        formatMs(r.medianMs),
+        `+${formatMs(r.overBareMs)}`,
+        load === undefined ? '-' : `+${formatMs(r.medianMs - load)}`,
+      ];
+    }),
+  ];
+  const firstTable = renderTable(
+    ['first event (import + one invocation)', 'event', `median of ${first.runs}`, 'over bare node', 'over module load'],
+    firstRows,
+  );
+  return `${table}\n\n${firstTable}`;
 }
 
 const BURST_LABEL = {

@@ -96,6 +96,8 @@ export interface ManifestEntry {
   /** Files of this repository inside the bundle (not node_modules), for the permission checks. */
   readonly sources: readonly string[];
   readonly packages: readonly string[];
+  /** What of `sources` and `packages` the code loaded at start holds (the rest loads on first use). */
+  readonly start: { readonly sources: readonly string[]; readonly packages: readonly string[] };
 }
 
 export interface BuildManifest {

@@ -63,6 +63,7 @@ async function packageArtifact(artifact: Artifact, built: Bundle, root: RootPack
   const zipPath = join(ROOT, DIST_DIR, artifact.zip);
   await writeFile(zipPath, zip);
   const { sources, packages } = bundleInputs(inputs);
+  const atStart = bundleInputs(built.startInputs);
   return {
     id: artifact.id,
     cloud: artifact.cloud,
@@ -78,6 +79,7 @@ async function packageArtifact(artifact: Artifact, built: Bundle, root: RootPack
     },
     sources,
     packages,
+    start: { sources: atStart.sources, packages: atStart.packages },
   };
 }
 

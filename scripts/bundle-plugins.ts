@@ -64,3 +64,23 @@ export const lambdaEnvironmentCredentials: Plugin = {
     });
   },
 };
+
+/**
+ * pino's transports (`pino.transport()`, the `transport` option) run a worker thread through thread-stream; our
+ * logger (functions/common/logger.ts) writes JSON lines to stdout and never uses one, but pino requires the module at
+ * load, and with it thread-stream and node:worker_threads (about 12 KiB minified, and a built-in the function would
+ * otherwise never load). Its `./transport` resolves to a stand-in that refuses, naming why.
+ */
+export const pinoWithoutTransports: Plugin = {
+  name: 'pino-without-transports',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\/(?:lib\/)?transport$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]pino[\\/](?:pino\.js$|lib[\\/])/.test(args.importer)) return undefined;
+      return { path: 'pino-transport', namespace: 'pino-without-transports' };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'pino-without-transports' }, () => ({
+      contents: `module.exports = function transport() { throw new Error('pino transports are not bundled: the functions log JSON lines to stdout'); };`,
+      loader: 'js',
+    }));
+  },
+};

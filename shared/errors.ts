@@ -50,6 +50,8 @@ function statusOf(code: ErrorCode, retryable: boolean): number {
 }
 
 export class IdentitySyncError extends Error {
+  // Each class names itself: the AWS bundles are minified without keepNames, so `new.target.name` would be mangled.
+  override name = 'IdentitySyncError';
   readonly code: ErrorCode;
   /** What an HTTP edge answers: 4xx for a client mistake, 5xx for anything on our or a cloud's side. */
   readonly status: number;
@@ -58,7 +60,6 @@ export class IdentitySyncError extends Error {
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     // A client mistake cannot heal by itself, whatever the caller says.
     this.retryable = CLIENT_STATUS[code] === undefined && options.retryable === true;
@@ -73,6 +74,7 @@ export class IdentitySyncError extends Error {
 
 /** Input that fails validation: a bad flag, a malformed document, a namespace outside the rules; or a bad config. */
 export class ValidationError extends IdentitySyncError {
+  override name = 'ValidationError';
   /** Dotted path of the offending field (`data.deployment.namespace`, `--role-arn`), when one is known. */
   readonly field: string | undefined;
 
@@ -92,6 +94,7 @@ export class ValidationError extends IdentitySyncError {
  * class for the webhook and the manual route alike, with the status taken from the code.
  */
 export class RequestRejectedError extends IdentitySyncError {
+  override name = 'RequestRejectedError';
   constructor(
     code:
       | 'invalid_input'
@@ -110,6 +113,7 @@ export class RequestRejectedError extends IdentitySyncError {
 
 /** A plan that is valid but cannot be applied safely; nothing may be written. */
 export class UnsafePlanError extends IdentitySyncError {
+  override name = 'UnsafePlanError';
   /** What a person can do about it, one sentence each. */
   readonly remedies: readonly string[];
   /** The problem alone, without the remedies that `message` appends. */
@@ -124,6 +128,7 @@ export class UnsafePlanError extends IdentitySyncError {
 
 /** The grant does not fit the target's limit (trust-policy characters, GCP members, Azure credentials). */
 export class DoesNotFitError extends UnsafePlanError {
+  override name = 'DoesNotFitError';
   readonly size: number;
   readonly limit: number;
 
@@ -136,6 +141,7 @@ export class DoesNotFitError extends UnsafePlanError {
 
 /** An Azure credential name this tool would use already belongs to another issuer/subject. */
 export class NameConflictError extends UnsafePlanError {
+  override name = 'NameConflictError';
   readonly names: readonly string[];
 
   constructor(message: string, names: readonly string[], remedies: readonly string[]) {
@@ -149,6 +155,7 @@ export class NameConflictError extends UnsafePlanError {
  * permission the function lacks); `retryable` says whether the same call may succeed later (throttling, 5xx).
  */
 export class TargetError extends IdentitySyncError {
+  override name = 'TargetError';
   /** Steps a person can take (an exact command), shown under the reason in Slack. */
   readonly remedies: readonly string[] | undefined;
 
@@ -161,6 +168,7 @@ export class TargetError extends IdentitySyncError {
 
 /** The write lost a race (stale etag, concurrent write): re-read, re-plan and try again. */
 export class WriteConflictError extends IdentitySyncError {
+  override name = 'WriteConflictError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('write_conflict', message, { ...options, retryable: true });
   }
@@ -171,19 +179,24 @@ export class WriteConflictError extends IdentitySyncError {
  * re-send the same document (the SDK must not retry it), re-read and re-plan like after a lost race. A few in a row
  * end the event as retryable, so the queue delivers it again later.
  */
-export class WriteRefusedError extends WriteConflictError {}
+export class WriteRefusedError extends WriteConflictError {
+  override name = 'WriteRefusedError';
+}
 
 /**
  * The target's lease changed hands before a write (it was just taken, or it expired or was stolen since): the document
  * was read without holding it, so nothing is written; re-read and re-plan now, under the lease.
  */
-export class LeaseChangedError extends WriteConflictError {}
+export class LeaseChangedError extends WriteConflictError {
+  override name = 'LeaseChangedError';
+}
 
 /**
  * A service we depend on did not take the request (the event bus, a queue, the Astro API): nothing was lost, and the
  * same request with the same id should be sent again later.
  */
 export class UnavailableError extends IdentitySyncError {
+  override name = 'UnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('unavailable', message, { ...options, retryable: true });
   }
@@ -194,6 +207,7 @@ export class UnavailableError extends IdentitySyncError {
  * is wrong with the event, so it is handed back to the queue and done on the next delivery.
  */
 export class OutOfTimeError extends IdentitySyncError {
+  override name = 'OutOfTimeError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('unavailable', message, { ...options, retryable: true });
   }
@@ -205,6 +219,7 @@ export class OutOfTimeError extends IdentitySyncError {
  * every cloud.
  */
 export class RetryLaterError extends IdentitySyncError {
+  override name = 'RetryLaterError';
   /** The ids of the messages that should come back. */
   readonly ids: readonly string[];
 

@@ -1,13 +1,12 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { awsPrincipalTrustKind } from '../../shared/plan/aws/principal-trust-kind.ts';
 import { awsRoleTrustKind } from '../../shared/plan/aws/role-trust-kind.ts';
 import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
-import { awsClientConfig, dynamoClientConfig } from './aws-client-config.ts';
+import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
-import { createDynamoLease } from './dynamodb-lease.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
+import { type LeaseTable, leaseTable, loading, onFirstUse } from './lease-table.ts';
 import { createOidcProviders } from './oidc-providers.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 import { createTrustPolicyLimits, trustPolicyIo } from './trust-policy-io.ts';
@@ -18,7 +17,7 @@ export interface AwsClients {
   /** UpdateAssumeRolePolicy only, with no SDK retry (see trustPolicyIo). */
   readonly iamWriter: IAMClient;
   /** The per-role write lease, when ASTRO_IDENTITY_SYNC_LEASE_TABLE names its table. */
-  readonly lease: { readonly client: DynamoDBClient; readonly table: string } | undefined;
+  readonly lease: LeaseTable | undefined;
 }
 
 /** Both kinds write a role's one trust policy, so they share its lease. */
@@ -33,7 +32,7 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
     return {
       iam: new IAMClient({ ...awsClientConfig(settings), retryStrategy: new IamRetryStrategy(3) }),
       iamWriter: new IAMClient({ ...awsClientConfig(settings), maxAttempts: 1 }),
-      lease: table === undefined ? undefined : { client: new DynamoDBClient(dynamoClientConfig(settings)), table },
+      lease: table === undefined ? undefined : leaseTable(settings, table),
     };
   },
   secrets: (_clients, settings) => createAwsSecretResolver(settings),
@@ -41,7 +40,7 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
   close: (clients) => {
     clients.iam.destroy();
     clients.iamWriter.destroy();
-    clients.lease?.client.destroy();
+    clients.lease?.destroy();
   },
   coldStartWarnings: (clients) =>
     clients.lease === undefined
@@ -56,10 +55,13 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
     });
     const providers = createOidcProviders(clients.iam, { create: config.aws.createOidcProviders });
     const io = { iam: clients.iam, writer: clients.iamWriter };
-    const lease =
-      clients.lease === undefined
-        ? undefined
-        : { lease: createDynamoLease(clients.lease.client, clients.lease.table), key: roleLeaseKey };
+    const table = clients.lease;
+    const open =
+      table &&
+      onFirstUse(table, async (client, name) =>
+        (await loading(name, import('./dynamodb-lease.ts'))).createDynamoLease(client, name),
+      );
+    const lease = open && { lease: { acquire: async (key: string) => (await open()).acquire(key) }, key: roleLeaseKey };
     return [
       registerKind(awsRoleTrustKind, (target) => trustPolicyIo(io, target.roleArn, limits, providers), lease),
       registerKind(awsPrincipalTrustKind, (target) => trustPolicyIo(io, target.roleArn, limits), lease),

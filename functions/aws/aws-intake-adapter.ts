@@ -1,15 +1,14 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { IntakeAdapter } from '../common/cloud-adapter.ts';
-import { awsClientConfig, dynamoClientConfig } from './aws-client-config.ts';
+import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
-import { createDynamoReplayRecord } from './dynamodb-replay-record.ts';
+import { type LeaseTable, leaseTable, loading, onFirstUse } from './lease-table.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 
 export interface AwsIntakeClients {
   readonly events: EventBridgeClient;
   /** The replay record's table, when ASTRO_IDENTITY_SYNC_LEASE_TABLE names it. */
-  readonly replays: { readonly client: DynamoDBClient; readonly table: string } | undefined;
+  readonly replays: LeaseTable | undefined;
 }
 
 /**
@@ -22,17 +21,23 @@ export const awsIntakeAdapter: IntakeAdapter<AwsIntakeClients> = {
     const table = settings.aws.leaseTable;
     return {
       events: new EventBridgeClient(awsClientConfig(settings)),
-      replays: table === undefined ? undefined : { client: new DynamoDBClient(dynamoClientConfig(settings)), table },
+      replays: table === undefined ? undefined : leaseTable(settings, table),
     };
   },
   secrets: (_clients, settings) => createAwsSecretResolver(settings),
   classify: classifyAwsError,
   close: (clients) => {
     clients.events.destroy();
-    clients.replays?.client.destroy();
+    clients.replays?.destroy();
   },
-  replayRecord: (clients) =>
-    clients.replays === undefined ? undefined : createDynamoReplayRecord(clients.replays.client, clients.replays.table),
+  replayRecord: (clients) => {
+    const { replays } = clients;
+    if (replays === undefined) return undefined;
+    const record = onFirstUse(replays, async (client, table) =>
+      (await loading(table, import('./dynamodb-replay-record.ts'))).createDynamoReplayRecord(client, table),
+    );
+    return { claim: async (id) => (await record()).claim(id) };
+  },
   coldStartWarnings: (clients) =>
     clients.replays === undefined
       ? [

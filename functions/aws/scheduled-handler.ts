@@ -2,13 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { parseScheduledTask } from '../../shared/intake/intake.ts';
+import type { StaleMarks } from '../../shared/reconcile/stale-marks.ts';
 import type { RunSummary } from '../../shared/reconcile/sweep.ts';
 import { invocationDeadline } from '../common/invocation-deadline.ts';
 import type { Runtime } from '../common/runtime.ts';
 import { runScheduledTask } from '../common/scheduled-task.ts';
 import type { AwsClients } from './aws-adapter.ts';
-import { createDynamoStaleMarks } from './dynamodb-stale-marks.ts';
 import type { HandlerDeps } from './handler-deps.ts';
+import { type LeaseTable, loading, onFirstUse } from './lease-table.ts';
 
 interface ScheduledResult {
   readonly runId: string;
@@ -36,8 +37,7 @@ export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
       const runtime = await deps.runtime();
       const deadline = invocationDeadline(context.getRemainingTimeInMillis(), runtime.settings);
       // Only the sweep prunes, so only this function keeps the stale marks (items stale#... of the lease table).
-      const { lease } = runtime.clients;
-      const marks = lease === undefined ? undefined : createDynamoStaleMarks(lease.client, lease.table);
+      const marks = staleMarks(runtime.clients.lease);
       const summary = await runScheduledTask(
         runtime,
         task.value,
@@ -55,4 +55,13 @@ export function createScheduledHandler(deps: HandlerDeps<Runtime<AwsClients>>) {
         cleanup: summary.cleanup.length,
       };
     });
+}
+
+/** The sweep's stale marks in the lease table; their code loads on first use, as the table's client does. */
+function staleMarks(table: LeaseTable | undefined): StaleMarks | undefined {
+  if (table === undefined) return undefined;
+  const open = onFirstUse(table, async (client, name) =>
+    (await loading(name, import('./dynamodb-stale-marks.ts'))).createDynamoStaleMarks(client, name),
+  );
+  return { observe: async (keys, now) => (await open()).observe(keys, now) };
 }

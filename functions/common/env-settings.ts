@@ -236,7 +236,9 @@ export const CONFIG_VAR = 'ASTRO_IDENTITY_SYNC_CONFIG';
 
 /** Reads and validates the environment; a bad value is a config error naming the variable. */
 export function readSettings(env: Env, options: { requireConfig?: boolean } = {}): Settings {
-  const picked = Object.fromEntries(Object.keys(ENVIRONMENT).map((name) => [name, env[name]]));
+  // The schema's keys are ENVIRONMENT's (`satisfies` checks both ways); reading them from the schema lets the
+  // bundler drop ENVIRONMENT's descriptions, which only the README check reads.
+  const picked = Object.fromEntries(Object.keys(settingsSchema.shape).map((name) => [name, env[name]]));
   const raw: Raw = parseWith(settingsSchema, picked, { code: 'invalid_config' });
   const configText = raw.ASTRO_IDENTITY_SYNC_CONFIG;
   if (configText === undefined && options.requireConfig !== false) {

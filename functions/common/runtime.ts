@@ -2,16 +2,15 @@ import type { Config } from '../../shared/config.ts';
 import type { BatchOptions } from '../../shared/reconcile/process-batch.ts';
 import { TargetRegistry } from '../../shared/reconcile/target-kind.ts';
 import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
-import { type AstroClient, createAstroClient } from './astro-client.ts';
+import type { AstroClient } from './astro-client.ts';
 import type { CloudAdapter, SecretResolver } from './cloud-adapter.ts';
 import type { Env, Settings } from './env-settings.ts';
-import { createHoustonClient, houstonUrl } from './houston-client.ts';
-import { buildIntakeRuntime, type IntakeRuntime } from './intake-runtime.ts';
+import { buildIntakeRuntime, coldStart, type IntakeRuntime } from './intake-runtime.ts';
 import { type LastSummaryStore, memoryLastSummary } from './last-summary.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './pipeline.ts';
-import { createSlackNotifier } from './slack-notifier.ts';
-import { createSoftwareSource, type SoftwareSource } from './software-source.ts';
+import type { SlackSettings } from './slack-notifier.ts';
+import type { SoftwareSource } from './software-source.ts';
 
 /** Everything a function that reconciles needs, built once per cold start by `buildRuntime`. */
 export interface Runtime<Clients> extends IntakeRuntime<Clients> {
@@ -69,6 +68,8 @@ async function createAstro(
   resolve: SecretResolver,
 ): Promise<AstroClient | undefined> {
   if (config.astro === undefined) return undefined;
+  // The Astro and Houston clients load with a config that names them (a cold-start cost only then).
+  const { createAstroClient } = await import('./astro-client.ts');
   return createAstroClient({
     baseUrl: settings.astro.baseUrl ?? config.astro.baseUrl,
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
@@ -86,6 +87,10 @@ async function createSoftware(
 ): Promise<SoftwareSource | undefined> {
   const software = config.software;
   if (software?.token === undefined) return undefined;
+  const [{ createHoustonClient, houstonUrl }, { createSoftwareSource }] = await Promise.all([
+    import('./houston-client.ts'),
+    import('./software-source.ts'),
+  ]);
   const client = createHoustonClient({
     url: settings.houstonUrl ?? houstonUrl(software.baseDomain),
     token: await resolve(software.token, 'software.token'),
@@ -103,22 +108,40 @@ async function createNotifier(
 ): Promise<Notifier> {
   const slack = config.slack;
   const options = { logger, timeoutMs: settings.timeouts.requestMs };
-  if (slack.mode === 'off') return createSlackNotifier({ mode: 'off' }, options);
-  if (slack.mode === 'webhook') {
+  // The secrets are read now, so a missing one fails the cold start as before; only the code waits.
+  let slackSettings: SlackSettings;
+  if (slack.mode === 'off') slackSettings = { mode: 'off' };
+  else if (slack.mode === 'webhook') {
     const webhookUrl = await resolve(slack.webhookUrl, 'slack.webhookUrl');
-    return createSlackNotifier({ mode: 'webhook', webhookUrl, notify: slack.notify }, options);
-  }
-  const token = await resolve(slack.token, 'slack.token');
-  return createSlackNotifier(
-    {
+    slackSettings = { mode: 'webhook', webhookUrl, notify: slack.notify };
+  } else {
+    const token = await resolve(slack.token, 'slack.token');
+    slackSettings = {
       mode: 'web-api',
       token,
       channel: slack.channel,
       notify: slack.notify,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
-    },
-    options,
+    };
+  }
+  return lazyNotifier(
+    coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options)),
   );
+}
+
+/**
+ * The notifier with its code (the notifier, its transports and the message formatters) loaded by the first message,
+ * not at module load: an invocation that changes nothing tells Slack nothing. Sessions are taken from the one real
+ * notifier, so they share its outbox as before.
+ */
+function lazyNotifier(real: () => Promise<Notifier>): Notifier {
+  return {
+    notify: async (report) => (await real()).notify(report),
+    rejected: async (event) => (await real()).rejected(event),
+    post: async (message, context) => (await real()).post(message, context),
+    notifyBatch: async (reports, rejected) => (await real()).notifyBatch(reports, rejected),
+    session: (deadline) => lazyNotifier(coldStart(async () => (await real()).session(deadline))),
+  };
 }
 
 /** The allowlist that leaves this cloud's function nothing to write, or undefined. */

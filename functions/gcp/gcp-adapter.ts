@@ -1,4 +1,5 @@
-import { iam, type iam_v1 } from '@googleapis/iam';
+// Only v1: the package's index loads v2 and v2beta as well (as with Resource Manager below).
+import { iam_v1 } from '@googleapis/iam/build/v1.js';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import type { GcpMemberFormat } from '../../shared/plan/gcp/policy-planner.ts';
 import { gcpProjectKind } from '../../shared/plan/gcp/project-kind.ts';
@@ -67,7 +68,7 @@ function createGcpClients(settings: Settings): GcpClients {
     return new cloudresourcemanager_v3.Cloudresourcemanager({ ...options });
   };
   return {
-    iam: iam({ version: 'v1', ...options }),
+    iam: new iam_v1.Iam({ ...options }),
     auth,
     resourceManager: () => {
       resourceManager ??= loadResourceManager().catch((error: unknown) => {

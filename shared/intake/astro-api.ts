@@ -22,6 +22,7 @@ export const MAX_RETRY_AFTER_MS = 30_000;
  * answer). An outage answers 503 at our edges, a refusal (bad token, wrong organization) 502.
  */
 export class AstroApiError extends IdentitySyncError {
+  override name = 'AstroApiError';
   /** The Astro API's own HTTP status, or 0 when no answer arrived (`status` is what our edge answers). */
   readonly apiStatus: number;
   /** How long the API asked us to wait (Retry-After), already capped at MAX_RETRY_AFTER_MS. */

@@ -63,6 +63,7 @@ export type HoustonDeployment = z.output<typeof houstonDeploymentSchema>;
 
 /** A failed Houston call; `retryable` says whether the same call may succeed later. */
 export class HoustonApiError extends IdentitySyncError {
+  override name = 'HoustonApiError';
   constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
     super('astro_api', message, options);
   }

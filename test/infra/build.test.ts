@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, type Artifact, type BuildManifest, DIST_DIR, MANIFEST_FILE } from '../../scripts/artifacts.ts';
 import { LAMBDA_BUNDLE_BUDGET, missingEntriesMessage } from '../../scripts/build.ts';
-import { esbuildOptions } from '../../scripts/bundle.ts';
+import { bundleArtifact, esbuildOptions } from '../../scripts/bundle.ts';
 import { LAMBDA_SKIPPED_CREDENTIAL_PROVIDERS } from '../../scripts/bundle-plugins.ts';
 import { deterministicZip, readZip } from '../../scripts/deterministic-zip.ts';
 import { FUNCTIONS_FRAMEWORK } from '../../scripts/package-files.ts';
@@ -137,6 +137,59 @@ describe('npm run build', () => {
     expect(webhook.sources).not.toContain('functions/common/slack-notifier.ts');
   });
 
+  it('loads the DynamoDB client on first use of the lease table, not at start (every AWS function)', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.cloud === 'aws')) {
+      const entry = entryOf(artifact);
+      expect(entry.packages, artifact.id).toContain('@aws-sdk/client-dynamodb');
+      expect(entry.start.packages, artifact.id).not.toContain('@aws-sdk/client-dynamodb');
+      expect(entry.start.sources, artifact.id).not.toContain('functions/aws/dynamodb-table.ts');
+    }
+  });
+
+  it('loads the Astro and Houston clients only for a config that names them, and the Slack notifier on its first message', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.id !== 'aws/webhook')) {
+      const entry = entryOf(artifact);
+      for (const file of [
+        'functions/common/astro-client.ts',
+        'functions/common/houston-client.ts',
+        'functions/common/software-source.ts',
+        'functions/common/slack-notifier.ts',
+        'functions/common/slack-transport.ts',
+      ]) {
+        expect(entry.sources, artifact.id).toContain(file);
+        expect(entry.start.sources, artifact.id).not.toContain(file);
+      }
+    }
+  });
+
+  it('loads the Key Vault SDK on the first azure-kv: reference, not at start', () => {
+    const azure = entryOf(ARTIFACTS.find((a) => a.cloud === 'azure') as Artifact);
+    expect(azure.packages).toContain('@azure/keyvault-secrets');
+    expect(azure.start.packages).not.toContain('@azure/keyvault-secrets');
+  });
+
+  it('bundles pino without its transports (thread-stream): the functions log JSON lines to stdout', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.cloud !== 'aws')) {
+      const entry = entryOf(artifact);
+      expect(entry.packages, artifact.id).toContain('pino');
+      expect(entry.packages, artifact.id).not.toContain('thread-stream');
+    }
+  });
+
+  it('bundles only the API versions the GCP function calls (IAM v1, Resource Manager v3)', async () => {
+    const { inputs } = await bundleArtifact(ARTIFACTS.find((a) => a.cloud === 'gcp') as Artifact, REPO);
+    const versions = inputs
+      .map((input) => /node_modules\/@googleapis\/(\w+)\/build\/(\w+)\.js$/.exec(input))
+      .flatMap((match) => (match === null ? [] : [`${match[1]}/${match[2]}`]))
+      .sort();
+    expect(versions).toEqual(['cloudresourcemanager/v3', 'iam/v1']);
+  });
+
+  it('keeps the code the webhook loads at start within 300 KiB', () => {
+    const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
+    expect(webhook.bundle.bytes).toBeLessThanOrEqual(300 * 1024);
+  });
+
   it('fails naming the entry points that do not exist', () => {
     const ghost: Artifact = { ...(ARTIFACTS[0] as Artifact), id: 'aws/ghost', entry: 'functions/aws/ghost.ts' };
     const message = missingEntriesMessage([ghost, ...ARTIFACTS.slice(1)]);
@@ -232,6 +285,61 @@ try { parseConfig('{"prune": "x", "bogus": 1}'); } catch (e) { console.log(e.mes
     expect(stdout.trim()).toBe(
       'prune: Invalid input: expected boolean, received string; (document): Unrecognized key: "bogus"',
     );
+  });
+
+  it('Lambda: errors keep their names in the minified bundles (built without keepNames)', async () => {
+    const lambdaOptions = esbuildOptions(
+      ARTIFACTS.filter((a) => a.cloud === 'aws'),
+      REPO,
+    );
+    expect(lambdaOptions.keepNames).toBe(false);
+    const {
+      entryPoints: _entries,
+      outdir: _outdir,
+      outExtension: _extension,
+      splitting: _split,
+      chunkNames: _chunks,
+      ...lambda
+    } = lambdaOptions;
+    const probe = await build({
+      ...lambda,
+      outfile: 'probe.mjs',
+      sourcemap: false,
+      stdin: {
+        resolveDir: REPO,
+        loader: 'ts',
+        contents: `import * as errors from './shared/errors.ts';
+import { AstroApiError } from './shared/intake/astro-api.ts';
+import { HoustonApiError } from './shared/intake/houston-api.ts';
+const made = [
+  new errors.ValidationError('v'), new errors.RequestRejectedError('request_rejected', 'r'),
+  new errors.DoesNotFitError('d', { size: 2, limit: 1, remedies: [] }), new errors.NameConflictError('n', [], []),
+  new errors.TargetError('t', { retryable: true }), new errors.WriteConflictError('w'),
+  new errors.WriteRefusedError('w'), new errors.LeaseChangedError('l'), new errors.UnavailableError('u'),
+  new errors.OutOfTimeError('o'), new errors.RetryLaterError('r', []),
+  new AstroApiError('a', { status: 500, retryable: true }), new HoustonApiError('h', { status: 500, retryable: true }),
+];
+console.log(made.map((e) => e.name).join(' '));`,
+      },
+    });
+    const file = join(scratch, 'error-names-probe.mjs');
+    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+    const { stdout } = await run(process.execPath, [file], { env: { PATH: process.env.PATH ?? '' } });
+    expect(stdout.trim().split(' ')).toEqual([
+      'ValidationError',
+      'RequestRejectedError',
+      'DoesNotFitError',
+      'NameConflictError',
+      'TargetError',
+      'WriteConflictError',
+      'WriteRefusedError',
+      'LeaseChangedError',
+      'UnavailableError',
+      'OutOfTimeError',
+      'RetryLaterError',
+      'AstroApiError',
+      'HoustonApiError',
+    ]);
   });
 
   it('Cloud Functions: the Functions Framework installed from package.json serves all three targets', async () => {

@@ -1,0 +1,179 @@
+/**
+ * Part 3, second table: the first event of a cold instance. A fresh `node` imports the bundle, calls its handler once
+ * with a real event, as the Lambda runtime would, and exits when the handler has answered; timed from spawn to exit,
+ * interleaved with a bare `node -e ''`, medians. What the handler loads on first use (the lease table's DynamoDB
+ * client, the config's schemas) and the cold-start work (settings, config parse, SDK clients, the calls) are inside
+ * the figure, so moving code from module load to first use shows here and cannot hide as a saving.
+ *
+ * The emulators run in this process: IAM/EventBridge (the AWS emulator) and the lease table (dynalite). Each run has
+ * its own webhook-id (the replay record is checked and written) and, for the reconciler, its own role to grant.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startAwsEmulator } from '../local/aws-emulator/server.ts';
+import { LOCAL_BUS } from '../local/aws-stack.ts';
+import { startLocalDynamo } from '../local/dynamodb-local.ts';
+import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import {
+  BENCH_ISSUER,
+  benchConfig,
+  benchDeployments,
+  deploymentEvent,
+  EC2_TRUST,
+  handlerEnv,
+  roleArn,
+  sqsEvent,
+} from './fixtures.ts';
+import { median } from './stats.ts';
+
+export interface FirstEventRow {
+  readonly id: string;
+  /** What the handler was given. */
+  readonly event: string;
+  readonly medianMs: number;
+  /** Median minus the bare `node -e ''` median of the same runs. */
+  readonly overBareMs: number;
+}
+
+export interface FirstEventResult {
+  readonly runs: number;
+  readonly bareNodeMedianMs: number;
+  readonly rows: readonly FirstEventRow[];
+}
+
+const WEBHOOK_SECRET = `whsec_${Buffer.from('astro-identity-sync-bench-first-event').toString('base64')}`;
+
+/** The child: import, one invocation, check the answer, exit at once (Lambda would freeze the instance instead). */
+const CHILD = `
+const { handler } = await import(process.env.BENCH_BUNDLE);
+const event = JSON.parse(process.env.BENCH_EVENT);
+const context = {
+  functionName: 'bench', functionVersion: '$LATEST', memoryLimitInMB: '512', awsRequestId: crypto.randomUUID(),
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench', logGroupName: '/aws/lambda/bench',
+  logStreamName: 'bench', callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 30000,
+};
+const answer = await handler(event, context);
+const ok = process.env.BENCH_EXPECT === 'accepted'
+  ? answer?.statusCode === 202
+  : Array.isArray(answer?.batchItemFailures) && answer.batchItemFailures.length === 0;
+if (!ok) { console.error(JSON.stringify(answer)); process.exit(1); }
+process.exit(0);
+`;
+
+function spawnMs(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const ms = performance.now() - started;
+      if (error === null) resolve(ms);
+      else
+        reject(new Error(`first event failed (${args.join(' ').slice(0, 80)}): ${`${stdout}${stderr}`.slice(0, 500)}`));
+    });
+  });
+}
+
+function functionUrlEvent(body: string, headers: Record<string, string>) {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/',
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'bench',
+      domainName: 'bench.lambda-url.us-east-1.on.aws',
+      domainPrefix: 'bench',
+      http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * The first event of the AWS webhook (a signed `deployment.created`, recorded in the lease table and published) and
+ * of the reconciler (a one-message SQS batch granting a Deployment on a fresh role, under the role's lease).
+ */
+export async function measureFirstEvent(options: {
+  runs: number;
+  root: string;
+  /** Bundle file (relative to root) per artifact id; only aws/webhook and aws/reconciler are run. */
+  bundles: ReadonlyMap<string, string>;
+}): Promise<FirstEventResult> {
+  const [aws, dynamo] = await Promise.all([startAwsEmulator({ oidcProviders: [BENCH_ISSUER] }), startLocalDynamo()]);
+  try {
+    // The environment the module-load table's processes get (this one's, without NODE_OPTIONS), so the two tables
+    // compare; only the functions' variables are added.
+    const inherited: NodeJS.ProcessEnv = { ...process.env };
+    delete inherited.NODE_OPTIONS;
+    const base: NodeJS.ProcessEnv = {
+      ...inherited,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...handlerEnv(aws.url, benchConfig()),
+      ASTRO_IDENTITY_SYNC_LEASE_TABLE: dynamo.table,
+      ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: dynamo.url,
+    };
+    const config = JSON.parse(benchConfig()) as Record<string, unknown>;
+    const webhookEnv = {
+      ...base,
+      ASTRO_IDENTITY_SYNC_CONFIG: JSON.stringify({ ...config, webhook: { secrets: ['env:WEBHOOK_SECRET'] } }),
+      ASTRO_IDENTITY_SYNC_EVENT_BUS: LOCAL_BUS,
+      WEBHOOK_SECRET,
+    };
+    const deployments = benchDeployments(options.runs, { roleArn: (i) => roleArn(`astro-first-event-${i}`) });
+    const kinds = [
+      {
+        id: 'aws/webhook',
+        event: 'signed deployment.created (Function URL): replay record + PutEvents',
+        env: (run: number) => {
+          const body = JSON.stringify(deploymentEvent(deployments[run]?.raw ?? {}));
+          const headers = signWebhook({ secret: WEBHOOK_SECRET, id: `msg_first_${randomUUID()}`, body });
+          return {
+            ...webhookEnv,
+            BENCH_EVENT: JSON.stringify(functionUrlEvent(body, headers)),
+            BENCH_EXPECT: 'accepted',
+          };
+        },
+      },
+      {
+        id: 'aws/reconciler',
+        event: 'one-message SQS batch: lease + GetRole + UpdateAssumeRolePolicy on a fresh role',
+        env: (run: number) => {
+          aws.putRole(`astro-first-event-${run}`, EC2_TRUST);
+          const item = { raw: deployments[run]?.raw ?? {}, webhookId: `msg_first_${run}` };
+          return { ...base, BENCH_EVENT: JSON.stringify(sqsEvent([item])), BENCH_EXPECT: 'no-failures' };
+        },
+      },
+    ].filter((kind) => options.bundles.has(kind.id));
+    const bare: number[] = [];
+    const times = new Map<string, number[]>(kinds.map((k) => [k.id, []]));
+    const args = ['--input-type=module', '-e', CHILD];
+    await spawnMs(['-e', ''], base);
+    for (let run = 0; run < options.runs; run++) {
+      bare.push(await spawnMs(['-e', ''], base));
+      for (const kind of kinds) {
+        const bundle = pathToFileURL(join(options.root, options.bundles.get(kind.id) ?? '')).href;
+        times.get(kind.id)?.push(await spawnMs(args, { ...kind.env(run), BENCH_BUNDLE: bundle }));
+      }
+    }
+    const bareMedian = median(bare);
+    return {
+      runs: options.runs,
+      bareNodeMedianMs: bareMedian,
+      rows: kinds.map((kind) => {
+        const ms = median(times.get(kind.id) ?? []);
+        return { id: kind.id, event: kind.event, medianMs: ms, overBareMs: ms - bareMedian };
+      }),
+    };
+  } finally {
+    await Promise.all([aws.close(), dynamo.close()]);
+  }
+}

@@ -1,0 +1,53 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TargetError } from '../../shared/errors.ts';
+import type { Settings } from '../common/env-settings.ts';
+import { coldStart } from '../common/intake-runtime.ts';
+
+/**
+ * The lease table (ASTRO_IDENTITY_SYNC_LEASE_TABLE) of the write leases, the webhook replay records and the stale
+ * marks, with its DynamoDB client (about 45 KiB minified with its marshalling and endpoint discovery) loaded and
+ * created by the first call that needs it, not at module load: a cold start whose first request is refused before
+ * it is recorded (a wrong method, a bad signature) never evaluates it. Each use loads its own module on first use
+ * too (see `onFirstUse`), so a function's bundle and role hold only the uses it makes.
+ */
+export interface LeaseTable {
+  readonly table: string;
+  client(): Promise<DynamoDBClient>;
+  destroy(): void;
+}
+
+export function leaseTable(settings: Settings, table: string): LeaseTable {
+  let created: DynamoDBClient | undefined;
+  let destroyed = false;
+  const client = coldStart(async () => {
+    const { createDynamoClient } = await loading(table, import('./dynamodb-client.ts'));
+    created = createDynamoClient(settings);
+    if (destroyed) created.destroy();
+    return created;
+  });
+  return {
+    table,
+    client,
+    destroy() {
+      destroyed = true;
+      created?.destroy();
+    },
+  };
+}
+
+/**
+ * One use of the table, opened on its first call and kept; a failed open (the client's code could not be loaded) is
+ * forgotten, so the next call tries again.
+ */
+export function onFirstUse<T>(table: LeaseTable, open: (client: DynamoDBClient, name: string) => Promise<T>) {
+  return coldStart(async () => open(await table.client(), table.table));
+}
+
+/** A bundle chunk that does not load is a broken deployment, not a client mistake: retryable, like an outage. */
+export async function loading<T>(table: string, module: Promise<T>): Promise<T> {
+  try {
+    return await module;
+  } catch (cause) {
+    throw new TargetError(`cannot load the DynamoDB code of the lease table ${table}`, { retryable: true, cause });
+  }
+}
