@@ -140,7 +140,7 @@ function lazyNotifier(real: () => Promise<Notifier>): Notifier {
     rejected: async (event) => (await real()).rejected(event),
     post: async (message, context) => (await real()).post(message, context),
     notifyBatch: async (reports, rejected) => (await real()).notifyBatch(reports, rejected),
-    session: (deadline) => lazyNotifier(coldStart(async () => (await real()).session(deadline))),
+    session: (deadline, metrics) => lazyNotifier(coldStart(async () => (await real()).session(deadline, metrics))),
   };
 }
 
