@@ -1,37 +1,20 @@
 import type { Deadline } from '../deadline.ts';
 import { LeaseChangedError, OutOfTimeError, TargetError, WriteConflictError, WriteRefusedError } from '../errors.ts';
 import type { ForeignEntry } from '../plan/ownership.ts';
-import type { DesiredGrant } from '../plan/subjects.ts';
-import type { TargetStatus, TargetUsage } from '../report/outcome.ts';
-import { type Findings, failure, groupsOf, settled, withFindings, withUsage } from './grant-outcomes.ts';
+import type { TargetUsage } from '../report/outcome.ts';
+import {
+  type Blocked,
+  type Findings,
+  failure,
+  type GrantOutcome,
+  type GrantRequest,
+  groupsOf,
+  settled,
+  withFindings,
+  withUsage,
+} from './grant-outcomes.ts';
 
-/** One Deployment's grant on a target; `key` ties the outcome back to its event. */
-export interface GrantRequest {
-  readonly key: string;
-  readonly grant: DesiredGrant;
-  /** The OIDC issuer of the cluster this request trusts (IRSA, Azure credentials). */
-  readonly issuer: string | undefined;
-  /** The workload identity pool of that cluster (GCP workloadIdentityUser members). */
-  readonly pool?: string | undefined;
-  /** The Deployment's workload identity (principal kinds: trusted as a principal, granted project roles). */
-  readonly principal?: string | undefined;
-  /**
-   * The project roles this request grants (gcp-project). They travel with the request, not the bound target: requests
-   * from rules with different roles on one project fold into one round planned by whichever handle came first.
-   */
-  readonly roles?: readonly string[] | undefined;
-  /** The request trusts the Deployment's secondary (disaster-recovery) cluster. */
-  readonly dr?: boolean;
-  /**
-   * Requests of one group are applied all or nothing within a round: a Deployment's grants on its primary and DR
-   * clusters either both fit the target's budget or neither is written.
-   */
-  readonly group?: string;
-  /** `revoke` removes what this tool added for the grant's namespace (or principal); default `grant`. */
-  readonly action?: 'grant' | 'revoke';
-  /** Plan only, never write, even when other requests on the target write (prune off: report stale entries). */
-  readonly simulate?: boolean;
-}
+export type { Blocked, GrantOutcome, GrantRequest };
 
 export interface DriverPlan<Doc> {
   readonly changed: boolean;
@@ -48,14 +31,6 @@ export interface DriverPlan<Doc> {
   readonly blocked?: Blocked;
   /** What a person should decide about on the target, reported whether or not anything is written. */
   readonly warnings?: readonly string[];
-}
-
-/** Entries the target would refuse however they are written; the request is reported `blocked`. */
-export interface Blocked {
-  readonly entries: readonly string[];
-  /** Names the rule (the Deny statement's Sid) that blocks each entry. */
-  readonly reason: string;
-  readonly remedies: readonly string[];
 }
 
 /**
@@ -91,25 +66,6 @@ export interface TargetDriver<Doc> {
 export interface WriteResult {
   /** One sentence each, e.g. "created the IAM OIDC provider for https://...". */
   readonly notes: readonly string[];
-}
-
-export interface GrantOutcome {
-  readonly status: TargetStatus;
-  readonly added: readonly string[];
-  /** A revoke's entries: removed (`revoked`) or left in place because prune is off (`stale`). */
-  readonly removed?: readonly string[];
-  readonly present?: readonly string[];
-  readonly reason?: string;
-  readonly remedies?: readonly string[];
-  readonly retryable?: boolean;
-  /** What the writes for this request did besides the document (see WriteResult), and the plan's warnings. */
-  readonly notes?: readonly string[];
-  /** `blocked`: the entries the target refuses (see Blocked); `added` and `present` are the rest of the grant. */
-  readonly blocked?: readonly string[];
-  /** The target's use after the round: the last read (a dry run: what the plan would leave); unknown after a lost read. */
-  readonly usage?: TargetUsage;
-  /** The target's use as first read, before any write: with `usage`, says whether this round crossed a threshold. */
-  readonly usageBefore?: TargetUsage;
 }
 
 export interface ReconcileOptions {
