@@ -3,7 +3,7 @@ import { type Env, readSettings } from '../functions/common/env-settings.ts';
 import { parseConfig } from '../shared/config-text.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { processBatch } from '../shared/reconcile/process-batch.ts';
-import { formatUsage } from '../shared/report/capacity.ts';
+import { aboveThreshold, formatUsage, targetCapacities } from '../shared/report/capacity.ts';
 import { type EventReport, FAILURE_STATUSES } from '../shared/report/outcome.ts';
 import { kindLabel, outcomeLine } from '../shared/report/target-section.ts';
 import { apiserverCheck } from './apiserver-check.ts';
@@ -121,6 +121,19 @@ export function syncCommand(io: CliIo, env: Env): Command {
           ? `${JSON.stringify(reports, null, 2)}\n`
           : reports.map((r) => render(r, flags.apply === true)).join(''),
       );
+      // The fullest targets once more at the end: per-target lines scroll past in a backfill of hundreds.
+      const { warnAtPercent } = config.capacity;
+      const full = targetCapacities(reports.flatMap((r) => r.results)).filter((t) =>
+        aboveThreshold(t.usage, warnAtPercent),
+      );
+      const planned = reports.some((r) => r.results.some((result) => result.status === 'planned'));
+      if (full.length > 0 && !flags.json) {
+        io.stderr(
+          `capacity: ${full.length} target(s) at or above ${warnAtPercent}%${planned ? ' once applied' : ''}:\n${full
+            .map((t) => `  ${t.cloud} ${t.target}: ${formatUsage(t.usage)}\n`)
+            .join('')}`,
+        );
+      }
       const check = apiserverCheck(config, deployments);
       if (check !== undefined) io.stderr(`${check}\n`);
       const failed = reports.flatMap((r) => r.results).filter((r) => FAILURE_STATUSES.has(r.status)).length;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { main } from '../../cli/main.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { EC2_TRUST } from '../support/aws-fixtures.ts';
 import { apiDeployment } from '../support/deployments.ts';
+import { runCli } from '../support/run-cli.ts';
 
 describe('astro-identity-sync sync (backfill from a workstation)', () => {
   let stack: AwsStack;
@@ -82,7 +83,20 @@ describe('astro-identity-sync sync (backfill from a workstation)', () => {
     expect(JSON.parse(again.stdout)[0].results).toEqual([
       expect.objectContaining({ status: 'unchanged', usage: { used, limit: 2048, unit: 'characters' } }),
     ]);
+    // With a low threshold the fullest targets are listed once more at the end, fullest first.
+    const strict = join(tmpdir(), `sync-config-strict-${process.pid}.yaml`);
+    writeFileSync(strict, `${readFileSync(configFile, 'utf8')}capacity: { warnAtPercent: 20 }\n`);
+    const listed = await runCli(
+      ['sync', '--config', strict, '--deployment', 'clq2sync00000000000000003'],
+      '',
+      stack.env,
+    );
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toContain(
+      `capacity: 1 target(s) at or above 20%:\n  aws arn:aws:iam::123456789012:role/astro-s3: ${used}/2048 characters`,
+    );
     const text = await sync('--deployment', 'clq2sync00000000000000003');
+    expect(text.stderr).not.toContain('capacity:');
     expect(text.stdout).toContain(`    usage: ${used}/2048 characters (${Math.round((used / 2048) * 1000) / 10}%)\n`);
   });
 
