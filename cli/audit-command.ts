@@ -100,6 +100,7 @@ export function auditCommand(io: CliIo, env: Env): Command {
         reports,
         targets: inputs,
         astroNamespaces: deployments.map((d) => d.namespace),
+        warnAtPercent: config.capacity.warnAtPercent,
         generatedAt: new Date().toISOString(),
       });
       const text =

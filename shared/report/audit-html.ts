@@ -25,12 +25,12 @@ function list(items: readonly string[]): string {
     : `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
 }
 
-function row(t: AuditTarget): string {
+function row(t: AuditTarget, warnAtPercent: number): string {
   const percent = auditPercent(t);
   const bar =
     t.usage === undefined
       ? '<span class="none">unknown</span>'
-      : `<div class="bar" title="${percent}%"><div class="fill${(percent ?? 0) >= 80 ? ' high' : ''}" style="width:${Math.min(100, percent ?? 0)}%"></div></div>` +
+      : `<div class="bar" title="${percent}%"><div class="fill${(percent ?? 0) >= warnAtPercent ? ' high' : ''}" style="width:${Math.min(100, percent ?? 0)}%"></div></div>` +
         `<span class="use">${t.usage.used} / ${t.usage.limit} ${escapeHtml(t.usage.unit)} (${percent}%)</span>` +
         (t.headroom === undefined ? '' : `<div class="room">room for ${t.headroom} more Deployment(s)</div>`);
   const who = (d: { name: string; namespace: string; dr: boolean }) => `${d.name} (${d.namespace})${d.dr ? ' DR' : ''}`;
@@ -52,7 +52,7 @@ export function renderAuditHtml(report: AuditReport): string {
     return `<section data-cloud="${cloud}"><h2>${title} <small>${targets.length}</small></h2>
 <button type="button" class="sort">Sort by use</button>
 <table><thead><tr><th>Target</th><th>Capacity</th><th>Trusts</th><th>Missing (next sweep adds)</th><th>Stale (this tool's, unused)</th><th>Added by a person (never touched)</th><th>Problems</th></tr></thead>
-<tbody>${targets.map(row).join('\n')}</tbody></table></section>`;
+<tbody>${targets.map((t) => row(t, report.warnAtPercent)).join('\n')}</tbody></table></section>`;
   }).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -39,6 +39,8 @@ export interface AuditTarget {
 
 export interface AuditReport {
   readonly generatedAt: string;
+  /** capacity.warnAtPercent: the page marks targets at or above it. */
+  readonly warnAtPercent: number;
   readonly deployments: number;
   readonly targets: readonly AuditTarget[];
 }
@@ -65,6 +67,7 @@ export function buildAudit(input: {
   /** The namespaces of the organization's Deployments: a person's entry naming one of them is listed. */
   readonly astroNamespaces?: readonly string[];
   readonly generatedAt: string;
+  readonly warnAtPercent?: number;
 }): AuditReport {
   const astro = new Set(input.astroNamespaces ?? []);
   // Per target, the entries of the Deployment with the most of them: the shape headroom is counted in.
@@ -125,7 +128,7 @@ export function buildAudit(input: {
     keyOf(a.cloud, a.target).localeCompare(keyOf(b.cloud, b.target)),
   );
   const deployments = new Set(input.reports.map((r) => r.deployment.id)).size;
-  return { generatedAt: input.generatedAt, deployments, targets };
+  return { generatedAt: input.generatedAt, warnAtPercent: input.warnAtPercent ?? 80, deployments, targets };
 }
 
 type Mutable = {

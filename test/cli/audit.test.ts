@@ -136,6 +136,7 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
           stale: Number((tr.querySelector('td.stale') as HTMLElement | null)?.dataset.count),
           foreign: Number((tr.querySelector('td.foreign') as HTMLElement | null)?.dataset.count),
           use: tr.querySelector('td.capacity .use')?.textContent ?? '',
+          high: tr.querySelector('td.capacity .fill.high') !== null,
         })),
       );
       expect(rows).toEqual(
@@ -149,6 +150,7 @@ aws: { allowedRoles: ["${role('astro-*')}"] }
             t.usage === undefined
               ? ''
               : `${t.usage.used} / ${t.usage.limit} ${t.usage.unit} (${usagePercent(t.usage)}%)`,
+          high: t.usage !== undefined && (usagePercent(t.usage) ?? 0) >= json.warnAtPercent,
         })),
       );
       await tab.click('button.sort');
