@@ -1,5 +1,6 @@
 import { isIdentitySyncError } from '../errors.ts';
 import type { RunSummary } from '../reconcile/sweep.ts';
+import { usagePercent } from './capacity.ts';
 import { type EventReport, FAILURE_STATUSES, type TargetResult } from './outcome.ts';
 
 /**
@@ -95,13 +96,6 @@ export function intakeMetrics(outcome: IntakeOutcome): MetricValue[] {
   return values;
 }
 
-/** One decimal, as the capacity warning states it. */
-function percentOf(result: TargetResult): number | undefined {
-  const usage = result.usage;
-  if (usage === undefined || usage.limit <= 0) return undefined;
-  return Math.round((usage.used / usage.limit) * 1000) / 10;
-}
-
 /**
  * What a set of per-target results says: entries granted, targets converged, failures by retryability, the fullest
  * target, and capacity warnings. Results of dry runs are left out: they change nothing, and the caller reads them.
@@ -117,7 +111,7 @@ function resultMetrics(results: readonly TargetResult[]): MetricValue[] {
     if (result.status === 'granted' || result.status === 'unchanged') converged += 1;
     if (FAILURE_STATUSES.has(result.status)) failures[result.retryable === true ? 'true' : 'false'] += 1;
     if (result.capacityWarning !== undefined) warnings += 1;
-    const percent = percentOf(result);
+    const percent = result.usage === undefined ? undefined : usagePercent(result.usage);
     if (percent !== undefined) maxPercent = Math.max(maxPercent ?? 0, percent);
   }
   const values: MetricValue[] = [];
