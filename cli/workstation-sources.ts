@@ -74,15 +74,32 @@ async function hostedDeployments(
     token: tokenFrom(settingsOf.token, env),
   });
   const org = settingsOf.organizationId;
+  const scope = settingsOf.workspaceIds ? { workspaceIds: [...settingsOf.workspaceIds] } : {};
+  return oneOrAll(
+    { get: (id) => astro.get(org, id), list: () => astro.list(org, scope) },
+    'the Astro API does not know',
+    flags,
+    io,
+  );
+}
+
+/** The `--deployment` asked for, or every one listed (what could not be read is said and skipped). */
+async function oneOrAll(
+  source: {
+    get(id: string): Promise<Deployment | undefined>;
+    list(): Promise<{ deployments: readonly Deployment[]; invalid: ReadonlyArray<{ id?: string; reason: string }> }>;
+  },
+  unknown: string,
+  flags: DeploymentFlags,
+  io: CliIo,
+): Promise<readonly Deployment[]> {
   if (flags.deployment !== undefined) {
-    const found = await astro.get(org, flags.deployment);
+    const found = await source.get(flags.deployment);
     if (found === undefined)
-      throw new ValidationError(`the Astro API does not know Deployment ${flags.deployment}`, {
-        field: '--deployment',
-      });
+      throw new ValidationError(`${unknown} Deployment ${flags.deployment}`, { field: '--deployment' });
     return [found];
   }
-  const listed = await astro.list(org, settingsOf.workspaceIds ? { workspaceIds: [...settingsOf.workspaceIds] } : {});
+  const listed = await source.list();
   for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
   return listed.deployments;
 }
@@ -103,18 +120,11 @@ async function softwareDeployments(
     ...(settings.astro.retryMinMs === undefined ? {} : { minTimeoutMs: settings.astro.retryMinMs }),
   });
   const source = createSoftwareSource(client, softwareConfig);
-  if (flags.deployment !== undefined) {
-    const found = await source.get(flags.deployment);
-    if (found === undefined)
-      throw new ValidationError(`Houston does not list Deployment ${flags.deployment}`, { field: '--deployment' });
-    return [found];
-  }
-  const listed = await source.list();
-  for (const bad of listed.invalid) io.stderr(`skipped ${bad.id ?? 'a Deployment'}: ${bad.reason}\n`);
+  const found = await oneOrAll(source, 'Houston does not list', flags, io);
+  // Houston lists every workspace the token sees; one asked for by id is taken as asked.
   const scope = softwareConfig.workspaceIds;
-  return listed.deployments.filter(
-    (d) => scope === undefined || (d.workspaceId !== undefined && scope.includes(d.workspaceId)),
-  );
+  if (flags.deployment !== undefined || scope === undefined) return found;
+  return found.filter((d) => d.workspaceId !== undefined && scope.includes(d.workspaceId));
 }
 
 /** The Deployments a workstation command works on, as the functions would see them. */
