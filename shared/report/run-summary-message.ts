@@ -18,6 +18,8 @@ const CHANGE = new Set(['granted', 'revoked', 'stale']);
 
 interface Line {
   readonly failure: boolean;
+  /** Not a failure, but a person must act before one: a target near its limit (told even under `failures`). */
+  readonly attention?: boolean;
   readonly text: string;
 }
 
@@ -71,6 +73,7 @@ export function formatRunSummary(
     const where = `${CLOUD_LABEL[full.cloud]} \`${escapeSlack(full.target)}\`${label === undefined ? '' : ` _(${label})_`}`;
     lines.push({
       failure: false,
+      attention: true,
       text: `📈 ${where}: ${formatUsage(full.usage)}, at or above the ${summary.warnAtPercent ?? 80}% capacity threshold`,
     });
   }
@@ -80,11 +83,13 @@ export function formatRunSummary(
       text: `⚠️ Deployment \`${escapeSlack(invalid.id ?? 'unknown')}\` skipped: ${escapeSlack(invalid.reason)}`,
     });
   }
-  const shown = policy === 'failures' ? lines.filter((line) => line.failure) : lines;
+  const shown = policy === 'failures' ? lines.filter((line) => line.failure || line.attention === true) : lines;
   if (shown.length === 0 && policy !== 'all') return undefined;
 
   const failures = shown.filter((line) => line.failure).length;
-  const title = `${failures > 0 ? '❌' : '✅'} astro-identity-sync ${summary.task}: ${summary.deployments} Deployment(s), ${shown.length - failures} change(s), ${failures} problem(s)`;
+  const full = shown.filter((line) => line.attention === true).length;
+  const nearFull = full > 0 ? `, ${full} near capacity` : '';
+  const title = `${failures > 0 ? '❌' : full > 0 ? '📈' : '✅'} astro-identity-sync ${summary.task}: ${summary.deployments} Deployment(s), ${shown.length - failures - full} change(s), ${failures} problem(s)${nearFull}`;
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncateSlackText(title, SLACK_LIMITS.headerText) } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `run \`${escapeSlack(summary.runId)}\`` }] },

@@ -70,6 +70,11 @@ describe('the capacity warning in the pipeline', () => {
     expect(second.aboveThreshold).toHaveLength(1);
     const text = JSON.stringify(formatRunSummary(second));
     expect(text).toContain(`📈 AWS \`${ROLE}\`: 84/100 members (84%), at or above the 80% capacity threshold`);
+    expect(formatRunSummary(second)?.text).toBe(
+      '📈 astro-identity-sync sweep: 14 Deployment(s), 0 change(s), 0 problem(s), 1 near capacity',
+    );
+    // Told under `failures` too: nothing failed, but the role is nearly full.
+    expect(JSON.stringify(formatRunSummary(second, 'failures'))).toContain('at or above the 80% capacity threshold');
   });
 });
 
