@@ -2,6 +2,7 @@ import { ManagedServiceIdentityClient, type ManagedServiceIdentityClientOptional
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Settings } from '../common/env-settings.ts';
 import { requestTimeoutPolicy } from './request-timeout-policy.ts';
+import { timedHttpClient } from './timed-http-client.ts';
 
 /** One ARM client per subscription, created on first use and kept for the life of the instance. */
 export type MsiClients = (subscriptionId: string) => ManagedServiceIdentityClient;
@@ -32,13 +33,16 @@ function staticTokenCredential(token: string): TokenCredential {
 /**
  * The credential for every Azure client: DefaultAzureCredential picks the function app's managed identity
  * (AZURE_CLIENT_ID selects a user-assigned one) or `az login` on a workstation; the emulator takes a fixed token.
+ * Its token requests time out like every other call (see timed-http-client.ts).
  * Made on first use, so a function that never calls Azure never probes for credentials.
  */
 export function azureCredential(settings: Settings): () => TokenCredential {
   let credential: TokenCredential | undefined;
   return () => {
     credential ??=
-      settings.azure.token === undefined ? new DefaultAzureCredential() : staticTokenCredential(settings.azure.token);
+      settings.azure.token === undefined
+        ? new DefaultAzureCredential({ httpClient: timedHttpClient(settings.timeouts.requestMs) })
+        : staticTokenCredential(settings.azure.token);
     return credential;
   };
 }

@@ -1,6 +1,10 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
+import { azureCredential } from '../../functions/azure/msi-clients.ts';
+import { readSettings } from '../../functions/common/env-settings.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { type AzureStack, startAzureStack } from '../../local/azure-stack.ts';
 import { type GcpStack, startGcpStack } from '../../local/gcp-stack.ts';
@@ -95,4 +99,41 @@ describe('an ARM endpoint that never answers', () => {
     expect(stack.azure.count('list')).toBe(2);
     expect(stack.azure.count('createOrUpdate')).toBe(0);
   });
+});
+
+describe('an Azure managed identity endpoint that never answers', () => {
+  // DefaultAzureCredential reads the App Service identity endpoint from the process environment itself: the one place
+  // a test has to set process.env. Restored after, whatever happens.
+  const saved = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
+  let server: Server;
+  let hits = 0;
+  beforeAll(async () => {
+    server = createServer(() => {
+      hits += 1; // accepts the request and never answers
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    process.env.IDENTITY_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}/msi/token`;
+    process.env.IDENTITY_HEADER = 'local-identity-header';
+  });
+  afterAll(() => {
+    for (const [name, value] of [
+      ['IDENTITY_ENDPOINT', saved.endpoint],
+      ['IDENTITY_HEADER', saved.header],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('fails the token request within the request timeout instead of holding the invocation', async () => {
+    const settings = readSettings({ ...TIMEOUT_ENV }, { requireConfig: false });
+    const credential = azureCredential(settings)();
+    const started = Date.now();
+    await expect(credential.getToken('https://management.azure.com/.default')).rejects.toThrow();
+    expect(hits).toBeGreaterThanOrEqual(1);
+    // One attempt cut at 300 ms (the credential's own retries do not retry an abort); far from the host's timeout.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 10_000);
 });
