@@ -11,6 +11,7 @@ import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import type { Settings } from '../common/env-settings.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import { iamPolicyIo } from './iam-policy-io.ts';
+import { timeSharedGaxiosRequests } from './metadata-timeout.ts';
 import { createPolicyWriteLimiter } from './policy-write-limiter.ts';
 import { projectPolicyIo, type ResourceManager } from './project-policy-io.ts';
 import { createGcpSecretResolver } from './secret-manager-resolver.ts';
@@ -39,6 +40,8 @@ function staticToken(token: string): OAuth2Client {
  */
 function createGcpClients(settings: Settings): GcpClients {
   const { rootUrl, accessToken, retryDelayMs } = settings.gcp;
+  // ADC's token comes from the metadata server in Google Cloud, through a request that sets no timeout of its own.
+  if (!rootUrl) timeSharedGaxiosRequests(settings.timeouts.requestMs);
   const auth = rootUrl
     ? staticToken(accessToken ?? '')
     : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });

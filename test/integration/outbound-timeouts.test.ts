@@ -5,6 +5,7 @@ import { handlerDeps } from '../../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../../functions/aws/reconciler-handler.ts';
 import { azureCredential } from '../../functions/azure/msi-clients.ts';
 import { readSettings } from '../../functions/common/env-settings.ts';
+import { gcpAdapter } from '../../functions/gcp/gcp-adapter.ts';
 import { type AwsStack, startAwsStack } from '../../local/aws-stack.ts';
 import { type AzureStack, startAzureStack } from '../../local/azure-stack.ts';
 import { type GcpStack, startGcpStack } from '../../local/gcp-stack.ts';
@@ -101,39 +102,71 @@ describe('an ARM endpoint that never answers', () => {
   });
 });
 
-describe('an Azure managed identity endpoint that never answers', () => {
-  // DefaultAzureCredential reads the App Service identity endpoint from the process environment itself: the one place
-  // a test has to set process.env. Restored after, whatever happens.
-  const saved = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
-  let server: Server;
-  let hits = 0;
+/**
+ * A local token endpoint that accepts every request and never answers, named to the SDK through the process
+ * environment (the credential libraries read it there themselves: the one place these tests set process.env). The
+ * variables are restored after the block, whatever happens.
+ */
+function hangingTokenEndpoint(env: (origin: string) => Record<string, string | undefined>) {
+  let server: Server | undefined;
+  let saved: Record<string, string | undefined> = {};
+  const endpoint = { hits: 0 };
   beforeAll(async () => {
-    server = createServer(() => {
-      hits += 1; // accepts the request and never answers
+    const listening = createServer(() => {
+      endpoint.hits += 1;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    process.env.IDENTITY_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}/msi/token`;
-    process.env.IDENTITY_HEADER = 'local-identity-header';
-  });
-  afterAll(() => {
-    for (const [name, value] of [
-      ['IDENTITY_ENDPOINT', saved.endpoint],
-      ['IDENTITY_HEADER', saved.header],
-    ] as const) {
+    server = listening;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', () => resolve()));
+    const values = env(`127.0.0.1:${(listening.address() as AddressInfo).port}`);
+    saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+    for (const [name, value] of Object.entries(values)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
-    server.closeAllConnections();
-    server.close();
   });
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    server?.closeAllConnections();
+    server?.close();
+  });
+  return endpoint;
+}
+
+describe('an Azure managed identity endpoint that never answers', () => {
+  const endpoint = hangingTokenEndpoint((origin) => ({
+    IDENTITY_ENDPOINT: `http://${origin}/msi/token`,
+    IDENTITY_HEADER: 'local-identity-header',
+  }));
 
   it('fails the token request within the request timeout instead of holding the invocation', async () => {
     const settings = readSettings({ ...TIMEOUT_ENV }, { requireConfig: false });
     const credential = azureCredential(settings)();
     const started = Date.now();
     await expect(credential.getToken('https://management.azure.com/.default')).rejects.toThrow();
-    expect(hits).toBeGreaterThanOrEqual(1);
+    expect(endpoint.hits).toBeGreaterThanOrEqual(1);
     // One attempt cut at 300 ms (the credential's own retries do not retry an abort); far from the host's timeout.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 10_000);
+});
+
+describe('a Google metadata server that never answers', () => {
+  const endpoint = hangingTokenEndpoint((origin) => ({
+    GCE_METADATA_HOST: origin,
+    METADATA_SERVER_DETECTION: 'assume-present',
+    // Inside Google Cloud gcp-metadata asks for no timeout at all (outside it, 3 s).
+    K_SERVICE: 'astro-identity-sync',
+    GOOGLE_APPLICATION_CREDENTIALS: undefined,
+  }));
+
+  it('fails the token fetch within the request timeout instead of holding the invocation', async () => {
+    const settings = readSettings({ ...TIMEOUT_ENV }, { requireConfig: false });
+    const clients = gcpAdapter.clients(settings);
+    const started = Date.now();
+    await expect(clients.auth.getAccessToken()).rejects.toThrow();
+    expect(endpoint.hits).toBeGreaterThanOrEqual(1);
     expect(Date.now() - started).toBeLessThan(5_000);
   }, 10_000);
 });
