@@ -1,4 +1,4 @@
-import { ValidationError } from '../../shared/errors.ts';
+import { OutOfTimeError, ValidationError } from '../../shared/errors.ts';
 import {
   droppableField,
   HOUSTON_FIELDS,
@@ -40,8 +40,13 @@ export interface HoustonList {
   fields: HoustonFields;
 }
 
+export interface HoustonListOptions {
+  /** Aborted when the invocation must stop: no further page is asked for (see the Astro client's list). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export interface HoustonClient {
-  list(): Promise<HoustonList>;
+  list(options?: HoustonListOptions): Promise<HoustonList>;
   /** One Deployment by id, from the list (Houston's single-Deployment query lacks the namespace). */
   get(id: string): Promise<HoustonDeployment | undefined>;
 }
@@ -144,12 +149,18 @@ export function createHoustonClient(options: HoustonClientOptions): HoustonClien
     }
   }
 
-  async function list(): Promise<HoustonList> {
+  async function list(options: HoustonListOptions = {}): Promise<HoustonList> {
     const deployments: HoustonDeployment[] = [];
     const invalid: Array<{ id?: string; reason: string }> = [];
     const seen = new Set<string>();
     let cursor: string | undefined;
     for (;;) {
+      // Half a list must never be judged (stale entries, prune): out of time, the run fails retryable instead.
+      if (options.signal?.aborted) {
+        throw new OutOfTimeError(
+          'the invocation ran out of time listing the Deployments Houston serves; the next run lists them again',
+        );
+      }
       const result = await page({ take: pageSize, ...(cursor === undefined ? {} : { cursor }) });
       for (const deployment of result.deployments) {
         if (seen.has(deployment.id)) continue;

@@ -53,7 +53,7 @@ export async function runScheduledTask(
           ...(updatedSince ? { updatedSince } : {}),
           signal,
         }),
-        software?.list(),
+        software?.list({ signal }),
       ]);
       const present = lists.filter((list) => list !== undefined);
       return {

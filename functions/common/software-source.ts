@@ -7,13 +7,13 @@ import {
   toPipelineDeployment,
 } from '../../shared/intake/software-deployment.ts';
 import type { DeploymentList } from '../../shared/reconcile/sweep.ts';
-import type { HoustonClient } from './houston-client.ts';
+import type { HoustonClient, HoustonListOptions } from './houston-client.ts';
 
 /** Astronomer Software's Deployments as the poller and the sweep read them. */
 export interface SoftwareSource {
   /** The organization id Software Deployments carry (`software:<base domain>`), which routes events here. */
   readonly organizationId: string;
-  list(): Promise<DeploymentList>;
+  list(options?: HoustonListOptions): Promise<DeploymentList>;
   /** One Deployment by its Houston id; undefined when Houston does not list it (deleted, or never was). */
   get(id: string): Promise<Deployment | undefined>;
 }
@@ -34,9 +34,9 @@ export function createSoftwareSource(client: HoustonClient, config: SoftwareConf
     namespaceTemplate: config.namespaceTemplate,
     clusters: config.clusters,
   };
-  async function list(): Promise<DeploymentList> {
+  async function list(options: HoustonListOptions = {}): Promise<DeploymentList> {
     {
-      const listed = await client.list();
+      const listed = await client.list(options);
       const deployments: Deployment[] = [];
       const invalid = [...listed.invalid];
       for (const houston of listed.deployments) {

@@ -68,6 +68,34 @@ describe('Houston client', () => {
     expect(emulator.requests.every((r) => r.authorization === emulator.token)).toBe(true);
   });
 
+  it('asks for no page once the invocation must stop, and says so as retryable', async () => {
+    const emulator = await start(250);
+    const stop = new AbortController();
+    let requests = 0;
+    const counting: typeof fetch = async (input, init) => {
+      requests += 1;
+      const answer = await fetch(input, init);
+      stop.abort(); // the deadline passes while the first page is read
+      return answer;
+    };
+    const error = await client(emulator, { fetch: counting, pageSize: 100 })
+      .list({ signal: stop.signal })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toMatchObject({ retryable: true, message: expect.stringContaining('ran out of time listing') });
+    // The pages a whole list takes (3 of 100, plus what the first page costs), counted the same way: it stopped early.
+    const stopped = requests;
+    requests = 0;
+    await client(emulator, {
+      fetch: async (input, init) => ((requests += 1), fetch(input, init)),
+      pageSize: 100,
+    }).list();
+    expect(stopped).toBeLessThan(requests);
+    expect(requests - stopped).toBe(2);
+  });
+
   it('reads a Houston whose cursor is inclusive (the cursor row repeats) without duplicates or a loop', async () => {
     const emulator = await start(201, { cursorInclusive: true });
     const list = await client(emulator).list();
