@@ -53,23 +53,33 @@ export interface GrantOutcome {
   readonly blocked?: readonly string[];
   /** The target's use after the round: the last read (a dry run: what the plan would leave); unknown after a lost read. */
   readonly usage?: TargetUsage;
-  /** The target's use as first read, before any write: with `usage`, says whether this round crossed a threshold. */
+  /**
+   * The target's use as first read, before any write: with `usage`, says whether this round crossed a threshold. Set
+   * on one outcome of the round only (see withUsage).
+   */
   readonly usageBefore?: TargetUsage;
 }
 
 /** How reconcileTarget turns what happened to a request into its outcome: settled, failed, with findings and use. */
 
+/**
+ * Every outcome carries the use after the round; the use before it goes to one outcome only, the first request (in
+ * request order) that added entries: the one a threshold crossing is told on. Requests of other batches folded into
+ * the same round on shared lanes then cannot tell the same crossing again.
+ */
 export function withUsage(
   outcomes: Map<string, GrantOutcome>,
+  requests: readonly GrantRequest[],
   before: TargetUsage | undefined,
   after: TargetUsage | undefined,
 ): Map<string, GrantOutcome> {
   if (before === undefined && after === undefined) return outcomes;
+  const owner = requests.find((request) => (outcomes.get(request.key)?.added.length ?? 0) > 0)?.key;
   for (const [key, outcome] of outcomes) {
     outcomes.set(key, {
       ...outcome,
       ...(after === undefined ? {} : { usage: after }),
-      ...(before === undefined ? {} : { usageBefore: before }),
+      ...(before === undefined || key !== owner ? {} : { usageBefore: before }),
     });
   }
   return outcomes;

@@ -294,7 +294,7 @@ export async function reconcileTarget<Doc>(
       await sleep(backoff(attempt, baseDelayMs, random));
     }
   }
-  return withUsage(outcomes, before, known === undefined ? undefined : driver.usage?.(known));
+  return withUsage(outcomes, requests, before, known === undefined ? undefined : driver.usage?.(known));
 }
 
 function stillMissing<Doc>(driver: TargetDriver<Doc>, current: Doc, request: GrantRequest): boolean {

@@ -3,6 +3,7 @@ import { parseConfig } from '../../shared/config-text.ts';
 import { deploymentSchema } from '../../shared/intake/deployment.ts';
 import { type BatchItem, processBatch } from '../../shared/reconcile/process-batch.ts';
 import { runSweep } from '../../shared/reconcile/sweep.ts';
+import { TargetLanes } from '../../shared/reconcile/target-lanes.ts';
 import { formatBatchMessage } from '../../shared/report/batch-message.ts';
 import type { EventReport, TargetResult } from '../../shared/report/outcome.ts';
 import { formatRunSummary } from '../../shared/report/run-summary-message.ts';
@@ -40,6 +41,22 @@ describe('the capacity warning in the pipeline', () => {
     expect(crossing[0]?.results[0]?.capacityWarning).toMatchObject({ percent: 90, threshold: 80, headroom: 1 });
     const after = await processBatch(items(15, 16), options); // 96 of 100: still above, already said
     expect(after[0]?.results[0]?.capacityWarning).toBeUndefined();
+  });
+
+  it('is said once when concurrent batches fold into one round on shared lanes', async () => {
+    const { targets } = memoryTargets();
+    const lanes = new TargetLanes();
+    const options = { config: config(), targets, lanes };
+    await processBatch(items(0, 12), options); // 72 of 100
+    // The first batch takes the lane; the next two wait and go into one round together, which crosses 80.
+    const batches = await Promise.all([
+      processBatch(items(12, 13), options),
+      processBatch(items(13, 14), options),
+      processBatch(items(14, 15), options),
+    ]);
+    const results = batches.flat().flatMap((report) => report.results);
+    expect(results.map((r) => r.usage?.used)).toEqual([78, 90, 90]);
+    expect(results.filter((r) => r.capacityWarning !== undefined)).toHaveLength(1);
   });
 
   it('takes its threshold from capacity.warnAtPercent', async () => {

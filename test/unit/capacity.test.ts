@@ -255,6 +255,24 @@ describe('reconcileTarget reports usage', () => {
     expect(outcome).toMatchObject({ status: 'granted', usageBefore: { used: 1 }, usage: { used: 3 } });
   });
 
+  it('before on one outcome of the round only: the first request that added entries', async () => {
+    const second: GrantRequest = {
+      key: 'b',
+      issuer: undefined,
+      grant: desiredGrant({ namespace: 'ns-b', selection: { components: ['scheduler'] } }),
+    };
+    const present: GrantRequest = { ...request, key: 'p' };
+    const target = driver([...request.grant.subjects]);
+    const outcomes = await reconcileTarget(target, [present, second, { ...second, key: 'c' }], quiet);
+    expect(
+      ['p', 'b', 'c'].map((key) => [key, outcomes.get(key)?.usageBefore?.used, outcomes.get(key)?.usage?.used]),
+    ).toEqual([
+      ['p', undefined, 3],
+      ['b', 2, 3],
+      ['c', undefined, 3],
+    ]);
+  });
+
   it('a dry run: what the plan would leave', async () => {
     const outcome = (await reconcileTarget(driver([]), [request], { ...quiet, dryRun: true })).get('a');
     expect(outcome).toMatchObject({ status: 'planned', usageBefore: { used: 0 }, usage: { used: 2 } });
@@ -262,7 +280,9 @@ describe('reconcileTarget reports usage', () => {
 
   it('a converged target: the one read', async () => {
     const outcome = (await reconcileTarget(driver([...request.grant.subjects]), [request], quiet)).get('a');
-    expect(outcome).toMatchObject({ status: 'unchanged', usageBefore: { used: 2 }, usage: { used: 2 } });
+    expect(outcome).toMatchObject({ status: 'unchanged', usage: { used: 2 } });
+    // Nothing added: no crossing can be told on it.
+    expect(outcome?.usageBefore).toBeUndefined();
   });
 
   it('no after figure once the verify read failed: what the target holds is not known', async () => {
