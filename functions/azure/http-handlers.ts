@@ -1,6 +1,6 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
-import { answering, type FlowResponse, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
+import { answering, type FlowResponse, synchronousFlow } from '../common/http-flows.ts';
 import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { withInvocation } from './azure-logger.ts';
 import type { AzureHandlerDeps } from './handler-deps.ts';
@@ -49,15 +49,7 @@ function handler(name: 'webhook' | 'manual', deps: AzureHandlerDeps): HttpHandle
           AZURE_HTTP_FRONT_END_MS,
         );
         const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
-        return name === 'manual'
-          ? manualFlow(runtime, input, logger, deadline, metrics)
-          : webhookFlow(
-              runtime,
-              input,
-              (event, scoped) => reconcileNow(runtime, event, scoped, { deadline, metrics }),
-              logger,
-              metrics,
-            );
+        return synchronousFlow(name, runtime, input, logger, deadline, metrics);
       });
       metrics.flush();
       logger.info('request answered', { status: response.status });

@@ -224,3 +224,20 @@ export async function manualFlow(
     ...(deadline === undefined ? {} : { deadline }),
   });
 }
+
+/**
+ * The HTTP routes where the function itself reconciles (GCP, Azure): the manual route, or the webhook reconciled
+ * before answering. AWS's webhook publishes instead (webhookFlow with its own dispatch).
+ */
+export function synchronousFlow(
+  route: 'manual' | 'webhook',
+  runtime: Runtime<unknown>,
+  request: IntakeRequest,
+  logger: Logger,
+  deadline: Deadline,
+  metrics: Metrics,
+): Promise<FlowResponse> {
+  if (route === 'manual') return manualFlow(runtime, request, logger, deadline, metrics);
+  const dispatch: Dispatch = (event, scoped) => reconcileNow(runtime, event, scoped, { deadline, metrics });
+  return webhookFlow(runtime, request, dispatch, logger, metrics);
+}

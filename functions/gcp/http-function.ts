@@ -1,7 +1,7 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RequestRejectedError } from '../../shared/errors.ts';
 import { refuseOtherMethods } from '../../shared/intake/intake.ts';
-import { answering, manualFlow, reconcileNow, webhookFlow } from '../common/http-flows.ts';
+import { answering, synchronousFlow } from '../common/http-flows.ts';
 import { DEFAULT_FUNCTION_TIMEOUT_MS, invocationDeadline } from '../common/invocation-deadline.ts';
 import { classifyGcpError } from './gcp-errors.ts';
 import type { GcpHandlerDeps } from './handler-deps.ts';
@@ -27,15 +27,7 @@ export function createGcpHttpFunction(deps: GcpHandlerDeps): HttpFunction {
       const request = { method: req.method, headers: req.headers, body: new Uint8Array(req.rawBody ?? []) };
       const timeoutMs = runtime.settings.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS.gcp;
       const deadline = invocationDeadline(timeoutMs - (Date.now() - started), runtime.settings);
-      return path === '/manual'
-        ? manualFlow(runtime, request, logger, deadline, metrics)
-        : webhookFlow(
-            runtime,
-            request,
-            (event, scoped) => reconcileNow(runtime, event, scoped, { deadline, metrics }),
-            logger,
-            metrics,
-          );
+      return synchronousFlow(path === '/manual' ? 'manual' : 'webhook', runtime, request, logger, deadline, metrics);
     });
     metrics.flush();
     res.status(response.status).json(response.body);

@@ -45,6 +45,33 @@ const entryOf = (artifact: Artifact) => {
 };
 const zipOf = (artifact: Artifact) => readFileSync(join(REPO, DIST_DIR, artifact.zip));
 
+/**
+ * Bundles `contents` with the Lambda bundles' own esbuild options (one file, no splitting) and writes it to scratch:
+ * what the shipped code does, checked in a fresh node process.
+ */
+async function lambdaProbe(name: string, contents: string) {
+  const {
+    entryPoints: _entries,
+    outdir: _outdir,
+    outExtension: _extension,
+    splitting: _split,
+    chunkNames: _chunks,
+    ...lambda
+  } = esbuildOptions(
+    ARTIFACTS.filter((a) => a.cloud === 'aws'),
+    REPO,
+  );
+  const probe = await build({
+    ...lambda,
+    outfile: 'probe.mjs',
+    sourcemap: false,
+    stdin: { resolveDir: REPO, loader: 'ts', contents },
+  });
+  const file = join(scratch, name);
+  writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+  return { probe, file };
+}
+
 /** Unpacks an artifact's zip into a scratch directory (what the platform unpacks). */
 function unpack(artifact: Artifact): string {
   const dir = join(scratch, artifact.id.replace('/', '-'));
@@ -218,31 +245,11 @@ describe('the bundles start', () => {
       expect(bundled).not.toContain('@aws-sdk/nested-clients');
     }
     // The SDK's own default chain, bundled with the Lambda options, run with and without environment credentials.
-    const lambdaOptions = esbuildOptions(
-      ARTIFACTS.filter((a) => a.cloud === 'aws'),
-      REPO,
-    );
-    const {
-      entryPoints: _entries,
-      outdir: _outdir,
-      outExtension: _extension,
-      splitting: _split,
-      chunkNames: _chunks,
-      ...lambda
-    } = lambdaOptions;
-    const probe = await build({
-      ...lambda,
-      outfile: 'probe.mjs',
-      sourcemap: false,
-      stdin: {
-        resolveDir: REPO,
-        loader: 'ts',
-        contents: `import { defaultProvider } from '@aws-sdk/credential-provider-node';
+    const { file } = await lambdaProbe(
+      'credentials-probe.mjs',
+      `import { defaultProvider } from '@aws-sdk/credential-provider-node';
 defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => console.log('error', e.name, e.message));`,
-      },
-    });
-    const file = join(scratch, 'credentials-probe.mjs');
-    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+    );
     const env = { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true' };
     const withKeys = await run(process.execPath, [file], {
       env: { ...env, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' },
@@ -254,33 +261,14 @@ defaultProvider()().then((c) => console.log('key', c.accessKeyId), (e) => consol
 
   it('bundles zod with English alone, and the bundled schemas still report in English', async () => {
     // zod/mini registers no locale: shared/zod-english.ts does, and the plugin keeps every other locale out.
-    const {
-      entryPoints: _entries,
-      outdir: _outdir,
-      outExtension: _extension,
-      splitting: _split,
-      chunkNames: _chunks,
-      ...lambda
-    } = esbuildOptions(
-      ARTIFACTS.filter((a) => a.cloud === 'aws'),
-      REPO,
-    );
-    const probe = await build({
-      ...lambda,
-      outfile: 'probe.mjs',
-      sourcemap: false,
-      stdin: {
-        resolveDir: REPO,
-        loader: 'ts',
-        contents: `import { parseConfig } from './shared/config-text.ts';
+    const { probe, file } = await lambdaProbe(
+      'zod-locale-probe.mjs',
+      `import { parseConfig } from './shared/config-text.ts';
 try { parseConfig('{"prune": "x", "bogus": 1}'); } catch (e) { console.log(e.message); }`,
-      },
-    });
+    );
     const locales = Object.keys(probe.metafile?.inputs ?? {}).filter((input) => /[\\/]locales[\\/]/.test(input));
     expect(locales.length).toBeGreaterThan(0);
     for (const input of locales) expect(input).toMatch(/[\\/]locales[\\/]en\.js$/);
-    const file = join(scratch, 'zod-locale-probe.mjs');
-    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
     const { stdout } = await run(process.execPath, [file], { env: { PATH: process.env.PATH ?? '' } });
     expect(stdout.trim()).toBe(
       'prune: Invalid input: expected boolean, received string; (document): Unrecognized key: "bogus"',
@@ -288,27 +276,15 @@ try { parseConfig('{"prune": "x", "bogus": 1}'); } catch (e) { console.log(e.mes
   });
 
   it('Lambda: errors keep their names in the minified bundles (built without keepNames)', async () => {
-    const lambdaOptions = esbuildOptions(
-      ARTIFACTS.filter((a) => a.cloud === 'aws'),
-      REPO,
-    );
-    expect(lambdaOptions.keepNames).toBe(false);
-    const {
-      entryPoints: _entries,
-      outdir: _outdir,
-      outExtension: _extension,
-      splitting: _split,
-      chunkNames: _chunks,
-      ...lambda
-    } = lambdaOptions;
-    const probe = await build({
-      ...lambda,
-      outfile: 'probe.mjs',
-      sourcemap: false,
-      stdin: {
-        resolveDir: REPO,
-        loader: 'ts',
-        contents: `import * as errors from './shared/errors.ts';
+    expect(
+      esbuildOptions(
+        ARTIFACTS.filter((a) => a.cloud === 'aws'),
+        REPO,
+      ).keepNames,
+    ).toBe(false);
+    const { file } = await lambdaProbe(
+      'error-names-probe.mjs',
+      `import * as errors from './shared/errors.ts';
 import { AstroApiError } from './shared/intake/astro-api.ts';
 import { HoustonApiError } from './shared/intake/houston-api.ts';
 const made = [
@@ -320,10 +296,7 @@ const made = [
   new AstroApiError('a', { status: 500, retryable: true }), new HoustonApiError('h', { status: 500, retryable: true }),
 ];
 console.log(made.map((e) => e.name).join(' '));`,
-      },
-    });
-    const file = join(scratch, 'error-names-probe.mjs');
-    writeFileSync(file, probe.outputFiles?.[0]?.contents ?? '');
+    );
     const { stdout } = await run(process.execPath, [file], { env: { PATH: process.env.PATH ?? '' } });
     expect(stdout.trim().split(' ')).toEqual([
       'ValidationError',
