@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startAwsEmulator } from '../local/aws-emulator/server.ts';
@@ -35,6 +36,15 @@ export interface FirstEventRow {
   readonly medianMs: number;
   /** Median minus the bare `node -e ''` median of the same runs. */
   readonly overBareMs: number;
+  /** In the child: process start to the module's import resolved (Lambda's init phase: bootstrap and module). */
+  readonly initMs: number;
+  /** In the child: the first invocation, wall time and the child's own CPU time in it. */
+  readonly invokeMs: number;
+  readonly invokeCpuMs: number;
+  /** The function's memory in infra/aws/main.tf. */
+  readonly memoryMb: number;
+  /** The same first event on Lambda at that memory, modeled (see `lambdaModelMs`). */
+  readonly modeledMs: number;
 }
 
 export interface FirstEventResult {
@@ -48,6 +58,8 @@ const WEBHOOK_SECRET = `whsec_${Buffer.from('astro-identity-sync-bench-first-eve
 /** The child: import, one invocation, check the answer, exit at once (Lambda would freeze the instance instead). */
 const CHILD = `
 const { handler } = await import(process.env.BENCH_BUNDLE);
+const initMs = performance.now();
+const initCpu = process.cpuUsage();
 const event = JSON.parse(process.env.BENCH_EVENT);
 const context = {
   functionName: 'bench', functionVersion: '$LATEST', memoryLimitInMB: '512', awsRequestId: crypto.randomUUID(),
@@ -55,23 +67,53 @@ const context = {
   logStreamName: 'bench', callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 30000,
 };
 const answer = await handler(event, context);
+const invokeMs = performance.now() - initMs;
+const cpu = process.cpuUsage(initCpu);
 const ok = process.env.BENCH_EXPECT === 'accepted'
   ? answer?.statusCode === 202
   : Array.isArray(answer?.batchItemFailures) && answer.batchItemFailures.length === 0;
 if (!ok) { console.error(JSON.stringify(answer)); process.exit(1); }
-process.exit(0);
+process.stdout.write(JSON.stringify({ initMs, invokeMs, invokeCpuMs: (cpu.user + cpu.system) / 1000 }) + '\\n', () => process.exit(0));
 `;
 
-function spawnMs(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+interface Phases {
+  readonly initMs: number;
+  readonly invokeMs: number;
+  readonly invokeCpuMs: number;
+}
+
+/** One child, spawn to exit, with the phases it reports on its last stdout line (the handler logs before it). */
+function spawnMs(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; phases?: Phases }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
       const ms = performance.now() - started;
-      if (error === null) resolve(ms);
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (error === null) resolve(last.startsWith('{"initMs"') ? { ms, phases: JSON.parse(last) as Phases } : { ms });
       else
         reject(new Error(`first event failed (${args.join(' ').slice(0, 80)}): ${`${stdout}${stderr}`.slice(0, 500)}`));
     });
   });
+}
+
+/**
+ * On-demand Lambda runs the init phase on a full vCPU and the invocation on a share of one in proportion to memory
+ * (1,769 MB is one vCPU): "On-demand Lambda functions use a full vCPU (non-throttled) ... during its initialization
+ * phase" (serverlessland.com, Effectively running Java on Serverless: Utilize initialization phase) and "At 1,769 MB,
+ * a function has the equivalent of one vCPU" (Lambda developer guide, Configuring memory). So the model keeps the
+ * init phase and the invocation's waits as measured and stretches the invocation's own CPU time by 1769/memory.
+ * A model, not a measurement: it says which side of the init boundary work should sit, not what Lambda will show.
+ */
+export function lambdaModelMs(phases: Phases, memoryMb: number): number {
+  const share = Math.min(1, memoryMb / 1769);
+  return phases.initMs + phases.invokeMs + phases.invokeCpuMs * (1 / share - 1);
+}
+
+/** A Lambda function's memory as infra/aws/main.tf sets it. */
+export function terraformMemoryMb(mainTf: string, name: string): number {
+  const match = new RegExp(`\\b${name} = \\{[^}]*?\\bmemory\\s*=\\s*(\\d+)`).exec(mainTf);
+  if (match?.[1] === undefined) throw new Error(`infra/aws/main.tf sets no memory for the ${name} function`);
+  return Number(match[1]);
 }
 
 function functionUrlEvent(body: string, headers: Record<string, string>) {
@@ -118,6 +160,7 @@ export async function measureFirstEvent(options: {
       ...inherited,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...handlerEnv(aws.url, benchConfig()),
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       ASTRO_IDENTITY_SYNC_LEASE_TABLE: dynamo.table,
       ASTRO_IDENTITY_SYNC_DYNAMODB_ENDPOINT: dynamo.url,
     };
@@ -154,11 +197,12 @@ export async function measureFirstEvent(options: {
       },
     ].filter((kind) => options.bundles.has(kind.id));
     const bare: number[] = [];
-    const times = new Map<string, number[]>(kinds.map((k) => [k.id, []]));
+    const times = new Map<string, Array<{ ms: number; phases?: Phases }>>(kinds.map((k) => [k.id, []]));
     const args = ['--input-type=module', '-e', CHILD];
+    const mainTf = readFileSync(join(options.root, 'infra', 'aws', 'main.tf'), 'utf8');
     await spawnMs(['-e', ''], base);
     for (let run = 0; run < options.runs; run++) {
-      bare.push(await spawnMs(['-e', ''], base));
+      bare.push((await spawnMs(['-e', ''], base)).ms);
       for (const kind of kinds) {
         const bundle = pathToFileURL(join(options.root, options.bundles.get(kind.id) ?? '')).href;
         times.get(kind.id)?.push(await spawnMs(args, { ...kind.env(run), BENCH_BUNDLE: bundle }));
@@ -169,8 +213,21 @@ export async function measureFirstEvent(options: {
       runs: options.runs,
       bareNodeMedianMs: bareMedian,
       rows: kinds.map((kind) => {
-        const ms = median(times.get(kind.id) ?? []);
-        return { id: kind.id, event: kind.event, medianMs: ms, overBareMs: ms - bareMedian };
+        const runs = times.get(kind.id) ?? [];
+        const ms = median(runs.map((r) => r.ms));
+        const phases = runs.flatMap((r) => (r.phases === undefined ? [] : [r.phases]));
+        const memoryMb = terraformMemoryMb(mainTf, kind.id.replace('aws/', ''));
+        return {
+          id: kind.id,
+          event: kind.event,
+          medianMs: ms,
+          overBareMs: ms - bareMedian,
+          initMs: median(phases.map((p) => p.initMs)),
+          invokeMs: median(phases.map((p) => p.invokeMs)),
+          invokeCpuMs: median(phases.map((p) => p.invokeCpuMs)),
+          memoryMb,
+          modeledMs: median(phases.map((p) => lambdaModelMs(p, memoryMb))),
+        };
       }),
     };
   } finally {

@@ -90,7 +90,7 @@ export function coldStartTable(result: ColdStartResult): string {
   if (first === undefined) return table;
   const loads = new Map(result.rows.map((r) => [r.id, r.loadMedianMs]));
   const firstRows = [
-    ["bare `node -e ''`", '-', formatMs(first.bareNodeMedianMs), '-', '-'],
+    ["bare `node -e ''`", '-', formatMs(first.bareNodeMedianMs), '-', '-', '-', '-', '-'],
     ...first.rows.map((r) => {
       const load = loads.get(r.id);
       return [
@@ -99,11 +99,23 @@ export function coldStartTable(result: ColdStartResult): string {
         formatMs(r.medianMs),
         `+${formatMs(r.overBareMs)}`,
         load === undefined ? '-' : `+${formatMs(r.medianMs - load)}`,
+        formatMs(r.initMs),
+        `${formatMs(r.invokeMs)} (CPU ${formatMs(r.invokeCpuMs)})`,
+        `${formatMs(r.modeledMs)} at ${r.memoryMb} MB`,
       ];
     }),
   ];
   const firstTable = renderTable(
-    ['first event (import + one invocation)', 'event', `median of ${first.runs}`, 'over bare node', 'over module load'],
+    [
+      'first event (import + one invocation)',
+      'event',
+      `median of ${first.runs}`,
+      'over bare node',
+      'over module load',
+      'init phase',
+      'invocation',
+      'Lambda model',
+    ],
     firstRows,
   );
   return `${table}\n\n${firstTable}`;

@@ -42,6 +42,9 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
     clients.iamWriter.destroy();
     clients.lease?.destroy();
   },
+  // Every write takes the role's lease: the table's client and the lease's code, ahead of the first write.
+  warm: async (clients) =>
+    clients.lease && Promise.all([clients.lease.client(), loading(clients.lease.table, import('./dynamodb-lease.ts'))]),
   coldStartWarnings: (clients) =>
     clients.lease === undefined
       ? [

@@ -38,6 +38,10 @@ export const awsIntakeAdapter: IntakeAdapter<AwsIntakeClients> = {
     );
     return { claim: async (id) => (await record()).claim(id) };
   },
+  // Every recorded webhook claims its id: the record's client and code, ahead of the first one.
+  warm: async (clients) =>
+    clients.replays &&
+    Promise.all([clients.replays.client(), loading(clients.replays.table, import('./dynamodb-replay-record.ts'))]),
   coldStartWarnings: (clients) =>
     clients.replays === undefined
       ? [

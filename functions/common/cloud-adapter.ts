@@ -24,6 +24,11 @@ export interface IntakeAdapter<Clients> {
   coldStartWarnings?(clients: Clients): readonly string[];
   /** Webhook ids handled across instances (AWS with the lease table); without it, the per-instance ReplayGuard only. */
   replayRecord?(clients: Clients): ReplayRecord | undefined;
+  /**
+   * Loads the code every invocation of this setup runs beyond the start code (the chunks its clients load on first
+   * use), so a cold start run ahead of the first invocation leaves it nothing to load (see functions/aws/init-phase.ts).
+   */
+  warm?(clients: Clients): Promise<unknown>;
 }
 
 export interface CloudAdapter<Clients> extends IntakeAdapter<Clients> {

@@ -45,6 +45,11 @@ export const ENVIRONMENT = {
     clouds: 'aws',
     meaning: 'set by Lambda; the `service` dimension of the metrics (astro-identity-sync-<function> outside Lambda)',
   },
+  AWS_LAMBDA_INITIALIZATION_TYPE: {
+    clouds: 'aws',
+    meaning:
+      'set by Lambda (on-demand, provisioned-concurrency, ...); where it is set, the cold start runs in the init phase, on its full vCPU',
+  },
   POWERTOOLS_METRICS_DISABLED: {
     clouds: 'aws',
     meaning: 'true: write no metrics (each metric is a billed CloudWatch custom metric); the local stack sets it',
@@ -161,6 +166,7 @@ const settingsSchema = z.object({
   AWS_REGION: optional,
   AWS_DEFAULT_REGION: optional,
   AWS_LAMBDA_FUNCTION_NAME: optional,
+  AWS_LAMBDA_INITIALIZATION_TYPE: optional,
   POWERTOOLS_METRICS_DISABLED: optional,
   ASTRO_IDENTITY_SYNC_QUEUE_NAME: optional,
   ASTRO_IDENTITY_SYNC_QUEUE_CONNECTION: optional,
@@ -308,4 +314,12 @@ export function metricsSettings(env: Env): { readonly disabled: boolean; readonl
     disabled: /^(1|true|yes|on)$/i.test(env.POWERTOOLS_METRICS_DISABLED?.trim() ?? ''),
     functionName: env.AWS_LAMBDA_FUNCTION_NAME?.trim() || undefined,
   };
+}
+
+/**
+ * Lambda's initialization type, read apart from readSettings like the metrics settings: the entry points decide at
+ * module load whether to run the cold start in the init phase, before it reads (and may refuse) the rest.
+ */
+export function lambdaInitType(env: Env): string | undefined {
+  return env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() || undefined;
 }

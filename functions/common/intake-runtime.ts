@@ -18,6 +18,8 @@ export interface IntakeRuntime<Clients> {
   readonly classify: IntakeAdapter<Clients>['classify'];
   /** Webhook ids handled by any instance (see IntakeAdapter.replayRecord). */
   readonly replays: ReplayRecord | undefined;
+  /** Loads what every invocation will use and is not loaded yet (IntakeAdapter.warm); never needed for correctness. */
+  warm(): Promise<void>;
   /** Releases the clients (the local stack stops instances; a function instance just ends). */
   close(): void;
 }
@@ -60,6 +62,9 @@ export async function buildIntakeRuntime<Clients>(
     resolve,
     logger,
     classify: (error) => adapter.classify(error),
+    warm: async () => {
+      await adapter.warm?.(clients);
+    },
     close: () => adapter.close?.(clients),
   };
 }

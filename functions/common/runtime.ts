@@ -44,7 +44,7 @@ export async function buildRuntime<Clients>(
   const closed = closedAllowlist(adapter.cloud, config);
   // A function whose own cloud allows nothing denies every target: say so once, at cold start, not per event.
   if (closed !== undefined) logger.warn(`${closed} is empty: this function will deny every ${adapter.cloud} target`);
-  const [notifier, astro, software] = await Promise.all([
+  const [slack, astro, software] = await Promise.all([
     createNotifier(config, settings, resolve, logger),
     createAstro(config, settings, resolve),
     createSoftware(config, settings, resolve),
@@ -53,7 +53,11 @@ export async function buildRuntime<Clients>(
   return {
     ...base,
     targets,
-    notifier,
+    notifier: slack.notifier,
+    // Slack's code too, where messages are sent: the first change of a cold instance is told without loading it.
+    warm: async () => {
+      await Promise.all([base.warm(), slack.prepare?.()]);
+    },
     astro,
     software,
     lanes,
@@ -105,7 +109,7 @@ async function createNotifier(
   settings: Settings,
   resolve: SecretResolver,
   logger: Logger,
-): Promise<Notifier> {
+): Promise<{ notifier: Notifier; prepare?: () => Promise<unknown> }> {
   const slack = config.slack;
   const options = { logger, timeoutMs: settings.timeouts.requestMs };
   // The secrets are read now, so a missing one fails the cold start as before; only the code waits.
@@ -124,9 +128,10 @@ async function createNotifier(
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
     };
   }
-  return lazyNotifier(
-    coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options)),
-  );
+  const real = coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options));
+  return slackSettings.mode === 'off'
+    ? { notifier: lazyNotifier(real) }
+    : { notifier: lazyNotifier(real), prepare: real };
 }
 
 /**
