@@ -5,8 +5,9 @@ import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
+import { primeIam } from './iam-priming.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
-import { type LeaseTable, leaseTable, loading, onFirstUse } from './lease-table.ts';
+import { type LeaseTable, leaseTable, loading, onFirstUse, warmUse } from './lease-table.ts';
 import { createOidcProviders } from './oidc-providers.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 import { createTrustPolicyLimits, trustPolicyIo } from './trust-policy-io.ts';
@@ -42,9 +43,11 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
     clients.iamWriter.destroy();
     clients.lease?.destroy();
   },
-  // Every write takes the role's lease: the table's client and the lease's code, ahead of the first write.
-  warm: async (clients) =>
-    clients.lease && Promise.all([clients.lease.client(), loading(clients.lease.table, import('./dynamodb-lease.ts'))]),
+  // Every event reads a role and every write takes the role's lease: IAM's request path primed (see sdk-priming.ts),
+  // and the table's client and the lease's code loaded, ahead of the first event.
+  warm: async (clients, settings) => {
+    await Promise.all([primeIam(settings), warmUse(clients.lease, () => import('./dynamodb-lease.ts'))]);
+  },
   coldStartWarnings: (clients) =>
     clients.lease === undefined
       ? [

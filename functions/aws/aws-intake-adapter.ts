@@ -2,7 +2,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { IntakeAdapter } from '../common/cloud-adapter.ts';
 import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
-import { type LeaseTable, leaseTable, loading, onFirstUse } from './lease-table.ts';
+import { primeEventBridge } from './eventbridge-priming.ts';
+import { type LeaseTable, leaseTable, loading, onFirstUse, warmUse } from './lease-table.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 
 export interface AwsIntakeClients {
@@ -38,10 +39,14 @@ export const awsIntakeAdapter: IntakeAdapter<AwsIntakeClients> = {
     );
     return { claim: async (id) => (await record()).claim(id) };
   },
-  // Every recorded webhook claims its id: the record's client and code, ahead of the first one.
-  warm: async (clients) =>
-    clients.replays &&
-    Promise.all([clients.replays.client(), loading(clients.replays.table, import('./dynamodb-replay-record.ts'))]),
+  // Every accepted webhook is published, and every recorded one claims its id first: the SDK's request path primed,
+  // and the record's client and code loaded, ahead of the first one.
+  warm: async (clients, settings) => {
+    await Promise.all([
+      primeEventBridge(settings),
+      warmUse(clients.replays, () => import('./dynamodb-replay-record.ts')),
+    ]);
+  },
   coldStartWarnings: (clients) =>
     clients.replays === undefined
       ? [

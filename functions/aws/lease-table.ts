@@ -13,6 +13,8 @@ import { coldStart } from '../common/intake-runtime.ts';
 export interface LeaseTable {
   readonly table: string;
   client(): Promise<DynamoDBClient>;
+  /** Creates the client and primes DynamoDB's request path (see sdk-priming.ts), ahead of the first call. */
+  warm(): Promise<void>;
   destroy(): void;
 }
 
@@ -28,6 +30,10 @@ export function leaseTable(settings: Settings, table: string): LeaseTable {
   return {
     table,
     client,
+    warm: async () => {
+      const [{ primeDynamo }] = await Promise.all([loading(table, import('./dynamodb-priming.ts')), client()]);
+      await primeDynamo(settings);
+    },
     destroy() {
       destroyed = true;
       created?.destroy();
@@ -41,6 +47,11 @@ export function leaseTable(settings: Settings, table: string): LeaseTable {
  */
 export function onFirstUse<T>(table: LeaseTable, open: (client: DynamoDBClient, name: string) => Promise<T>) {
   return coldStart(async () => open(await table.client(), table.table));
+}
+
+/** The table's client made and primed, and one use's code loaded, ahead of its first call (IntakeAdapter.warm). */
+export async function warmUse(table: LeaseTable | undefined, code: () => Promise<unknown>): Promise<void> {
+  if (table !== undefined) await Promise.all([table.warm(), loading(table.table, code())]);
 }
 
 /** A bundle chunk that does not load is a broken deployment, not a client mistake: retryable, like an outage. */

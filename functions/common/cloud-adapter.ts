@@ -28,7 +28,7 @@ export interface IntakeAdapter<Clients> {
    * Loads the code every invocation of this setup runs beyond the start code (the chunks its clients load on first
    * use), so a cold start run ahead of the first invocation leaves it nothing to load (see functions/aws/init-phase.ts).
    */
-  warm?(clients: Clients): Promise<unknown>;
+  warm?(clients: Clients, settings: Settings): Promise<unknown>;
 }
 
 export interface CloudAdapter<Clients> extends IntakeAdapter<Clients> {

@@ -63,7 +63,7 @@ export async function buildIntakeRuntime<Clients>(
     logger,
     classify: (error) => adapter.classify(error),
     warm: async () => {
-      await adapter.warm?.(clients);
+      await adapter.warm?.(clients, settings);
     },
     close: () => adapter.close?.(clients),
   };

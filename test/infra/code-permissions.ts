@@ -75,11 +75,27 @@ export function reachableFiles(entry: string): string[] {
   return [...seen].sort();
 }
 
+/**
+ * A priming file (`*-priming.ts`, see functions/aws/sdk-priming.ts) sends its commands through clients whose request
+ * handler answers from memory: nothing reaches AWS, so they need no grant. That holds only while every client the file
+ * builds takes `primingConfig(`; a file that builds any other client is refused, not skipped.
+ */
+function isPrimingOnly(file: string, text: string): boolean {
+  if (!file.endsWith('-priming.ts')) return false;
+  const clients = [...text.matchAll(/new\s+[A-Z][A-Za-z0-9]*Client\s*\(\{([\s\S]*?)\}\)/g)];
+  if (clients.length === 0) return false; // sdk-priming.ts itself: scanned like any file
+  if (clients.some((m) => !(m[1] ?? '').includes('...primingConfig('))) {
+    throw new Error(`${file}: a priming file builds its clients with primingConfig( only`);
+  }
+  return true;
+}
+
 /** IAM actions the AWS code performs: `new <Name>Command(` of an @aws-sdk client, and Powertools providers. */
 export function awsActions(files: readonly string[]): FoundAction[] {
   const found: FoundAction[] = [];
   for (const file of files) {
     const text = code(file);
+    if (isPrimingOnly(file, text)) continue;
     const packageOf = new Map<string, string>();
     for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(@aws-sdk\/client-[a-z0-9-]+)'/g)) {
       for (const name of (m[1] ?? '').split(',')) {
