@@ -80,7 +80,7 @@ export async function bundleArtifact(artifact: Artifact, root: string): Promise<
   const outputs = result.metafile?.outputs ?? {};
   const outDir = join(root, 'out');
   const files: Record<string, Uint8Array> = {};
-  for (const file of result.outputFiles ?? []) files[relative(outDir, file.path)] = file.contents;
+  for (const file of result.outputFiles ?? []) files[relative(outDir, file.path)] = withoutIdleBanner(file.contents);
   const code = files[artifact.bundle];
   if (code === undefined) throw new Error(`esbuild wrote no bundle for ${artifact.entry}`);
   const byPath = new Map(Object.entries(outputs).map(([path, meta]) => [relative('out', path), meta]));
@@ -106,6 +106,19 @@ export async function bundleArtifact(artifact: Artifact, root: string): Promise<
     inputs: [...inputsOf(codeFiles)],
     startInputs: [...inputsOf([...start])],
   };
+}
+
+/**
+ * esbuild puts the banner on every output file, and most chunks (the SDK's ESM builds, our code) never use what it
+ * defines: in those it is only bytes to read and a `createRequire` to run, about 330 bytes per chunk. It is blanked
+ * where the chunk names none of `require`, `__filename` and `__dirname`, keeping its line so that the source map's
+ * lines still match.
+ */
+export function withoutIdleBanner(contents: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(contents);
+  if (!text.startsWith(`${CJS_BANNER}\n`)) return contents;
+  const rest = text.slice(CJS_BANNER.length);
+  return /\b(?:require|__filename|__dirname)\b/.test(rest) ? contents : new TextEncoder().encode(rest);
 }
 
 /** Repository files and npm packages that went into a bundle. */

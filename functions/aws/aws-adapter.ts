@@ -5,7 +5,6 @@ import { registerKind } from '../../shared/reconcile/target-kind.ts';
 import type { CloudAdapter } from '../common/cloud-adapter.ts';
 import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
-import { primeIam } from './iam-priming.ts';
 import { IamRetryStrategy } from './iam-retry-strategy.ts';
 import { type LeaseTable, leaseTable, loading, onFirstUse, warmUse } from './lease-table.ts';
 import { createOidcProviders } from './oidc-providers.ts';
@@ -46,7 +45,10 @@ export const awsAdapter: CloudAdapter<AwsClients> = {
   // Every event reads a role and every write takes the role's lease: IAM's request path primed (see sdk-priming.ts),
   // and the table's client and the lease's code loaded, ahead of the first event.
   warm: async (clients, settings) => {
-    await Promise.all([primeIam(settings), warmUse(clients.lease, () => import('./dynamodb-lease.ts'))]);
+    await Promise.all([
+      import('./iam-priming.ts').then(({ primeIam }) => primeIam(settings)),
+      warmUse(clients.lease, () => import('./dynamodb-lease.ts')),
+    ]);
   },
   coldStartWarnings: (clients) =>
     clients.lease === undefined

@@ -2,7 +2,6 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { IntakeAdapter } from '../common/cloud-adapter.ts';
 import { awsClientConfig } from './aws-client-config.ts';
 import { classifyAwsError } from './aws-errors.ts';
-import { primeEventBridge } from './eventbridge-priming.ts';
 import { type LeaseTable, leaseTable, loading, onFirstUse, warmUse } from './lease-table.ts';
 import { createAwsSecretResolver } from './secret-resolver.ts';
 
@@ -40,10 +39,11 @@ export const awsIntakeAdapter: IntakeAdapter<AwsIntakeClients> = {
     return { claim: async (id) => (await record()).claim(id) };
   },
   // Every accepted webhook is published, and every recorded one claims its id first: the SDK's request path primed,
-  // and the record's client and code loaded, ahead of the first one.
+  // and the record's client and code loaded, ahead of the first one. Only the init phase primes (see init-phase.ts),
+  // so the priming code is a chunk of its own.
   warm: async (clients, settings) => {
     await Promise.all([
-      primeEventBridge(settings),
+      import('./eventbridge-priming.ts').then(({ primeEventBridge }) => primeEventBridge(settings)),
       warmUse(clients.replays, () => import('./dynamodb-replay-record.ts')),
     ]);
   },

@@ -129,9 +129,10 @@ async function createNotifier(
     };
   }
   const real = coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options));
-  return slackSettings.mode === 'off'
-    ? { notifier: lazyNotifier(real) }
-    : { notifier: lazyNotifier(real), prepare: real };
+  if (slackSettings.mode === 'off') return { notifier: lazyNotifier(real) };
+  // The notifier's code and its transport's SDK (the notifier loads the SDK on its first message, from this chunk).
+  const sdk = slackSettings.mode === 'web-api' ? () => import('@slack/web-api') : () => import('@slack/webhook');
+  return { notifier: lazyNotifier(real), prepare: () => Promise.all([real(), sdk()]) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, type Artifact, type BuildManifest, DIST_DIR, MANIFEST_FILE } from '../../scripts/artifacts.ts';
 import { LAMBDA_BUNDLE_BUDGET, missingEntriesMessage } from '../../scripts/build.ts';
-import { bundleArtifact, esbuildOptions } from '../../scripts/bundle.ts';
+import { bundleArtifact, esbuildOptions, withoutIdleBanner } from '../../scripts/bundle.ts';
 import { LAMBDA_SKIPPED_CREDENTIAL_PROVIDERS } from '../../scripts/bundle-plugins.ts';
 import { deterministicZip, readZip } from '../../scripts/deterministic-zip.ts';
 import { FUNCTIONS_FRAMEWORK } from '../../scripts/package-files.ts';
@@ -215,6 +215,18 @@ describe('npm run build', () => {
   it('keeps the code the webhook loads at start within 300 KiB', () => {
     const webhook = entryOf(ARTIFACTS.find((a) => a.id === 'aws/webhook') as Artifact);
     expect(webhook.bundle.bytes).toBeLessThanOrEqual(300 * 1024);
+  });
+
+  it('blanks the require banner only in chunks that name none of what it defines, keeping the source map lines', () => {
+    const banner = String(esbuildOptions(ARTIFACTS, REPO).banner?.js);
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    const chunk = (body: string) => new TextEncoder().encode(`${banner}\n${body}`);
+    for (const body of ['var a=require("node:fs");', 'var d=__dirname;', 'var f=__filename;', 'typeof require']) {
+      expect(text(withoutIdleBanner(chunk(body)))).toBe(`${banner}\n${body}`);
+    }
+    // "required" is not `require`; the blanked banner leaves its line, so line 2 is still the code's first line.
+    expect(text(withoutIdleBanner(chunk('var m="is required";export{m};')))).toBe('\nvar m="is required";export{m};');
+    expect(text(withoutIdleBanner(new TextEncoder().encode('var x=require;')))).toBe('var x=require;');
   });
 
   it('fails naming the entry points that do not exist', () => {
