@@ -54,9 +54,9 @@ export async function buildRuntime<Clients>(
     ...base,
     targets,
     notifier: slack.notifier,
-    // Slack's code too, where messages are sent: the first change of a cold instance is told without loading it.
+    // Slack's code too: the first batch of a cold instance is told (or not, by policy) without loading it.
     warm: async () => {
-      await Promise.all([base.warm(), slack.prepare?.()]);
+      await Promise.all([base.warm(), slack.prepare()]);
     },
     astro,
     software,
@@ -109,7 +109,7 @@ async function createNotifier(
   settings: Settings,
   resolve: SecretResolver,
   logger: Logger,
-): Promise<{ notifier: Notifier; prepare?: () => Promise<unknown> }> {
+): Promise<{ notifier: Notifier; prepare: () => Promise<unknown> }> {
   const slack = config.slack;
   const options = { logger, timeoutMs: settings.timeouts.requestMs };
   // The secrets are read now, so a missing one fails the cold start as before; only the code waits.
@@ -129,9 +129,13 @@ async function createNotifier(
     };
   }
   const real = coldStart(async () => (await import('./slack-notifier.ts')).createSlackNotifier(slackSettings, options));
-  if (slackSettings.mode === 'off') return { notifier: lazyNotifier(real) };
-  // The notifier's code and its transport's SDK (the notifier loads the SDK on its first message, from this chunk).
-  const sdk = slackSettings.mode === 'web-api' ? () => import('@slack/web-api') : () => import('@slack/webhook');
+  // The notifier's code (every batch asks it, even with Slack off) and its transport's SDK, which the notifier loads
+  // on its first message from the same chunk.
+  const sdk = {
+    off: async () => undefined,
+    'web-api': () => import('@slack/web-api'),
+    webhook: () => import('@slack/webhook'),
+  }[slackSettings.mode];
   return { notifier: lazyNotifier(real), prepare: () => Promise.all([real(), sdk()]) };
 }
 
