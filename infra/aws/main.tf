@@ -166,7 +166,7 @@ resource "aws_lambda_function" "this" {
   handler                        = "index.handler"
   filename                       = local.artifacts[each.key]
   source_code_hash               = filebase64sha256(local.artifacts[each.key])
-  memory_size                    = each.value.memory
+  memory_size                    = lookup(var.function_memory_mb, each.key, each.value.memory)
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.concurrency
 

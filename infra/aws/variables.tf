@@ -83,6 +83,20 @@ variable "reconciler_reserved_concurrency" {
   }
 }
 
+variable "function_memory_mb" {
+  description = "Memory in MB of the functions you name (webhook, reconciler, manual, scheduled); the others keep 256 (webhook) and 512. Lambda gives CPU in proportion (1,769 MB is one vCPU), and the init phase a full vCPU whatever the memory, so more memory shortens what a first invocation still does at that price per ms."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name, mb in var.function_memory_mb :
+      contains(["webhook", "reconciler", "manual", "scheduled"], name) && mb >= 128 && mb <= 10240 && floor(mb) == mb
+    ])
+    error_message = "function_memory_mb takes webhook, reconciler, manual and scheduled, each a whole number of MB from 128 to 10240."
+  }
+}
+
 variable "reconciler_batch_size" {
   description = "Most messages of the events queue per reconciler invocation. Events on one role in a batch cost one trust-policy write. Above 10 needs reconciler_maximum_batching_window_in_seconds of at least 1."
   type        = number
