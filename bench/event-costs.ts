@@ -15,7 +15,6 @@
  * Two levels: handler (the reconciler Lambda handler given a one-message SQS batch: envelope and schema parse, middy,
  * Powertools logger, pipeline, Slack off) and core (processBatch with the real trust-policy driver and IAM SDK client).
  */
-import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
 import { parseConfig } from '../shared/config-text.ts';
@@ -60,7 +59,7 @@ export async function measureEventCosts(options: {
   const cursor: Cursor = { index: 0 };
   const configText = fx.benchConfig({ maxSize: COST_QUOTA });
   const env = fx.handlerEnv(aws.url, configText);
-  const deps = handlerDeps(env);
+  const deps = fx.benchHandlerDeps(env);
   const iam = fx.benchIamClient(env);
   try {
     await aws.setLatency(options.latencyMs);
@@ -111,7 +110,7 @@ export async function measureEventCosts(options: {
     await aws.setTrustPolicyQuota(fx.LARGE_QUOTA);
     const batchRole = 'astro-cost-batch';
     await aws.putRole(batchRole, fx.EC2_TRUST);
-    const batchDeps = handlerDeps(fx.handlerEnv(aws.url, fx.benchConfig({ maxSize: fx.LARGE_QUOTA })));
+    const batchDeps = fx.benchHandlerDeps(fx.handlerEnv(aws.url, fx.benchConfig({ maxSize: fx.LARGE_QUOTA })));
     const batchList = fx.benchDeployments(10, { roleArn: () => fx.roleArn(batchRole), seed: 7 });
     await createReconcilerHandler(batchDeps)(
       fx.sqsEvent(batchList.map((d, i) => ({ raw: d.raw, webhookId: `msg_bench_${i}` }))),

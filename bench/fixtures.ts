@@ -3,11 +3,16 @@
  * returns them, role ARNs, configs and the events each entry point takes.
  */
 
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SQSEvent } from 'aws-lambda';
 import { awsAdapter } from '../functions/aws/aws-adapter.ts';
+import { handlerDeps } from '../functions/aws/handler-deps.ts';
+import { createLambdaLogger } from '../functions/aws/lambda-logger.ts';
+import { createLambdaMetrics } from '../functions/aws/lambda-metrics.ts';
 import { createTrustPolicyLimits, trustPolicyIo } from '../functions/aws/trust-policy-io.ts';
-import { readSettings } from '../functions/common/env-settings.ts';
+import { logLevelOf, readSettings } from '../functions/common/env-settings.ts';
 import { EventBridgeRule } from '../local/aws-emulator/eventbridge-rule.ts';
 import type { EventEntry } from '../local/aws-emulator/server.ts';
 import { SqsQueue } from '../local/aws-emulator/sqs-queue.ts';
@@ -113,6 +118,24 @@ export function handlerEnv(endpoint: string, config: string): Record<string, str
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'SILENT',
   };
+}
+
+/**
+ * The reconciler's deps with its metrics as in Lambda (recorded and serialized as EMF on every invocation, so their
+ * cost is in the figures) but written to nowhere: a bench run prints its tables, not thousands of EMF lines.
+ */
+export function benchHandlerDeps(env: Record<string, string>): ReturnType<typeof handlerDeps> {
+  const logger = createLambdaLogger(logLevelOf(env));
+  const metrics = createLambdaMetrics(env, 'reconciler', logger);
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const quiet = new Console({ stdout: discard, stderr: discard });
+  // Powertools writes EMF through a Console of its own on stdout, one per instance (the per-dimension lines come from
+  // singleMetric instances); the field is not private, only undocumented.
+  const powertools = metrics.powertools as unknown as { console: Console; singleMetric(): { console: Console } };
+  const single = powertools.singleMetric.bind(powertools);
+  powertools.console = quiet;
+  powertools.singleMetric = () => Object.assign(single(), { console: quiet });
+  return handlerDeps(env, { logger, metrics });
 }
 
 export function deploymentEvent(raw: Record<string, unknown>): Record<string, unknown> {

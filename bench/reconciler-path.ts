@@ -5,12 +5,19 @@
  * reserved concurrency 1). Two batch sizes: 1 (every event on its own invocation, as when events arrive further apart
  * than the batching window) and 10 (a burst, where events on one role fold into one write).
  */
-import { handlerDeps } from '../functions/aws/handler-deps.ts';
 import { createReconcilerHandler } from '../functions/aws/reconciler-handler.ts';
 import type { AwsEmulator } from '../local/aws-emulator/server.ts';
 import { SqsEventSourceMapping } from '../local/aws-emulator/sqs-event-source-mapping.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
-import { type BenchDeployment, busEntry, busRule, eventsQueue, handlerEnv, manualSubjects } from './fixtures.ts';
+import {
+  type BenchDeployment,
+  benchHandlerDeps,
+  busEntry,
+  busRule,
+  eventsQueue,
+  handlerEnv,
+  manualSubjects,
+} from './fixtures.ts';
 
 export type FeedMode = 'per-event' | 'sqs-batch';
 
@@ -41,7 +48,7 @@ export async function runReconciler(input: {
   mode: FeedMode;
 }): Promise<ReconcilerRunResult> {
   const { aws, roleName, deployments, mode } = input;
-  const deps = handlerDeps(handlerEnv(aws.url, input.config));
+  const deps = benchHandlerDeps(handlerEnv(aws.url, input.config));
   const handler = createReconcilerHandler(deps);
   const queue = eventsQueue();
   const mapping = new SqsEventSourceMapping({
