@@ -7,14 +7,15 @@ export const INIT_BUDGET_MS = 8_000;
 /**
  * Runs the cold start (settings, secrets, config, clients) in Lambda's init phase, where the entry points await it,
  * then the runtime's `warm`: the code every invocation of this config loads, and the SDK's request path primed
- * (sdk-priming.ts). On-demand Lambda gives the init phase a full vCPU and an
- * invocation memory/1,769 of one (a seventh at the webhook's 256 MB), so the same work costs several times less here
- * than in the first invocation; with provisioned concurrency it is done before any request arrives.
+ * (sdk-priming.ts). On-demand Lambda gives the init phase a full vCPU and an invocation memory/1,769 of one (a seventh
+ * at the webhook's 256 MB), so the same work costs several times less here than in the first invocation; with
+ * provisioned concurrency it is done before any request arrives.
  *
- * It never fails the init: a failed cold start is logged and forgotten (coldStart), and the first invocation runs it
- * again and answers with its error, as without this; a failed `warm` is logged, and the calls load what they need. Past `budgetMs` the init ends and the first invocation awaits
- * the same cold start. Outside Lambda (no AWS_LAMBDA_INITIALIZATION_TYPE: tests, the local stack, the bench's module
- * load) importing an entry point does nothing more than before.
+ * It never fails the init. A failed cold start is logged and forgotten (coldStart): the first invocation runs it again
+ * and answers with its error, as without this. A failed `warm` is logged, and the calls load what they need. Past
+ * `budgetMs` the init ends and the first invocation awaits the same cold start. Outside Lambda (no
+ * AWS_LAMBDA_INITIALIZATION_TYPE: tests, the local stack, the bench's module load) importing an entry point does
+ * nothing more than before.
  */
 export async function warmDuringInit(
   env: Env,

@@ -1,10 +1,10 @@
 /**
- * Priming, as AWS recommends for work that must be ready before the first request: one command sent through a
- * throwaway client whose request handler answers from memory, so the SDK's request path (middleware stack, endpoint
- * rules and their cache, credentials, signing, the protocol's serializers and parsers) is compiled and its caches
- * filled during Lambda's init phase, on its full vCPU, instead of in the first invocation, on memory/1,769 of one.
- * Nothing leaves the process: the handler never opens a socket, and the real clients share only the code and the
- * endpoint cache, whose entries depend on the region and endpoint settings alone.
+ * Priming, as AWS describes it for SnapStart (run a request's code paths ahead of the first request): one command
+ * sent through a throwaway client whose request handler answers from memory, so the SDK's request path (middleware
+ * stack, endpoint rules and their cache, credentials, signing, the protocol's serializers and parsers) is compiled and
+ * its caches filled during Lambda's init phase, on its full vCPU, instead of in the first invocation, on memory/1,769
+ * of one. Nothing leaves the process: the handler never opens a socket, and the real clients share only the code and
+ * the endpoint cache, whose entries depend on the region and endpoint settings alone.
  */
 
 /**
@@ -27,7 +27,7 @@ export function primingConfig(body: string, contentType = 'application/x-amz-jso
   return { requestHandler, maxAttempts: 1 };
 }
 
-/** Runs `send` once on `client` (built with `answeringWith`), then drops the client. */
+/** Runs `send` once on `client` (built with `primingConfig`), then drops the client. */
 export async function prime<Client extends { destroy(): void }>(
   client: Client,
   send: (client: Client) => Promise<unknown>,
