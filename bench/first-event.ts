@@ -17,6 +17,7 @@ import { startAwsEmulator } from '../local/aws-emulator/server.ts';
 import { LOCAL_BUS } from '../local/aws-stack.ts';
 import { startLocalDynamo } from '../local/dynamodb-local.ts';
 import { signWebhook } from '../shared/intake/webhook-signer.ts';
+import { cpuShare } from './cpu-share.ts';
 import {
   BENCH_ISSUER,
   benchConfig,
@@ -45,6 +46,11 @@ export interface FirstEventRow {
   readonly memoryMb: number;
   /** The same first event on Lambda at that memory, modeled (see `lambdaModelMs`). */
   readonly modeledMs: number;
+  /**
+   * The invocation of the same first event run in the function's share of one CPU (cpu-share.ts), per CFS period.
+   * Empty where the machine gives the bench no cgroup to write.
+   */
+  readonly throttled: ReadonlyArray<{ readonly periodMs: number; readonly invokeMs: number }>;
 }
 
 export interface FirstEventResult {
@@ -58,6 +64,8 @@ const WEBHOOK_SECRET = `whsec_${Buffer.from('astro-identity-sync-bench-first-eve
 /** The child: import, one invocation, check the answer, exit at once (Lambda would freeze the instance instead). */
 const CHILD = `
 const { handler } = await import(process.env.BENCH_BUNDLE);
+// The init phase ran on the whole CPU; the invocation runs in the function's share of one, when the bench has it.
+if (process.env.BENCH_CPU_PROCS) (await import('node:fs')).writeFileSync(process.env.BENCH_CPU_PROCS, String(process.pid));
 const initMs = performance.now();
 const initCpu = process.cpuUsage();
 const event = JSON.parse(process.env.BENCH_EVENT);
@@ -104,6 +112,13 @@ function spawnMs(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ ms:
  * init phase and the invocation's waits as measured and stretches the invocation's own CPU time by 1769/memory.
  * A model, not a measurement: it says which side of the init boundary work should sit, not what Lambda will show.
  */
+/**
+ * The CFS periods the share is enforced over. Lambda does not document its own: 100 ms is Linux's default, under
+ * which a first invocation of a few tens of ms of CPU is barely slowed; 10 ms spreads the same share evenly, close to
+ * the model. The two bracket what the share can do to a short invocation.
+ */
+export const CPU_PERIODS_MS = [10, 100] as const;
+
 export function lambdaModelMs(phases: Phases, memoryMb: number): number {
   const share = Math.min(1, memoryMb / 1769);
   return phases.initMs + phases.invokeMs + phases.invokeCpuMs * (1 / share - 1);
@@ -171,7 +186,10 @@ export async function measureFirstEvent(options: {
       ASTRO_IDENTITY_SYNC_EVENT_BUS: LOCAL_BUS,
       WEBHOOK_SECRET,
     };
-    const deployments = benchDeployments(options.runs, { roleArn: (i) => roleArn(`astro-first-event-${i}`) });
+    // More for the runs in the CPU shares: every run grants a fresh role.
+    const deployments = benchDeployments((1 + CPU_PERIODS_MS.length) * options.runs, {
+      roleArn: (i) => roleArn(`astro-first-event-${i}`),
+    });
     const kinds = [
       {
         id: 'aws/webhook',
@@ -197,16 +215,40 @@ export async function measureFirstEvent(options: {
       },
     ].filter((kind) => options.bundles.has(kind.id));
     const bare: number[] = [];
-    const times = new Map<string, Array<{ ms: number; phases?: Phases }>>(kinds.map((k) => [k.id, []]));
+    type Run = { ms: number; phases?: Phases };
+    const times = new Map<string, Run[]>(kinds.map((k) => [k.id, []]));
+    const keys = CPU_PERIODS_MS.flatMap((ms) => kinds.map((k) => ({ kind: k, ms, key: `${k.id}@${ms}` })));
+    const inShare = new Map<string, Run[]>(keys.map(({ key }) => [key, []]));
     const args = ['--input-type=module', '-e', CHILD];
     const mainTf = readFileSync(join(options.root, 'infra', 'aws', 'main.tf'), 'utf8');
-    await spawnMs(['-e', ''], base);
-    for (let run = 0; run < options.runs; run++) {
-      bare.push((await spawnMs(['-e', ''], base)).ms);
-      for (const kind of kinds) {
-        const bundle = pathToFileURL(join(options.root, options.bundles.get(kind.id) ?? '')).href;
-        times.get(kind.id)?.push(await spawnMs(args, { ...kind.env(run), BENCH_BUNDLE: bundle }));
+    const memoryOf = (id: string) => terraformMemoryMb(mainTf, id.replace('aws/', ''));
+    const shares = new Map(
+      keys.map(({ kind, ms, key }) => {
+        const mb = memoryOf(kind.id);
+        return [key, cpuShare(`astro-bench-${mb}mb-${ms}ms`, mb / 1769, ms * 1000)];
+      }),
+    );
+    try {
+      await spawnMs(['-e', ''], base);
+      for (let run = 0; run < options.runs; run++) {
+        bare.push((await spawnMs(['-e', ''], base)).ms);
+        for (const kind of kinds) {
+          const bundle = pathToFileURL(join(options.root, options.bundles.get(kind.id) ?? '')).href;
+          times.get(kind.id)?.push(await spawnMs(args, { ...kind.env(run), BENCH_BUNDLE: bundle }));
+          for (const [i, ms] of CPU_PERIODS_MS.entries()) {
+            const share = shares.get(`${kind.id}@${ms}`);
+            if (share === undefined) continue;
+            const env = {
+              ...kind.env((i + 1) * options.runs + run),
+              BENCH_BUNDLE: bundle,
+              BENCH_CPU_PROCS: share.procs,
+            };
+            inShare.get(`${kind.id}@${ms}`)?.push(await spawnMs(args, env));
+          }
+        }
       }
+    } finally {
+      for (const share of shares.values()) share?.close();
     }
     const bareMedian = median(bare);
     return {
@@ -216,7 +258,12 @@ export async function measureFirstEvent(options: {
         const runs = times.get(kind.id) ?? [];
         const ms = median(runs.map((r) => r.ms));
         const phases = runs.flatMap((r) => (r.phases === undefined ? [] : [r.phases]));
-        const memoryMb = terraformMemoryMb(mainTf, kind.id.replace('aws/', ''));
+        const memoryMb = memoryOf(kind.id);
+        const throttled = CPU_PERIODS_MS.flatMap((periodMs) => {
+          const runs = inShare.get(`${kind.id}@${periodMs}`) ?? [];
+          const phases = runs.flatMap((r) => (r.phases === undefined ? [] : [r.phases]));
+          return phases.length === 0 ? [] : [{ periodMs, invokeMs: median(phases.map((p) => p.invokeMs)) }];
+        });
         return {
           id: kind.id,
           event: kind.event,
@@ -227,6 +274,7 @@ export async function measureFirstEvent(options: {
           invokeCpuMs: median(phases.map((p) => p.invokeCpuMs)),
           memoryMb,
           modeledMs: median(phases.map((p) => lambdaModelMs(p, memoryMb))),
+          throttled,
         };
       }),
     };

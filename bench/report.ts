@@ -90,7 +90,7 @@ export function coldStartTable(result: ColdStartResult): string {
   if (first === undefined) return table;
   const loads = new Map(result.rows.map((r) => [r.id, r.loadMedianMs]));
   const firstRows = [
-    ["bare `node -e ''`", '-', formatMs(first.bareNodeMedianMs), '-', '-', '-', '-', '-'],
+    ["bare `node -e ''`", '-', formatMs(first.bareNodeMedianMs), '-', '-', '-', '-', '-', '-'],
     ...first.rows.map((r) => {
       const load = loads.get(r.id);
       return [
@@ -102,6 +102,9 @@ export function coldStartTable(result: ColdStartResult): string {
         formatMs(r.initMs),
         `${formatMs(r.invokeMs)} (CPU ${formatMs(r.invokeCpuMs)})`,
         `${formatMs(r.modeledMs)} at ${r.memoryMb} MB`,
+        r.throttled.length === 0
+          ? 'no cgroup to write'
+          : r.throttled.map((t) => `${formatMs(t.invokeMs)} (${t.periodMs} ms)`).join(', '),
       ];
     }),
   ];
@@ -115,6 +118,7 @@ export function coldStartTable(result: ColdStartResult): string {
       'init phase',
       'invocation',
       'Lambda model',
+      'invocation in its CPU share (CFS period)',
     ],
     firstRows,
   );
